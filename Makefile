@@ -1,0 +1,26 @@
+# The two commands of README.md. Each makes its own virtualenv and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test venv lint clean-data
+
+# Installs again whenever a requirements file changed.
+$(VENV)/.installed-%: requirements/*.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/$*.txt -c requirements/constraints.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## make run: the whole platform on this machine (data in .relay/, Ctrl-C stops it).
+run: $(VENV)/.installed-test
+	$(PY) -m relay.embedded.run
+
+## make test: the test suite against real servers it starts in throwaway folders.
+test: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed-test
+
+clean-data:
+	rm -rf .relay

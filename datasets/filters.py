@@ -1,0 +1,19 @@
+from django_filters import rest_framework as filters
+
+from datasets.models import Dataset
+from relay.api.filters import OrderingFilter
+
+
+class DatasetFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains", help_text="Part of the name, any case.")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    ordering = OrderingFilter(
+        fields=("name", "created_at", "updated_at"),
+        case_insensitive=("name",),
+        help_text="name, created_at or updated_at; prefix - for descending (default -created_at).",
+    )
+
+    class Meta:
+        model = Dataset
+        fields = []

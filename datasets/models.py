@@ -1,0 +1,85 @@
+import uuid
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from relay.models import Tenant
+
+
+class Dataset(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def storage_prefix(self):
+        return f"tenants/{self.tenant_id}/datasets/{self.id}/"
+
+
+class ArtifactType(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="artifact_types")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    color = models.CharField(max_length=7, default="#FF0000")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "dataset", name="artifact_type_name_unique_in_dataset"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class AudioStatus(models.TextChoices):
+    PENDING = "pending"
+    NORMALIZING = "normalizing"
+    EMBEDDING = "embedding"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class AudioFile(models.Model):
+    """A recording in a dataset. Its bytes live in S3 under `storage_key`; the worker adds
+    a canonical mono copy and the feature cache beside it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="audio_files")
+    filename = models.CharField(max_length=500)
+    content_type = models.CharField(max_length=100)
+    file_size = models.BigIntegerField()
+    storage_key = models.CharField(max_length=1024, unique=True)
+    processing_status = models.CharField(
+        max_length=16, choices=AudioStatus.choices, default=AudioStatus.PENDING, db_index=True
+    )
+    error_message = models.TextField(blank=True, default="")
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    sample_rate = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Multipart uploads only: the S3 upload id until it is completed or aborted.
+    multipart_upload_id = models.CharField(max_length=1024, blank=True, default="")
+    upload_expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["dataset", "processing_status"])]
+
+    def __str__(self):
+        return self.filename

@@ -1,0 +1,130 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from relay import services
+from relay.models import ALL_SCOPES, ApiKey, Scope, Tenant
+
+admin.site.site_header = "Relay operations"
+admin.site.site_title = "Relay admin"
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active", "key_count", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "id")
+    readonly_fields = ("id", "created_at", "updated_at")
+    inlines = [ApiKeyInline]
+
+    @admin.display(description="API keys")
+    def key_count(self, tenant):
+        return tenant.api_keys.count()
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices, initial=list(ALL_SCOPES), widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("tenant", "name", "scopes", "expires_at")
+
+
+class KeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.usable(now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
+    list_display = ("display_prefix", "name", "tenant", "scope_list", "state", "last_used_at", "created_at")
+    list_filter = (KeyStateFilter, "tenant")
+    list_select_related = ("tenant",)
+    search_fields = ("prefix", "name", "tenant__name")
+    readonly_fields = ("id", "prefix", "created_at", "revoked_at", "last_used_at")
+    actions = ["revoke"]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A key's tenant and scopes are fixed once it exists: make a new key instead.
+        if obj is not None:
+            return (*self.readonly_fields, "tenant", "scopes")
+        return self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["fields"] = ("name", "expires_at")
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    @admin.display(description="key", ordering="prefix")
+    def display_prefix(self, api_key):
+        return f"rk_{api_key.prefix}_…"
+
+    @admin.display(description="scopes")
+    def scope_list(self, api_key):
+        return ", ".join(api_key.scopes)
+
+    @admin.display(description="state")
+    def state(self, api_key):
+        if api_key.is_revoked:
+            return format_html('<span style="color:{}">{}</span>', "#b00", "revoked")
+        if api_key.is_expired():
+            return format_html('<span style="color:{}">{}</span>', "#b60", "expired")
+        return "active"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        api_key, raw_key = services.create_api_key(
+            tenant=form.cleaned_data["tenant"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            expires_at=form.cleaned_data["expires_at"],
+        )
+        obj.pk = api_key.pk
+        obj.refresh_from_db()
+        messages.warning(
+            request,
+            format_html(
+                "The new key is <code style='user-select:all'>{}</code>. Copy it now: it is not stored and "
+                "will not be shown again.",
+                raw_key,
+            ),
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        count = services.revoke_api_keys(keys=list(queryset))
+        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: keys stay for the audit trail

@@ -1,0 +1,83 @@
+"""Serializer fields that take JSON types as they are: `{"name": 5}` is a 422, not "5"."""
+
+import json
+
+from rest_framework import serializers
+
+
+class _StrictType:
+    type_code = "type_error"
+    default_error_messages = {"type": "wrong type"}
+
+    def fail_type(self):
+        raise serializers.ValidationError(self.error_messages["type"], code=self.type_code)
+
+
+class StrictCharField(_StrictType, serializers.CharField):
+    type_code = "type_error.str"
+    default_error_messages = {"type": "str type expected"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail_type()
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(_StrictType, serializers.IntegerField):
+    type_code = "type_error.integer"
+    default_error_messages = {"type": "value is not a valid integer"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail_type()
+        if isinstance(data, float) and not data.is_integer():
+            self.fail_type()
+        return super().to_internal_value(int(data))
+
+
+class StrictFloatField(_StrictType, serializers.FloatField):
+    type_code = "type_error.float"
+    default_error_messages = {"type": "value is not a valid number"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail_type()
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(_StrictType, serializers.BooleanField):
+    type_code = "type_error.bool"
+    default_error_messages = {"type": "value is not a valid boolean"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail_type()
+        return data
+
+
+class StrictUUIDField(_StrictType, serializers.UUIDField):
+    type_code = "type_error.uuid"
+    default_error_messages = {"type": "value is not a valid uuid"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail_type()
+        return super().to_internal_value(data)
+
+
+class StrictJSONObjectField(_StrictType, serializers.JSONField):
+    """A JSON object of at most `max_bytes` once encoded."""
+
+    type_code = "type_error.dict"
+    default_error_messages = {"type": "value is not a valid dict", "too_large": "object larger than {max_bytes} bytes"}
+
+    def __init__(self, *, max_bytes=16384, **kwargs):
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail_type()
+        if len(json.dumps(data)) > self.max_bytes:
+            self.fail("too_large", max_bytes=self.max_bytes)
+        return data

@@ -1,0 +1,104 @@
+"""API keys of the caller's tenant (scope `admin`)."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from relay import services
+from relay.api.fields import StrictCharField
+from relay.api.views import TenantAPIView
+from relay.models import ALL_SCOPES, ApiKey
+
+
+class ApiKeySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.SerializerMethodField(help_text="The public start of the key, `rk_<prefix>_`.")
+    scopes = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+    def get_prefix(self, api_key) -> str:
+        return f"rk_{api_key.prefix}_"
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(help_text="The secret key. Shown only in this response.")
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALL_SCOPES), required=False, default=list(ALL_SCOPES), allow_empty=False
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_expires_at(self, value):
+        from django.utils import timezone
+
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("expires_at must be in the future", code="value_error.past")
+        return value
+
+
+class ApiKeyListView(TenantAPIView):
+    scope = "admin"
+    queryset = ApiKey.objects.none()
+
+    def tenant_queryset(self):
+        return ApiKey.objects.filter(tenant=self.tenant)
+
+    @extend_schema(summary="List API keys", responses=ApiKeySerializer(many=True), tags=["api keys"])
+    def get(self, request):
+        return self.list_response(ApiKeySerializer)
+
+    @extend_schema(
+        summary="Create an API key",
+        description="The secret `key` is in this response only; Relay keeps just its hash.",
+        request=ApiKeyCreateSerializer,
+        responses={201: ApiKeyCreatedSerializer},
+        examples=[
+            OpenApiExample("read-only CI key", request_only=True,
+                           value={"name": "ci", "scopes": ["datasets:read", "inference:read"]}),
+        ],
+        tags=["api keys"],
+    )
+    def post(self, request):
+        api_key, raw_key = services.create_api_key(tenant=self.tenant, **self.validated(ApiKeyCreateSerializer))
+        api_key.key = raw_key
+        return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
+
+
+def _get_key(tenant, key_id):
+    try:
+        return ApiKey.objects.get(tenant=tenant, pk=key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404("API key not found") from None
+
+
+class ApiKeyDetailView(TenantAPIView):
+    scope = "admin"
+
+    @extend_schema(summary="Get an API key", responses=ApiKeySerializer, tags=["api keys"])
+    def get(self, request, key_id):
+        return Response(ApiKeySerializer(_get_key(self.tenant, key_id)).data)
+
+
+class ApiKeyRevokeView(TenantAPIView):
+    scope = "admin"
+
+    @extend_schema(
+        summary="Revoke an API key",
+        description="Takes effect on the next request. Revoking a revoked key changes nothing.",
+        request=None,
+        responses=ApiKeySerializer,
+        tags=["api keys"],
+    )
+    def post(self, request, key_id):
+        api_key = _get_key(self.tenant, key_id)
+        services.revoke_api_keys(tenant=self.tenant, keys=[api_key])
+        api_key.refresh_from_db()
+        return Response(ApiKeySerializer(api_key).data)

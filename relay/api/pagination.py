@@ -1,0 +1,81 @@
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
+from relay.api.exceptions import query_error
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def _positive_int(params, name, default, maximum=None):
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise query_error(name, "value is not a valid integer", code="type_error.integer") from None
+    if value < 1:
+        raise query_error(name, "ensure this value is greater than or equal to 1", code="min_value")
+    if maximum is not None and value > maximum:
+        raise query_error(name, f"ensure this value is less than or equal to {maximum}", code="max_value")
+    return value
+
+
+class PagePagination(BasePagination):
+    """`?page=1&page_size=50` -> `{items, total, page, page_size, has_more}` (api.md)."""
+
+    max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        max_page_size = getattr(view, "max_page_size", self.max_page_size)
+        self.page = _positive_int(request.query_params, "page", 1)
+        self.page_size = _positive_int(request.query_params, "page_size", DEFAULT_PAGE_SIZE, max_page_size)
+        offset = (self.page - 1) * self.page_size
+        self.total = queryset.count()
+        items = list(queryset[offset : offset + self.page_size]) if offset < self.total else []
+        self.has_more = offset + len(items) < self.total
+        return items
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "items": data,
+                "total": self.total,
+                "page": self.page,
+                "page_size": self.page_size,
+                "has_more": self.has_more,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["items", "total", "page", "page_size", "has_more"],
+            "properties": {
+                "items": schema,
+                "total": {"type": "integer", "example": 150},
+                "page": {"type": "integer", "example": 1},
+                "page_size": {"type": "integer", "example": 50},
+                "has_more": {"type": "boolean", "example": True},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        max_page_size = getattr(view, "max_page_size", self.max_page_size)
+        return [
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "description": "Page number, from 1.",
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            {
+                "name": "page_size",
+                "in": "query",
+                "required": False,
+                "description": f"Items per page, 1 to {max_page_size}.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": max_page_size, "default": DEFAULT_PAGE_SIZE},
+            },
+        ]

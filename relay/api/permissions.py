@@ -1,0 +1,28 @@
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+MISSING_KEY = "Missing API key: send it in the X-API-Key header (or Authorization: Bearer)"
+
+
+def required_scope(view, method):
+    """The scope a request needs. A view names its resource (`scope = "datasets"`):
+    reads need `datasets:read` or `datasets:write`, writes need `datasets:write`.
+    `scope = "admin"` needs `admin`; no scope means any valid key."""
+    resource = getattr(view, "scope", None)
+    if resource is None or resource == "admin":
+        return resource
+    return f"{resource}:read" if method in SAFE_METHODS else f"{resource}:write"
+
+
+class HasScope(BasePermission):
+    def has_permission(self, request, view):
+        if request.auth is None:
+            raise exceptions.NotAuthenticated(MISSING_KEY)
+        scope = required_scope(view, request.method)
+        if scope is None:
+            return True
+        granted = set(request.auth.scopes)
+        if scope in granted or (scope.endswith(":read") and scope.replace(":read", ":write") in granted):
+            return True
+        self.message = f"This API key lacks the {scope} scope"
+        return False

@@ -1,0 +1,125 @@
+"""Platform endpoints: health, status, info, now."""
+
+import time
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from relay import health
+from relay.api.pagination import MAX_PAGE_SIZE
+from relay.api.schema import ErrorSerializer
+from datasets.formats import SUPPORTED_FORMATS
+
+
+class HealthView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Liveness check",
+        description="Answers as long as the web process runs; needs no API key and touches no dependency.",
+        responses=inline_serializer("Health", {"status": serializers.CharField()}),
+        examples=[OpenApiExample("ok", value={"status": "ok"}, response_only=True)],
+        tags=["platform"],
+    )
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+class StatusView(APIView):
+    @extend_schema(
+        summary="Dependency status",
+        description=(
+            "Checks the database, the broker and object storage, each with its latency, the depth "
+            "of each queue and the live workers. 200 when every dependency answers, 503 (same body, "
+            "plus `detail`) when one does not."
+        ),
+        responses={
+            200: inline_serializer(
+                "Status",
+                {
+                    "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+                    "checks": serializers.DictField(child=serializers.DictField()),
+                    "time": serializers.DateTimeField(),
+                },
+            ),
+            503: ErrorSerializer,
+        },
+        examples=[
+            OpenApiExample(
+                "all up",
+                response_only=True,
+                value={
+                    "status": "ok",
+                    "checks": {
+                        "database": {"status": "ok", "latency_ms": 1.2},
+                        "broker": {"status": "ok", "latency_ms": 0.9, "queue_depth": {"default": 0}},
+                        "storage": {"status": "ok", "latency_ms": 3.1, "bucket": "relay"},
+                        "workers": {"count": 1, "live": ["celery@host"]},
+                    },
+                    "time": "2026-01-15T10:30:00Z",
+                },
+            )
+        ],
+        tags=["platform"],
+    )
+    def get(self, request):
+        checks = health.run_checks()
+        down = [name for name in health.CHECKS if checks[name]["status"] != "ok"]
+        body = {"status": "degraded" if down else "ok", "checks": checks, "time": timezone.now()}
+        if down:
+            body["detail"] = f"Unavailable: {', '.join(down)}"
+            return Response(body, status=503)
+        return Response(body)
+
+
+class InfoView(APIView):
+    @extend_schema(
+        summary="Service information",
+        description="Name, version, API version, limits and supported audio formats.",
+        responses=inline_serializer(
+            "Info",
+            {
+                "name": serializers.CharField(),
+                "version": serializers.CharField(),
+                "api_version": serializers.CharField(),
+                "limits": serializers.DictField(),
+                "supported_formats": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        tags=["platform"],
+    )
+    def get(self, request):
+        return Response(
+            {
+                "name": "Relay",
+                "version": settings.VERSION,
+                "api_version": "v1",
+                "limits": {
+                    "max_upload_bytes": settings.RELAY_MAX_UPLOAD_BYTES,
+                    "max_json_body_bytes": settings.RELAY_MAX_JSON_BODY_BYTES,
+                    "page_size_max": MAX_PAGE_SIZE,
+                },
+                "supported_formats": SUPPORTED_FORMATS,
+            }
+        )
+
+
+class NowView(APIView):
+    @extend_schema(
+        summary="Server time",
+        description="The server's clock, to compare with expiry times of presigned URLs.",
+        responses=inline_serializer("Now", {"now": serializers.DateTimeField(), "unix": serializers.FloatField()}),
+        examples=[OpenApiExample("now", value={"now": "2026-01-15T10:30:00Z", "unix": 1768473000.0}, response_only=True)],
+        tags=["platform"],
+    )
+    def get(self, request):
+        now = time.time()
+        return Response({"now": datetime.fromtimestamp(now, tz=dt_timezone.utc), "unix": now})

@@ -1,0 +1,104 @@
+"""OpenAPI generation: the API-key scheme, the error envelope on every operation, scopes."""
+
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from rest_framework import serializers
+
+from relay.api.permissions import HasScope, required_scope
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in words.")
+
+
+@extend_schema_field({"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}})
+class LocField(serializers.ListField):
+    pass
+
+
+class ValidationErrorItemSerializer(serializers.Serializer):
+    loc = LocField(help_text='Where: "body", "query" or "path", then field names and list indexes.')
+    msg = serializers.CharField()
+    type = serializers.CharField()
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    detail = ValidationErrorItemSerializer(many=True)
+
+
+_ERRORS = {
+    400: (ErrorSerializer, "Malformed JSON body."),
+    401: (ErrorSerializer, "Missing, invalid, expired or revoked API key."),
+    403: (ErrorSerializer, "The API key lacks the scope this operation needs."),
+    404: (ErrorSerializer, "No such object for this tenant (another tenant's objects are 404 too)."),
+    409: (ErrorSerializer, "The object's state does not allow this change."),
+    413: (ErrorSerializer, "Request body too large."),
+    415: (ErrorSerializer, "Content-Type is not application/json."),
+    422: (ValidationErrorSerializer, "Validation failed: one item per problem, located by `loc`."),
+    503: (ErrorSerializer, "The database, broker or object storage is unreachable; retry later."),
+}
+
+
+def error_response(code, description=None):
+    serializer, default = _ERRORS[code]
+    return OpenApiResponse(serializer, description=description or default)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Adds the error responses every operation can give, and the scope it needs."""
+
+    def _requires_key(self):
+        return any(isinstance(permission, HasScope) for permission in self.view.get_permissions())
+
+    def _error_codes(self):
+        codes = []
+        if self._requires_key():
+            codes += [401, 503]
+            if required_scope(self.view, self.method) is not None:
+                codes.append(403)
+        if "{" in self.path:
+            codes.append(404)
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes += [400, 413, 415, 422]
+        elif self._get_filter_parameters() or self._get_pagination_parameters():
+            codes.append(422)
+        return sorted(set(codes))
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code in self._error_codes():
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(error_response(code), str(code))
+        return responses
+
+    def get_description(self):
+        description = super().get_description() or ""
+        if self._requires_key():
+            scope = required_scope(self.view, self.method)
+            needs = f"Needs an API key with the `{scope}` scope" if scope else "Needs any valid API key"
+            if scope and scope.endswith(":read"):
+                needs += f" (or `{scope.replace(':read', ':write')}`)"
+            description = f"{description}\n\n{needs}.".strip()
+        return description
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "relay.api.authentication.ApiKeyAuthentication"
+    name = ["ApiKeyAuth", "BearerAuth"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"ApiKeyAuth": []}, {"BearerAuth": []}]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "An API key, `rk_<prefix>_<secret>`, from `manage.py create_tenant` or POST /api-keys.",
+            },
+            {"type": "http", "scheme": "bearer", "description": "The same API key as a bearer token."},
+        ]

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from relay.api import key_views, platform_views
+
+urlpatterns = [
+    path("health", platform_views.HealthView.as_view(), name="health"),
+    path("status", platform_views.StatusView.as_view(), name="status"),
+    path("info", platform_views.InfoView.as_view(), name="info"),
+    path("now", platform_views.NowView.as_view(), name="now"),
+    path("api-keys", key_views.ApiKeyListView.as_view(), name="api-key-list"),
+    path("api-keys/<uuid:key_id>", key_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
+    path("api-keys/<uuid:key_id>/revoke", key_views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
+]

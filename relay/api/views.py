@@ -1,0 +1,49 @@
+"""Shared plumbing for the tenant-scoped API views."""
+
+from django.http import JsonResponse
+from rest_framework.generics import GenericAPIView
+
+
+class TenantAPIView(GenericAPIView):
+    """A view whose every query is filtered by the caller's tenant (the key decides it)."""
+
+    @property
+    def tenant(self):
+        return self.request.user.tenant
+
+    def get_queryset(self):
+        # Schema generation runs without a request: `queryset` (a `.none()`) names the model.
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return self.tenant_queryset()
+
+    def tenant_queryset(self):
+        raise NotImplementedError
+
+    def list_response(self, serializer_class):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(serializer_class(page, many=True, context=self.get_serializer_context()).data)
+
+    def validated(self, serializer_class, data=None, **kwargs):
+        serializer = serializer_class(data=self.request.data if data is None else data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+def not_found(request, exception=None):
+    """Django's 404 for unknown URLs; JSON on the API."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"Not found: {request.method} {request.path}"}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "Internal server error; the request id in X-Request-ID identifies it in the logs"}, status=500
+        )
+    from django.views.defaults import server_error as default_server_error
+
+    return default_server_error(request)

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class RelayConfig(AppConfig):
+    name = "relay"
+    verbose_name = "Relay platform"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from relay.api import schema  # noqa: F401  (registers the OpenAPI extensions)

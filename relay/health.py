@@ -1,0 +1,79 @@
+"""Dependency checks for GET /api/v1/status. Each is bounded by RELAY_DEPENDENCY_TIMEOUT."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from django.conf import settings
+from django.db import connections
+
+from relay import storage
+from relay.celery import QUEUES
+from relay.celery import app as celery_app
+
+
+def _database():
+    connection = connections.create_connection("default")
+    try:
+        with connection.cursor() as cursor:
+            timeout_ms = int(settings.RELAY_DEPENDENCY_TIMEOUT * 1000)
+            cursor.execute(f"SET statement_timeout = {timeout_ms}")
+            cursor.execute("SELECT 1")
+    finally:
+        connection.close()
+    return {}
+
+
+def _broker():
+    with celery_app.connection_for_read(url=settings.CELERY_BROKER_URL) as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0, timeout=settings.RELAY_DEPENDENCY_TIMEOUT)
+        channel = connection.default_channel
+        depth = {}
+        for queue in QUEUES:
+            try:
+                depth[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+            except Exception:  # a queue no worker declared yet (RabbitMQ): nothing waits in it
+                depth[queue] = 0
+                channel = connection.channel()
+    return {"queue_depth": depth}
+
+
+def _storage():
+    storage.check()
+    return {"bucket": settings.S3_BUCKET}
+
+
+def _workers():
+    replies = celery_app.control.ping(timeout=min(0.5, settings.RELAY_DEPENDENCY_TIMEOUT))
+    return {"live": sorted(name for reply in replies for name in reply)}
+
+
+CHECKS = {"database": _database, "broker": _broker, "storage": _storage}
+
+
+def _timed(check):
+    started = time.perf_counter()
+    try:
+        result = {"status": "ok", **check()}
+    except Exception as error:  # reported, not raised: this is what the endpoint is for
+        result = {"status": "down", "error": f"{type(error).__name__}: {error}"[:300]}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def run_checks():
+    """Run the checks in parallel; one that outlives the timeout is reported down. Live
+    workers are asked for only when the broker answered."""
+    limit = settings.RELAY_DEPENDENCY_TIMEOUT + 1.0
+    pool = ThreadPoolExecutor(max_workers=len(CHECKS))
+    futures = {name: pool.submit(_timed, check) for name, check in CHECKS.items()}
+    results = {}
+    for name, future in futures.items():
+        try:
+            results[name] = future.result(timeout=limit)
+        except FutureTimeout:
+            results[name] = {"status": "down", "error": f"no answer within {limit:.1f}s", "latency_ms": limit * 1000}
+    pool.shutdown(wait=False, cancel_futures=True)
+    live = _timed(_workers).get("live", []) if results["broker"]["status"] == "ok" else []
+    results["workers"] = {"count": len(live), "live": live}
+    return results

@@ -1,0 +1,83 @@
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    DATASETS_READ = "datasets:read"
+    DATASETS_WRITE = "datasets:write"
+    ANNOTATIONS_READ = "annotations:read"
+    ANNOTATIONS_WRITE = "annotations:write"
+    TRAINING_READ = "training:read"
+    TRAINING_WRITE = "training:write"
+    INFERENCE_READ = "inference:read"
+    INFERENCE_WRITE = "inference:write"
+    ADMIN = "admin"
+
+
+ALL_SCOPES = tuple(Scope.values)
+READ_ONLY_SCOPES = tuple(scope for scope in Scope.values if scope.endswith(":read"))
+
+
+class Tenant(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    is_active = models.BooleanField(
+        default=True, help_text="An inactive tenant's keys are refused (403) but nothing is deleted."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiKey(models.Model):
+    """A tenant's API key. The secret is shown once; only its SHA-256 is stored.
+
+    A key reads `rk_<prefix>_<secret>`: the prefix is public (it finds the row and
+    appears in logs and the admin), the secret is 256 bits of randomness.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = ArrayField(models.CharField(max_length=32, choices=Scope.choices), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"rk_{self.prefix}_… ({self.name or self.tenant})"
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def is_expired(self, now=None):
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def has_scope(self, scope):
+        return scope in self.scopes

@@ -1,0 +1,254 @@
+"""Relay settings: everything that differs between machines comes from the environment.
+
+Every variable read here is listed, with its default, in README.md ("Configuration").
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from relay import __version__
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+# --- Core -------------------------------------------------------------------------------
+
+# "production" (default), "development" (what `make run` sets) or "test".
+RELAY_ENV = env.str("RELAY_ENV", default="production")
+if RELAY_ENV not in {"production", "development", "test"}:
+    raise ImproperlyConfigured(f"RELAY_ENV must be production, development or test, not {RELAY_ENV!r}")
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if RELAY_ENV == "production" and not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in production (any long random string; "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+    SECRET_KEY = "insecure-development-key-never-use-in-production"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+VERSION = __version__
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "relay",
+    "datasets",
+    "annotations",
+    "training",
+    "inference",
+]
+
+MIDDLEWARE = [
+    "relay.api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "relay.urls"
+WSGI_APPLICATION = "relay.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Database ---------------------------------------------------------------------------
+
+if "DATABASE_URL" not in env:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set (e.g. postgres://user:password@host:5432/relay). "
+        "`make run` and `make test` set it for you."
+    )
+DATABASES = {"default": env.db_url("DATABASE_URL")}
+# libpq's `?host=/socket/dir` form (what pgserver gives) names a Unix socket directory.
+if "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+# pytest-django names the test database test_<NAME>; RELAY_TEST_DATABASE_NAME picks another
+# so that two test runs on one shared server never meet.
+if "RELAY_TEST_DATABASE_NAME" in env:
+    DATABASES["default"]["TEST"] = {"NAME": env.str("RELAY_TEST_DATABASE_NAME")}
+
+# --- Security ---------------------------------------------------------------------------
+
+# Cookies exist only for the admin site. Browsers accept Secure cookies on http://localhost,
+# so the default stays on even for `make run`.
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- API --------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["relay.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["relay.api.permissions.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["relay.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "relay.api.pagination.PagePagination",
+    "DEFAULT_FILTER_BACKENDS": ["relay.api.filters.FilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "relay.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "relay.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+
+# Largest JSON body the API reads (a bulk of 10,000 annotations is about 2 MB).
+RELAY_MAX_JSON_BODY_BYTES = env.int("RELAY_MAX_JSON_BODY_BYTES", default=16 * 1024 * 1024)
+# last_used_at on an API key is written at most once per this many seconds.
+RELAY_API_KEY_LAST_USED_RESOLUTION = env.int("RELAY_API_KEY_LAST_USED_RESOLUTION", default=60)
+# Time limit of each dependency check of GET /api/v1/status.
+RELAY_DEPENDENCY_TIMEOUT = env.float("RELAY_DEPENDENCY_TIMEOUT", default=2.0)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Relay API",
+    "DESCRIPTION": (
+        "Find artifacts in audio: datasets with artifact types, presigned audio uploads, "
+        "draft and published annotation sets, training jobs, models and inference jobs. "
+        "Authenticate with `X-API-Key: <key>` (or `Authorization: Bearer <key>`)."
+    ),
+    "VERSION": __version__,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {},
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False},
+}
+
+# --- Object storage (S3) ----------------------------------------------------------------
+
+# Unset for AWS S3; the URL of MinIO, SeaweedFS, R2... otherwise.
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="") or None
+# The S3 address that clients use for presigned URLs, when it differs from the one the
+# servers use (e.g. an internal hostname behind a proxy).
+S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="") or S3_ENDPOINT_URL
+S3_BUCKET = env.str("S3_BUCKET", default="relay")
+S3_REGION = env.str("S3_REGION", default="us-east-1")
+# Empty means the usual boto3 chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, role.
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="") or None
+S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="") or None
+S3_ADDRESSING_STYLE = env.str("S3_ADDRESSING_STYLE", default="path" if S3_ENDPOINT_URL else "auto")
+if S3_ADDRESSING_STYLE not in {"auto", "path", "virtual"}:
+    raise ImproperlyConfigured("S3_ADDRESSING_STYLE must be auto, path or virtual")
+
+# --- Celery -----------------------------------------------------------------------------
+
+if "CELERY_BROKER_URL" not in env:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL is not set (e.g. redis://host:6379/0 or amqp://user:password@host:5672//). "
+        "`make run` and `make test` set it for you."
+    )
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
+CELERY_BROKER_CONNECTION_TIMEOUT = RELAY_DEPENDENCY_TIMEOUT
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis: a task not acknowledged within this time is handed to another worker.
+    # It must exceed the longest task (training), or the task runs twice.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
+    "socket_connect_timeout": RELAY_DEPENDENCY_TIMEOUT,
+    "socket_timeout": 30,
+}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
+CELERY_WORKER_SEND_TASK_EVENTS = False
+# Task log lines go through LOGGING below, tagged with the task id.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+# When the broker is down, publishing gives up after this many retries (then a 503).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+
+# --- Logging ----------------------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "relay.api.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # The request log of relay.request says the same, with the request id and tenant.
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+# --- Limits -----------------------------------------------------------------------------
+
+# Largest audio upload (api.md: 500 MB).
+RELAY_MAX_UPLOAD_BYTES = env.int("RELAY_MAX_UPLOAD_BYTES", default=524_288_000)

@@ -1,0 +1,152 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from rest_framework.test import APIClient
+
+from relay import services
+from relay.models import READ_ONLY_SCOPES
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bucket():
+    from django.conf import settings
+
+    from relay import storage
+
+    storage.ensure_bucket()
+    return settings.S3_BUCKET
+
+
+class Api:
+    """An API client bound to one key: `api.get("/datasets")` -> response with `.json()`."""
+
+    def __init__(self, raw_key=None):
+        self.client = APIClient()
+        self.raw_key = raw_key
+        if raw_key:
+            self.client.credentials(HTTP_X_API_KEY=raw_key)
+
+    def _url(self, path):
+        return path if path.startswith("/api/") else f"/api/v1{path}"
+
+    def get(self, path, params=None, **extra):
+        return self.client.get(self._url(path), params, **extra)
+
+    def post(self, path, data=None, **extra):
+        return self.client.post(self._url(path), data, format="json", **extra)
+
+    def patch(self, path, data=None, **extra):
+        return self.client.patch(self._url(path), data, format="json", **extra)
+
+    def delete(self, path, **extra):
+        return self.client.delete(self._url(path), **extra)
+
+    def raw(self, method, path, body, content_type="application/json", **extra):
+        return self.client.generic(method, self._url(path), body, content_type=content_type, **extra)
+
+
+@pytest.fixture
+def make_tenant(db):
+    def make(name, scopes=None):
+        tenant, api_key, raw_key = services.create_tenant(name=name, **({"scopes": scopes} if scopes else {}))
+        api = Api(raw_key)
+        api.tenant, api.api_key = tenant, api_key
+        return api
+
+    return make
+
+
+@pytest.fixture
+def api(make_tenant):
+    """Tenant A with a key that has every scope."""
+    return make_tenant("tenant-a")
+
+
+@pytest.fixture
+def other_api(make_tenant):
+    """Tenant B: must never see tenant A's objects."""
+    return make_tenant("tenant-b")
+
+
+@pytest.fixture
+def readonly_api(api):
+    _, raw_key = services.create_api_key(tenant=api.tenant, name="read only", scopes=READ_ONLY_SCOPES)
+    return Api(raw_key)
+
+
+@pytest.fixture
+def anonymous():
+    return Api()
+
+
+def assert_error(response, status, detail_contains=None):
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    body = response.json()
+    assert set(body) >= {"detail"}, body
+    assert isinstance(body["detail"], str), body
+    if detail_contains:
+        assert detail_contains.lower() in body["detail"].lower(), body
+    return body
+
+
+def assert_422(response, *locs):
+    """A 422 whose items include each of `locs` (tuples)."""
+    assert response.status_code == 422, (response.status_code, response.content[:500])
+    items = response.json()["detail"]
+    assert isinstance(items, list) and items
+    for item in items:
+        assert set(item) == {"loc", "msg", "type"}, item
+    found = [tuple(item["loc"]) for item in items]
+    for loc in locs:
+        assert tuple(loc) in found, (loc, found)
+    return items
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process (prefork, 2 children) on the test database."""
+    from django.db import connection
+
+    from relay.celery import app
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    test_url = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": test_url, "PYTHONUNBUFFERED": "1"}
+    env.pop("RELAY_TEST_DATABASE_NAME", None)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "relay", "worker", "--queues", "default,audio,training,inference",
+             "--concurrency", "2", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h", "--without-mingle",
+             "--without-gossip"],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    print(f"\ncelery worker log: {log_path}")
+
+
+def wait_until(predicate, timeout=30, interval=0.1, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

@@ -1,0 +1,49 @@
+import re
+
+import pytest
+from django.contrib.auth.models import User
+
+from relay.models import ApiKey
+from tests.conftest import Api
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    user = User.objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_admin_pages_render(staff_client, api):
+    for url in ("/admin/", "/admin/relay/tenant/", "/admin/relay/apikey/", "/admin/datasets/dataset/",
+                f"/admin/relay/tenant/{api.tenant.pk}/change/", f"/admin/relay/apikey/{api.api_key.pk}/change/",
+                "/admin/relay/apikey/?state=active", "/admin/relay/apikey/?q=tenant-a", "/admin/relay/apikey/add/"):
+        response = staff_client.get(url, secure=True)
+        assert response.status_code == 200, url
+
+
+def test_add_key_shows_secret_once(staff_client, api):
+    response = staff_client.post(
+        "/admin/relay/apikey/add/",
+        {"tenant": api.tenant.pk, "name": "from admin", "scopes": ["datasets:read"], "expires_at_0": "",
+         "expires_at_1": ""},
+        follow=True, secure=True,
+    )
+    assert response.status_code == 200
+    raw_key = re.search(r"rk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}", response.content.decode()).group(0)
+    key = ApiKey.objects.get(name="from admin")
+    assert key.scopes == ["datasets:read"] and raw_key.startswith(f"rk_{key.prefix}_")
+    assert Api(raw_key).get("/datasets").status_code == 200
+    page = staff_client.get(f"/admin/relay/apikey/{key.pk}/change/", secure=True).content.decode()
+    assert raw_key not in page
+
+
+def test_revoke_action(staff_client, api):
+    response = staff_client.post(
+        "/admin/relay/apikey/", {"action": "revoke", "_selected_action": [api.api_key.pk]}, follow=True, secure=True
+    )
+    assert response.status_code == 200
+    assert ApiKey.objects.get(pk=api.api_key.pk).revoked_at is not None
+    assert api.get("/datasets").status_code == 401

@@ -1,0 +1,69 @@
+import time
+from datetime import datetime
+
+import pytest
+from django.test import override_settings
+
+from relay.embedded.servers import Valkey, free_ports
+from tests.conftest import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_needs_no_key(anonymous):
+    response = anonymous.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_status_reports_every_dependency(api):
+    response = api.get("/status")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ok"
+    for name in ("database", "broker", "storage"):
+        assert body["checks"][name]["status"] == "ok"
+        assert body["checks"][name]["latency_ms"] >= 0
+    assert set(body["checks"]["broker"]["queue_depth"]) == {"default", "audio", "training", "inference"}
+    assert "count" in body["checks"]["workers"]
+
+
+def test_status_needs_a_key(anonymous):
+    assert_error(anonymous.get("/status"), 401)
+
+
+def test_status_reports_a_stopped_broker_without_hanging(api, tmp_path):
+    (port,) = free_ports(1)
+    broker = Valkey(tmp_path / "valkey", port, persistent=False)
+    url = broker.start(port_env_var="-")
+    try:
+        with override_settings(CELERY_BROKER_URL=url):
+            assert api.get("/status").json()["checks"]["broker"]["status"] == "ok"
+            broker.stop()
+            started = time.monotonic()
+            response = api.get("/status")
+            elapsed = time.monotonic() - started
+    finally:
+        broker.stop()
+    assert response.status_code == 503
+    body = response.json()
+    assert "broker" in body["detail"]
+    assert body["checks"]["broker"]["status"] == "down" and body["checks"]["broker"]["error"]
+    assert body["checks"]["database"]["status"] == "ok" and body["checks"]["storage"]["status"] == "ok"
+    assert body["checks"]["workers"]["count"] == 0
+    # Bounded by RELAY_DEPENDENCY_TIMEOUT (2 s) plus slack, never a hang.
+    assert elapsed < 10, elapsed
+
+
+def test_info(api):
+    body = api.get("/info").json()
+    assert body["name"] == "Relay" and body["api_version"] == "v1"
+    assert body["limits"]["max_upload_bytes"] == 524288000
+    assert body["limits"]["page_size_max"] == 200
+    assert "audio/wav" in {fmt["content_type"] for fmt in body["supported_formats"]}
+
+
+def test_now(api):
+    body = api.get("/now").json()
+    parsed = datetime.fromisoformat(body["now"].replace("Z", "+00:00"))
+    assert abs(parsed.timestamp() - body["unix"]) < 0.001
+    assert abs(body["unix"] - time.time()) < 5
