@@ -14,7 +14,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 from relay.embedded.servers import Postgres, SeaweedS3, ServerError, Valkey, require_free
@@ -47,7 +46,6 @@ def _interrupt(signum, frame):
 
 
 def main():
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     signal.signal(signal.SIGTERM, _interrupt)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s run: %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("pgserver").setLevel(logging.WARNING)

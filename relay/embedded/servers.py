@@ -12,13 +12,10 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 from urllib.parse import quote
 
 logger = logging.getLogger("relay.embedded")
-# pgserver keeps its lock in the XDG runtime dir and warns when none is set (it falls back to /tmp).
-warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 class ServerError(RuntimeError):
@@ -159,6 +156,11 @@ class Postgres:
         self.server = None
 
     def start(self):
+        if "XDG_RUNTIME_DIR" not in os.environ:
+            # pgserver keeps a lock there; without it, platformdirs warns and falls back to this.
+            runtime_dir = Path(f"/tmp/runtime-{os.getuid()}")
+            runtime_dir.mkdir(mode=0o700, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
         import pgserver
         import psycopg
 
