@@ -57,3 +57,5 @@ def test_schema_and_docs_are_served(anonymous):
     assert anonymous.get("/api/schema/").status_code == 200
     docs = anonymous.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    # Served from our own static files, not a CDN: self-hosted installs may be offline.
+    assert b"cdn.jsdelivr" not in docs.content and b"/static/drf_spectacular_sidecar/" in docs.content
