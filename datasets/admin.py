@@ -1,7 +1,11 @@
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils.html import format_html
 
-from datasets.models import ArtifactType, Dataset
+from datasets import audio_services
+from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
+from relay import storage
 
 
 class ArtifactTypeInline(admin.TabularInline):
@@ -34,3 +38,48 @@ class DatasetAdmin(admin.ModelAdmin):
     @admin.display(description="audio files", ordering="_audio")
     def audio_count(self, dataset):
         return dataset._audio
+
+
+@admin.register(AudioFile)
+class AudioFileAdmin(admin.ModelAdmin):
+    list_display = ("filename", "dataset", "tenant", "processing_status", "duration", "file_size", "created_at")
+    list_filter = ("processing_status", "content_type", "dataset__tenant", "created_at")
+    list_select_related = ("dataset", "dataset__tenant")
+    search_fields = ("filename", "id", "dataset__name", "storage_key")
+    date_hierarchy = "created_at"
+    actions = ["reprocess"]
+    readonly_fields = (
+        "id", "player", "dataset", "filename", "content_type", "file_size", "storage_key", "processing_status",
+        "error_message", "duration_ms", "sample_rate", "channels", "multipart_upload_id", "upload_expires_at",
+        "confirmed_at", "processing_attempts", "processing_started_at", "processed_at", "created_at", "updated_at",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # files arrive through the upload API
+
+    @admin.display(description="tenant", ordering="dataset__tenant__name")
+    def tenant(self, audio):
+        return audio.dataset.tenant
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, audio):
+        return "-" if audio.duration_ms is None else f"{audio.duration_ms / 1000:.2f} s"
+
+    @admin.display(description="listen")
+    def player(self, audio):
+        if audio.confirmed_at is None:
+            return "not uploaded"
+        expires = settings.RELAY_DOWNLOAD_URL_EXPIRES
+        original = storage.presigned_get(audio.storage_key, expires_in=expires)
+        html = format_html('<audio controls preload="none" src="{}"></audio> <a href="{}">original</a>',
+                           original, original)
+        if audio.processing_status == AudioStatus.READY:
+            canonical = storage.presigned_get(audio.canonical_key, expires_in=expires)
+            html += format_html(' · <a href="{}">canonical 16 kHz mono FLAC</a>', canonical)
+        return html
+
+    @admin.action(description="Process selected files again")
+    def reprocess(self, request, queryset):
+        count = audio_services.reprocess(queryset)
+        self.message_user(request, f"Queued {count} file(s) for processing.", messages.SUCCESS)

@@ -71,8 +71,11 @@ class AudioFile(models.Model):
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
     # Multipart uploads only: the S3 upload id until it is completed or aborted.
     multipart_upload_id = models.CharField(max_length=1024, blank=True, default="")
+    multipart_part_size = models.BigIntegerField(null=True, blank=True)
     upload_expires_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    processing_attempts = models.PositiveSmallIntegerField(default=0)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -83,3 +86,15 @@ class AudioFile(models.Model):
 
     def __str__(self):
         return self.filename
+
+    @property
+    def object_prefix(self):
+        """Every object of this file (original, canonical copy, features) is under here."""
+        return self.storage_key.rsplit("/", 1)[0] + "/"
+
+    @property
+    def canonical_key(self):
+        return self.object_prefix + "canonical.flac"
+
+    def features_key(self, cache_key):
+        return self.object_prefix + f"features-{cache_key}.npy"

@@ -28,3 +28,8 @@ def get_dataset(*, tenant, dataset_id, queryset=None):
         return queryset.get(tenant=tenant, pk=dataset_id)
     except (Dataset.DoesNotExist, ValueError):
         raise Http404("Dataset not found") from None
+
+
+def plain_datasets():
+    """Datasets without the counts: for looking up the parent of a nested resource."""
+    return Dataset.objects.all()

@@ -5,6 +5,7 @@ from django.db.models import ProtectedError
 
 from datasets.models import ArtifactType, Dataset
 from relay.api.exceptions import Conflict
+from relay.queueing import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -65,5 +66,5 @@ def delete_dataset(*, tenant, dataset) -> None:
             Dataset.objects.filter(tenant=tenant, pk=dataset.pk).delete()
         except (ProtectedError, IntegrityError) as error:
             raise Conflict(f"Dataset is in use and cannot be deleted: {error}") from None
-        delete_storage_prefix.delay_on_commit(prefix)
+        enqueue_on_commit(delete_storage_prefix, prefix)
     logger.info("dataset deleted id=%s", dataset.id)

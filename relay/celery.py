@@ -15,10 +15,16 @@ app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=n
 # burst of uploads never waits behind a training job.
 app.conf.task_routes = {
     "datasets.delete_storage_prefix": {"queue": "default"},
+    "datasets.expire_uploads": {"queue": "default"},
+    "datasets.requeue_stuck_audio": {"queue": "default"},
     "datasets.*": {"queue": "audio"},
     "annotations.*": {"queue": "default"},
     "training.*": {"queue": "training"},
     "inference.*": {"queue": "inference"},
     "relay.*": {"queue": "default"},
+}
+app.conf.beat_schedule = {
+    "expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60.0},
+    "requeue-stuck-audio": {"task": "datasets.requeue_stuck_audio", "schedule": 60.0},
 }
 app.autodiscover_tasks()

@@ -256,3 +256,14 @@ LOGGING = {
 
 # Largest audio upload (api.md: 500 MB).
 RELAY_MAX_UPLOAD_BYTES = env.int("RELAY_MAX_UPLOAD_BYTES", default=524_288_000)
+# Longest audio Relay accepts (seconds); longer files end `failed`.
+RELAY_MAX_AUDIO_DURATION_S = env.int("RELAY_MAX_AUDIO_DURATION_S", default=4 * 3600)
+# Lifetime of presigned upload URLs and of download URLs, seconds (S3 allows up to 7 days).
+RELAY_UPLOAD_URL_EXPIRES = env.int("RELAY_UPLOAD_URL_EXPIRES", default=3600)
+RELAY_DOWNLOAD_URL_EXPIRES = env.int("RELAY_DOWNLOAD_URL_EXPIRES", default=3600)
+# Default part size of multipart uploads (8-64 MiB).
+RELAY_MULTIPART_PART_SIZE = env.int("RELAY_MULTIPART_PART_SIZE", default=16 * 1024 * 1024)
+# An audio file or job step silent for this long is handed to another worker (seconds).
+RELAY_STUCK_AFTER_S = env.int("RELAY_STUCK_AFTER_S", default=900)
+# Attempts before a file that keeps killing its worker is failed.
+RELAY_MAX_PROCESSING_ATTEMPTS = env.int("RELAY_MAX_PROCESSING_ATTEMPTS", default=3)

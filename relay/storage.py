@@ -117,3 +117,106 @@ def delete_prefix(prefix):
             client().delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": keys, "Quiet": True})
             deleted += len(keys)
     return deleted
+
+
+def _call(method, **kwargs):
+    """Call the S3 client; unreachable storage becomes StorageUnavailable."""
+    try:
+        return getattr(client(), method)(Bucket=settings.S3_BUCKET, **kwargs)
+    except (EndpointConnectionError, BotoCoreError) as error:
+        raise _unavailable(error) from error
+
+
+def presigned_post(key, *, content_type, size, expires_in):
+    """A browser-style POST upload bound to this key, this Content-Type and exactly `size` bytes."""
+    post = presign_client().generate_presigned_post(
+        Bucket=settings.S3_BUCKET,
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+        ExpiresIn=expires_in,
+    )
+    return post["url"], post["fields"]
+
+
+def presigned_put(key, *, content_type, expires_in):
+    return presign_client().generate_presigned_url(
+        "put_object",
+        Params={"Bucket": settings.S3_BUCKET, "Key": key, "ContentType": content_type},
+        ExpiresIn=expires_in,
+    )
+
+
+def presigned_get(key, *, expires_in, filename=None):
+    params = {"Bucket": settings.S3_BUCKET, "Key": key}
+    if filename:
+        safe = filename.replace('"', "").replace("\\", "")
+        params["ResponseContentDisposition"] = f'attachment; filename="{safe}"'
+    return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+
+def create_multipart(key, *, content_type):
+    return _call("create_multipart_upload", Key=key, ContentType=content_type)["UploadId"]
+
+
+def presigned_part(key, *, upload_id, part_number, expires_in):
+    return presign_client().generate_presigned_url(
+        "upload_part",
+        Params={"Bucket": settings.S3_BUCKET, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+        ExpiresIn=expires_in,
+    )
+
+
+class MultipartRejected(Exception):
+    """S3 refused to assemble the parts (wrong ETag, missing or too small part...)."""
+
+
+def complete_multipart(key, *, upload_id, parts):
+    try:
+        _call(
+            "complete_multipart_upload",
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": p["part_number"], "ETag": p["etag"]} for p in parts]},
+        )
+    except ClientError as error:
+        raise MultipartRejected(error.response.get("Error", {}).get("Message") or str(error)) from None
+
+
+def abort_multipart(key, *, upload_id):
+    try:
+        _call("abort_multipart_upload", Key=key, UploadId=upload_id)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchUpload", "404"):
+            raise
+
+
+def download(key, path):
+    """Stream an object to a local file."""
+    try:
+        client().download_file(settings.S3_BUCKET, key, str(path))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise ObjectMissing(key) from None
+        raise
+
+
+def upload(path, key, *, content_type):
+    client().upload_file(str(path), settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type})
+
+
+def put_bytes(key, data, *, content_type):
+    _call("put_object", Key=key, Body=data, ContentType=content_type)
+
+
+def get_bytes(key):
+    try:
+        return _call("get_object", Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise ObjectMissing(key) from None
+        raise
+
+
+def delete(key):
+    _call("delete_object", Key=key)

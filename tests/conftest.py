@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from relay import services
 from relay.models import READ_ONLY_SCOPES
+from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,12 +142,3 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         process.kill()
     print(f"\ncelery worker log: {log_path}")
 
-
-def wait_until(predicate, timeout=30, interval=0.1, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

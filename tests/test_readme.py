@@ -1,7 +1,13 @@
 """README.md documents every environment variable the code reads."""
 
+import os
 import re
+import subprocess
 from pathlib import Path
+
+import pytest
+
+from tests import audio_factory as af
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PATTERNS = [
@@ -33,3 +39,21 @@ def test_ci_runs_the_readme_test_command():
     readme = (BASE_DIR / "README.md").read_text()
     ci = (BASE_DIR / ".ci/run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_readme_upload_script_uploads_and_waits(live_server, api, celery_worker_process, tmp_path):
+    """Runs the README's curl upload script against a live server, S3 and a worker."""
+    readme = (BASE_DIR / "README.md").read_text()
+    script = re.search(r"<!-- upload-script -->\s*```sh\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "upload.sh").write_text(script)
+    wav = tmp_path / "take 1.wav"
+    wav.write_bytes(af.wav(duration_s=1.75, sample_rate=44100, channels=2))
+    dataset = api.post("/datasets", {"name": "readme", "artifact_types": [{"name": "glitch"}]}).json()["id"]
+    env = {**os.environ, "RELAY": f"{live_server.url}/api/v1", "KEY": api.raw_key}
+    result = subprocess.run(["sh", str(tmp_path / "upload.sh"), str(wav), dataset], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "S3 answered 204" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("ready 1750 ms 44100 Hz 2 channel(s)"), result.stdout

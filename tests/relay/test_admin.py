@@ -47,3 +47,24 @@ def test_revoke_action(staff_client, api):
     assert response.status_code == 200
     assert ApiKey.objects.get(pk=api.api_key.pk).revoked_at is not None
     assert api.get("/datasets").status_code == 401
+
+
+def test_audio_admin_shows_a_player_and_reprocesses(staff_client, api):
+    from datasets.models import AudioFile, AudioStatus
+    from django.utils import timezone
+
+    dataset = api.post("/datasets", {"name": "d", "artifact_types": [{"name": "a"}]}).json()
+    audio = AudioFile.objects.create(
+        dataset_id=dataset["id"], filename="x.wav", content_type="audio/wav", file_size=10,
+        storage_key=f"t/{dataset['id']}/audio/1/original.wav", upload_expires_at=timezone.now(),
+        confirmed_at=timezone.now(), processing_status=AudioStatus.FAILED, error_message="boom",
+    )
+    for url in ("/admin/datasets/audiofile/", "/admin/datasets/audiofile/?processing_status__exact=failed",
+                f"/admin/datasets/audiofile/{audio.pk}/change/"):
+        assert staff_client.get(url, secure=True).status_code == 200, url
+    page = staff_client.get(f"/admin/datasets/audiofile/{audio.pk}/change/", secure=True).content.decode()
+    assert "<audio controls" in page and "X-Amz-Signature" in page
+    staff_client.post("/admin/datasets/audiofile/", {"action": "reprocess", "_selected_action": [audio.pk]},
+                      secure=True)
+    audio.refresh_from_db()
+    assert audio.processing_status == AudioStatus.NORMALIZING and audio.error_message == ""

@@ -1,0 +1,191 @@
+"""Decoding any accepted upload into Relay's canonical audio: mono, 16 kHz, 16-bit FLAC.
+
+libsndfile (soundfile) reads WAV, FLAC, Ogg and MP3; FFmpeg (PyAV) reads MP4/M4A, AAC
+and WebM. Audio is streamed block by block through a downmix and a polyphase resampler
+(soxr), so memory stays flat however long the file is. Durations come from the samples
+actually decoded, not from headers.
+"""
+
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+CANONICAL_RATE = 16000
+BLOCK_FRAMES = 1 << 16
+
+# Declared content type -> (decoder, container formats it may hold).
+DECODERS = {
+    "audio/wav": ("soundfile", {"WAV", "WAVEX", "RF64", "W64"}),
+    "audio/x-wav": ("soundfile", {"WAV", "WAVEX", "RF64", "W64"}),
+    "audio/wave": ("soundfile", {"WAV", "WAVEX", "RF64", "W64"}),
+    "audio/flac": ("soundfile", {"FLAC"}),
+    "audio/ogg": ("soundfile", {"OGG"}),
+    "audio/mpeg": ("soundfile", {"MP3"}),
+    "audio/mp4": ("av", {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}),
+    "audio/aac": ("av", {"aac"}),
+    "audio/webm": ("av", {"matroska", "webm"}),
+}
+SUFFIXES = {
+    "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/flac": ".flac",
+    "audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/aac": ".aac", "audio/webm": ".webm",
+}
+
+
+class DecodeError(Exception):
+    """The file cannot be used: the message says why, in words for the user."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+
+    @property
+    def duration_ms(self) -> int:
+        return round(self.frames * 1000 / self.sample_rate)
+
+
+@dataclass
+class Source:
+    sample_rate: int
+    channels: int
+    format: str
+    blocks: Iterator[np.ndarray]  # float32, shape (frames, channels)
+
+
+@contextmanager
+def _soundfile_source(path, expected_formats, content_type):
+    try:
+        handle = sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise DecodeError(f"not a readable {content_type} file: {_sf_reason(error)}") from None
+    with handle:
+        if handle.format not in expected_formats:
+            raise DecodeError(f"declared {content_type} but the file is {handle.format} ({handle.subtype})")
+        _check_not_truncated(handle)
+
+        def blocks():
+            try:
+                while True:
+                    block = handle.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+                    if not len(block):
+                        return
+                    yield block
+            except (sf.LibsndfileError, RuntimeError) as error:
+                raise DecodeError(f"corrupt {content_type} data: {_sf_reason(error)}") from None
+
+        yield Source(handle.samplerate, handle.channels, handle.format, blocks())
+
+
+# libsndfile logs "data : <declared> (should be <actual>)" for a WAV whose data chunk is
+# shorter than its header says. Streaming recorders write placeholder sizes; those are fine.
+_DATA_LENGTH = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+_PLACEHOLDER_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFE}
+
+
+def _check_not_truncated(handle):
+    match = _DATA_LENGTH.search(handle.extra_info or "")
+    if match:
+        declared, actual = int(match[1]), int(match[2])
+        if declared > actual and declared not in _PLACEHOLDER_SIZES:
+            raise DecodeError(
+                f"truncated file: its header declares {declared} bytes of audio data but it holds {actual}"
+            )
+
+
+def _sf_reason(error):
+    return str(getattr(error, "error_string", "") or error).strip().rstrip(".")
+
+
+@contextmanager
+def _av_source(path, expected_formats, content_type):
+    import av
+
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, UnicodeDecodeError) as error:
+        raise DecodeError(f"not a readable {content_type} file: {error}") from None
+    with container:
+        names = set(container.format.name.split(","))
+        if not names & expected_formats:
+            raise DecodeError(f"declared {content_type} but the file is {container.format.long_name}")
+        if not container.streams.audio:
+            raise DecodeError(f"the {content_type} file has no audio stream")
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        channels = stream.codec_context.channels
+        if not rate or not channels:
+            raise DecodeError(f"the {content_type} file's audio stream has no sample rate or channels")
+        # Only a format conversion here (same rate and layout): soxr does the resampling.
+        converter = av.AudioResampler(format="flt", layout=stream.codec_context.layout.name, rate=rate)
+
+        def blocks():
+            try:
+                for frame in container.decode(stream):
+                    frame.pts = None
+                    for converted in converter.resample(frame):
+                        yield converted.to_ndarray().reshape(-1, channels)
+                for converted in converter.resample(None):
+                    yield converted.to_ndarray().reshape(-1, channels)
+            except av.error.FFmpegError as error:
+                raise DecodeError(f"corrupt {content_type} data: {error}") from None
+
+        yield Source(rate, channels, container.format.name, blocks())
+
+
+def open_source(path, content_type):
+    """`with open_source(path, type) as source:` the decoded stream of an upload."""
+    if content_type not in DECODERS:
+        raise DecodeError(f"unsupported content type {content_type}")
+    decoder, formats = DECODERS[content_type]
+    opener = _soundfile_source if decoder == "soundfile" else _av_source
+    return opener(path, formats, content_type)
+
+
+def decode_to_canonical(src_path, dst_path, *, content_type, max_duration_s=None) -> AudioInfo:
+    """Decode `src_path`, write the canonical FLAC to `dst_path`, return the source's facts."""
+    with open_source(src_path, content_type) as source:
+        rate, channels = source.sample_rate, source.channels
+        if not 1000 <= rate <= 384000:
+            raise DecodeError(f"sample rate {rate} Hz is outside 1000-384000 Hz")
+        max_frames = math.inf if max_duration_s is None else max_duration_s * rate
+        resampler = soxr.ResampleStream(rate, CANONICAL_RATE, 1, dtype="float32", quality="HQ")
+        frames = 0
+        with sf.SoundFile(dst_path, "w", CANONICAL_RATE, 1, subtype="PCM_16", format="FLAC") as out:
+            for block in source.blocks:
+                frames += len(block)
+                if frames > max_frames:
+                    raise DecodeError(f"longer than the limit of {max_duration_s / 3600:g} hours")
+                mono = block.mean(axis=1) if channels > 1 else block[:, 0]
+                out.write(np.clip(resampler.resample_chunk(np.ascontiguousarray(mono)), -1.0, 1.0))
+            out.write(np.clip(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True), -1.0, 1.0))
+        if frames == 0:
+            raise DecodeError("the file holds no audio samples")
+        return AudioInfo(sample_rate=rate, channels=channels, frames=frames, format=source.format)
+
+
+def read_canonical(path, start=0, frames=-1) -> np.ndarray:
+    """Samples of a canonical file as float32, from `start` (zero-padded past the ends)."""
+    with sf.SoundFile(path) as handle:
+        total = handle.frames
+        if frames < 0:
+            frames = total - start
+        lead = max(0, -start)
+        handle.seek(max(0, start))
+        data = handle.read(max(0, min(frames - lead, total - max(0, start))), dtype="float32")
+    out = np.zeros(frames, dtype=np.float32)
+    out[lead : lead + len(data)] = data
+    return out
+
+
+def iter_canonical(path, block_frames) -> Iterator[np.ndarray]:
+    with sf.SoundFile(path) as handle:
+        yield from handle.blocks(block_frames, dtype="float32")
