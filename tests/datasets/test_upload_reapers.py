@@ -72,30 +72,28 @@ def test_a_file_that_keeps_failing_its_worker_is_given_up(api, dataset):
     assert audio.processing_status == AudioStatus.FAILED and "3 attempts" in audio.error_message
 
 
-def test_processing_is_idempotent(api, dataset):
-    data = af.wav(0.5)
+def uploaded_and_processed(api, dataset, data):
+    """Upload and mark confirmed, then run the task's code here (not through the broker)."""
     ticket = af.upload_url(api, dataset, data)
     af.post_to_s3(ticket, data)
     AudioFile.objects.filter(pk=ticket["audio_id"]).update(
         processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now())
     processing.process(ticket["audio_id"])
-    audio = AudioFile.objects.get(pk=ticket["audio_id"])
+    return AudioFile.objects.get(pk=ticket["audio_id"])
+
+
+def test_processing_is_idempotent(api, dataset):
+    audio = uploaded_and_processed(api, dataset, af.wav(0.5))
     assert audio.processing_status == AudioStatus.READY and audio.duration_ms == 500
-    processing.process(ticket["audio_id"])  # a duplicate message: nothing changes
-    again = AudioFile.objects.get(pk=ticket["audio_id"])
+    processing.process(audio.pk)  # a duplicate message: nothing changes
+    again = AudioFile.objects.get(pk=audio.pk)
     assert (again.processing_status, again.processing_attempts, again.processed_at) == (
         AudioStatus.READY, 1, audio.processed_at)
 
 
 @override_settings(RELAY_MAX_AUDIO_DURATION_S=2)
 def test_too_long_file_fails(api, dataset):
-    data = af.wav(3.0)
-    ticket = af.upload_url(api, dataset, data)
-    af.post_to_s3(ticket, data)
-    AudioFile.objects.filter(pk=ticket["audio_id"]).update(
-        processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now())
-    processing.process(ticket["audio_id"])
-    audio = AudioFile.objects.get(pk=ticket["audio_id"])
+    audio = uploaded_and_processed(api, dataset, af.wav(3.0))
     assert audio.processing_status == AudioStatus.FAILED and "longer than the limit" in audio.error_message
 
 
