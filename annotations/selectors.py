@@ -1,4 +1,93 @@
-from annotations.models import Annotation, SetStatus
+from collections import defaultdict
+
+from django.db import connection
+from django.db.models import Count
+from django.http import Http404
+
+from annotations.models import Annotation, AnnotationSet, SetStatus
+
+# Time covered by at least one annotation, per set: overlapping or touching annotations of
+# one file are merged into islands first (gaps and islands over a window).
+_POSITIVE_DURATION_SQL = """
+SELECT annotation_set_id, COALESCE(SUM(island_end - island_start), 0)
+FROM (
+    SELECT annotation_set_id, MIN(start_ms) AS island_start, MAX(end_ms) AS island_end
+    FROM (
+        SELECT annotation_set_id, audio_file_id, start_ms, end_ms,
+               SUM(new_island) OVER (PARTITION BY annotation_set_id, audio_file_id
+                                     ORDER BY start_ms, end_ms ROWS UNBOUNDED PRECEDING) AS island
+        FROM (
+            SELECT annotation_set_id, audio_file_id, start_ms, end_ms,
+                   CASE WHEN start_ms <= MAX(end_ms) OVER (
+                            PARTITION BY annotation_set_id, audio_file_id ORDER BY start_ms, end_ms
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                        THEN 0 ELSE 1 END AS new_island
+            FROM annotations_annotation
+            WHERE annotation_set_id = ANY(%s)
+        ) AS marked
+    ) AS grouped
+    GROUP BY annotation_set_id, audio_file_id, island
+) AS islands
+GROUP BY annotation_set_id
+"""
+
+
+def compute_stats(set_ids):
+    """{set_id: {total_annotations, total_positive_duration_ms, annotations_by_type}} in two queries."""
+    stats = {pk: {"total_annotations": 0, "total_positive_duration_ms": 0, "annotations_by_type": {}}
+             for pk in set_ids}
+    if not set_ids:
+        return stats
+    counts = (
+        Annotation.objects.filter(annotation_set_id__in=set_ids)
+        .values_list("annotation_set_id", "artifact_type__name")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_type = defaultdict(dict)
+    for set_id, type_name, n in counts:
+        by_type[set_id][type_name] = n
+    for set_id, types in by_type.items():
+        stats[set_id]["annotations_by_type"] = dict(sorted(types.items()))
+        stats[set_id]["total_annotations"] = sum(types.values())
+    with connection.cursor() as cursor:
+        cursor.execute(_POSITIVE_DURATION_SQL, [list(set_ids)])
+        for set_id, total in cursor.fetchall():
+            stats[set_id]["total_positive_duration_ms"] = int(total)
+    return stats
+
+
+def with_stats(annotation_sets):
+    """Published sets carry the stats stored at publish time; drafts get live ones."""
+    annotation_sets = list(annotation_sets)
+    live = compute_stats([s.pk for s in annotation_sets if not s.is_published])
+    for annotation_set in annotation_sets:
+        if annotation_set.pk in live:
+            for field, value in live[annotation_set.pk].items():
+                setattr(annotation_set, field, value)
+    return annotation_sets
+
+
+def sets_for(*, dataset):
+    return AnnotationSet.objects.filter(dataset=dataset)
+
+
+def get_set(*, dataset, set_id):
+    try:
+        return AnnotationSet.objects.select_related("dataset").get(dataset=dataset, pk=set_id)
+    except AnnotationSet.DoesNotExist:
+        raise Http404("Annotation set not found") from None
+
+
+def annotations_of(*, annotation_set):
+    return Annotation.objects.filter(annotation_set=annotation_set).select_related("artifact_type")
+
+
+def get_annotation(*, annotation_set, annotation_id):
+    try:
+        return annotations_of(annotation_set=annotation_set).select_related("audio_file").get(pk=annotation_id)
+    except Annotation.DoesNotExist:
+        raise Http404("Annotation not found") from None
 
 
 def published_sets_using_audio(*, audio):

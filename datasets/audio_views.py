@@ -5,27 +5,17 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from datasets import audio_serializers as s
-from datasets import audio_services, selectors, uploads
+from datasets import audio_services, uploads
 from datasets.filters import AudioFileFilter
 from datasets.models import AudioFile
 from relay.api.schema import error_response
-from relay.api.views import TenantAPIView
+from datasets.views import DatasetChildView
 
 TAGS = ["audio"]
 
 
-class DatasetAudioView(TenantAPIView):
-    """Views under /datasets/{dataset_id}/audio: the dataset is the caller's or a 404."""
-
+class DatasetAudioView(DatasetChildView):
     scope = "datasets"
-
-    @property
-    def dataset(self):
-        if not hasattr(self, "_dataset"):
-            self._dataset = selectors.get_dataset(
-                tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], queryset=selectors.plain_datasets()
-            )
-        return self._dataset
 
     def get_audio(self, audio_id):
         try:

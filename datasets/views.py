@@ -87,3 +87,15 @@ class DatasetDetailView(TenantAPIView):
     def delete(self, request, dataset_id):
         services.delete_dataset(tenant=self.tenant, dataset=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DatasetChildView(TenantAPIView):
+    """Views under /datasets/{dataset_id}/...: the dataset is the caller's or a 404."""
+
+    @property
+    def dataset(self):
+        if not hasattr(self, "_dataset"):
+            self._dataset = selectors.get_dataset(
+                tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], queryset=selectors.plain_datasets()
+            )
+        return self._dataset

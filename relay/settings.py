@@ -146,6 +146,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
+    # `?format=` names export and import formats here, not a renderer.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Largest JSON body the API reads (a bulk of 10,000 annotations is about 2 MB).
@@ -168,7 +170,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "AnnotationSetStatusEnum": "annotations.models.SetStatus",
+        "PlatformStatusEnum": ["ok", "degraded"],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -267,3 +272,6 @@ RELAY_MULTIPART_PART_SIZE = env.int("RELAY_MULTIPART_PART_SIZE", default=16 * 10
 RELAY_STUCK_AFTER_S = env.int("RELAY_STUCK_AFTER_S", default=900)
 # Attempts before a file that keeps killing its worker is failed.
 RELAY_MAX_PROCESSING_ATTEMPTS = env.int("RELAY_MAX_PROCESSING_ATTEMPTS", default=3)
+# Largest annotation import, in bytes and in annotations.
+RELAY_MAX_IMPORT_BYTES = env.int("RELAY_MAX_IMPORT_BYTES", default=64 * 1024 * 1024)
+RELAY_MAX_IMPORT_ANNOTATIONS = env.int("RELAY_MAX_IMPORT_ANNOTATIONS", default=100_000)

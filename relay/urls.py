@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("relay.api.urls")),
     path("", include("datasets.urls")),
+    path("", include("annotations.urls")),
 ]
 
 urlpatterns = [

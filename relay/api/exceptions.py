@@ -38,6 +38,18 @@ class RequestValidationError(exceptions.ValidationError):
         self.location = location
 
 
+class ValidationItems(RequestValidationError):
+    """A 422 whose items (`{loc, msg, type}`) were built by the caller, e.g. a fast bulk validator."""
+
+    def __init__(self, items):
+        super().__init__({"detail": [item["msg"] for item in items]})
+        self.items = items
+
+
+def item(loc, msg, type_):
+    return {"loc": list(loc), "msg": msg, "type": type_}
+
+
 def query_error(field, message, code="invalid"):
     return RequestValidationError({field: [exceptions.ErrorDetail(message, code=code)]}, location="query")
 
@@ -88,8 +100,9 @@ def error_items(detail, loc):
 
 
 def validation_response(exc: exceptions.ValidationError) -> Response:
-    location = getattr(exc, "location", "body")
-    items = list(error_items(exc.detail, [location]))
+    items = getattr(exc, "items", None)
+    if items is None:
+        items = list(error_items(exc.detail, [getattr(exc, "location", "body")]))
     return Response({"detail": items}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 

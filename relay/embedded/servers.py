@@ -160,6 +160,7 @@ class Postgres:
             # pgserver keeps a lock there; without it, platformdirs warns and falls back to this.
             runtime_dir = Path(f"/tmp/runtime-{os.getuid()}")
             runtime_dir.mkdir(mode=0o700, exist_ok=True)
+            runtime_dir.chmod(0o700)
             os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
         import pgserver
         import psycopg

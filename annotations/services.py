@@ -1,0 +1,131 @@
+"""Annotation sets: versions, the draft -> published lock, and every write to annotations.
+
+Every write takes the set's row lock (SELECT ... FOR UPDATE) and checks that the set is a
+draft inside that transaction; publishing takes the same lock. So a write racing with a
+publish either commits first (and is counted by the publish) or waits and gets a 409.
+"""
+
+import logging
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ErrorDetail
+
+from annotations.models import Annotation, AnnotationSet, SetStatus
+from annotations.selectors import compute_stats
+from annotations.validation import to_model
+from datasets.models import Dataset
+from relay.api.exceptions import Conflict, RequestValidationError
+
+logger = logging.getLogger(__name__)
+
+_COPY_SQL = """
+INSERT INTO annotations_annotation
+    (id, annotation_set_id, audio_file_id, artifact_type_id, start_ms, end_ms, confidence, extra_data,
+     created_at, updated_at)
+SELECT gen_random_uuid(), %s, audio_file_id, artifact_type_id, start_ms, end_ms, confidence, extra_data, %s, %s
+FROM annotations_annotation WHERE annotation_set_id = %s
+"""
+
+
+def create_set(*, dataset, name="", from_version=None) -> AnnotationSet:
+    """A new draft with version = 1 + the dataset's highest, optionally holding a copy of
+    version `from_version`'s annotations. The dataset row lock serialises concurrent calls."""
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        source = None
+        if from_version is not None:
+            source = AnnotationSet.objects.filter(dataset=dataset, version=from_version).first()
+            if source is None:
+                raise RequestValidationError({"from_version": [ErrorDetail(
+                    f"this dataset has no annotation set version {from_version}", code="value_error.not_found")]})
+        latest = AnnotationSet.objects.filter(dataset=dataset).order_by("-version").values_list("version", flat=True)
+        version = (latest.first() or 0) + 1
+        annotation_set = AnnotationSet.objects.create(
+            dataset=dataset, version=version, name=name, from_version=from_version
+        )
+        if source is not None:
+            now = timezone.now()
+            with connection.cursor() as cursor:
+                cursor.execute(_COPY_SQL, [annotation_set.pk, now, now, source.pk])
+    logger.info("annotation set created dataset=%s version=%d from=%s", dataset.pk, version, from_version)
+    return annotation_set
+
+
+def assert_draft(annotation_set) -> AnnotationSet:
+    if annotation_set.is_published:
+        raise Conflict(
+            f"Annotation set version {annotation_set.version} is published and can no longer change; "
+            f"create a new draft with from_version={annotation_set.version} to edit a copy"
+        )
+    return annotation_set
+
+
+def _lock_draft(annotation_set) -> AnnotationSet:
+    """Lock the set's row; 409 unless it is (still) a draft. Call inside a transaction."""
+    return assert_draft(AnnotationSet.objects.select_for_update().get(pk=annotation_set.pk))
+
+
+def _touch(annotation_set):
+    AnnotationSet.objects.filter(pk=annotation_set.pk).update(updated_at=timezone.now())
+
+
+def add_annotations(*, annotation_set, items) -> list[Annotation]:
+    """Insert validated items (validation.validate_items) in one query, all or nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_draft(annotation_set)
+        objects = [to_model(clean, locked, now) for clean in items]
+        try:
+            with transaction.atomic():
+                Annotation.objects.bulk_create(objects)
+        except IntegrityError as error:
+            raise Conflict(f"An audio file or artifact type was deleted meanwhile: {error.__cause__}") from None
+        _touch(locked)
+    logger.info("annotations added set=%s count=%d", annotation_set.pk, len(objects))
+    return objects
+
+
+def update_annotation(*, annotation, clean) -> Annotation:
+    with transaction.atomic():
+        _lock_draft(annotation.annotation_set)
+        annotation.audio_file = clean["audio"]
+        annotation.artifact_type = clean["artifact_type"]
+        for field in ("start_ms", "end_ms", "confidence", "extra_data"):
+            setattr(annotation, field, clean[field])
+        annotation.save()
+        _touch(annotation.annotation_set)
+    return annotation
+
+
+def delete_annotation(*, annotation) -> None:
+    with transaction.atomic():
+        _lock_draft(annotation.annotation_set)
+        annotation.delete()
+        _touch(annotation.annotation_set)
+
+
+def delete_set(*, annotation_set) -> None:
+    with transaction.atomic():
+        locked = _lock_draft(annotation_set)
+        locked.delete()
+    logger.info("annotation set deleted set=%s", annotation_set.pk)
+
+
+def publish(*, annotation_set) -> AnnotationSet:
+    """Compute and store the stats, stamp published_at, lock the set for good."""
+    with transaction.atomic():
+        locked = AnnotationSet.objects.select_for_update().get(pk=annotation_set.pk)
+        if locked.is_published:
+            raise Conflict(f"Annotation set version {locked.version} is already published")
+        stats = compute_stats([locked.pk])[locked.pk]
+        if stats["total_annotations"] == 0:
+            raise Conflict("An empty annotation set cannot be published; add annotations first")
+        for field, value in stats.items():
+            setattr(locked, field, value)
+        locked.status = SetStatus.PUBLISHED
+        locked.published_at = timezone.now()
+        locked.save()
+    logger.info("annotation set published set=%s version=%d annotations=%d", locked.pk, locked.version,
+                locked.total_annotations)
+    return locked
