@@ -8,16 +8,28 @@ publish either commits first (and is counted by the publish) or waits and gets a
 import logging
 
 from django.db import IntegrityError, connection, transaction
+from psycopg.types.json import Jsonb
 from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail
 
 from annotations.models import Annotation, AnnotationSet, SetStatus
 from annotations.selectors import compute_stats
-from annotations.validation import to_model
+from annotations.validation import new_annotation
 from datasets.models import Dataset
 from relay.api.exceptions import Conflict, RequestValidationError
 
 logger = logging.getLogger(__name__)
+
+# One statement for any number of rows: each column travels as one array parameter, which
+# is far cheaper than the ORM compiling 10 placeholders per row.
+_INSERT_SQL = """
+INSERT INTO annotations_annotation
+    (id, annotation_set_id, audio_file_id, artifact_type_id, start_ms, end_ms, confidence, extra_data,
+     created_at, updated_at)
+SELECT id, %s, audio_file_id, artifact_type_id, start_ms, end_ms, confidence, extra_data, %s, %s
+FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::bigint[], %s::bigint[], %s::float8[], %s::jsonb[])
+    AS rows (id, audio_file_id, artifact_type_id, start_ms, end_ms, confidence, extra_data)
+"""
 
 _COPY_SQL = """
 INSERT INTO annotations_annotation
@@ -70,20 +82,32 @@ def _touch(annotation_set):
     AnnotationSet.objects.filter(pk=annotation_set.pk).update(updated_at=timezone.now())
 
 
-def add_annotations(*, annotation_set, items) -> list[Annotation]:
+def add_annotations(*, annotation_set, items):
     """Insert validated items (validation.validate_items) in one query, all or nothing."""
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_draft(annotation_set)
-        objects = [to_model(clean, locked, now) for clean in items]
+        objects = [new_annotation(clean, locked, now) for clean in items]
         try:
             with transaction.atomic():
-                Annotation.objects.bulk_create(objects)
+                _insert(locked, objects, now)
         except IntegrityError as error:
             raise Conflict(f"An audio file or artifact type was deleted meanwhile: {error.__cause__}") from None
         _touch(locked)
     logger.info("annotations added set=%s count=%d", annotation_set.pk, len(objects))
     return objects
+
+
+def _insert(annotation_set, objects, now):
+    if not objects:
+        return
+    columns = [
+        [o.id for o in objects], [o.audio_file_id for o in objects], [o.artifact_type_id for o in objects],
+        [o.start_ms for o in objects], [o.end_ms for o in objects], [o.confidence for o in objects],
+        [Jsonb(o.extra_data) for o in objects],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, [annotation_set.pk, now, now, *columns])
 
 
 def update_annotation(*, annotation, clean) -> Annotation:

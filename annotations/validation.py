@@ -9,8 +9,8 @@ Every problem of every item is reported with its `loc`.
 
 import json
 import uuid
+from dataclasses import dataclass
 
-from annotations.models import Annotation
 from datasets.models import ArtifactType, AudioFile, AudioStatus
 from relay.api.exceptions import ValidationItems, item
 
@@ -179,11 +179,32 @@ def validate_changes(raw, annotation, context):
     return validate_one(raw, context, partial_of=annotation)
 
 
-def to_model(clean, annotation_set, now):
-    return Annotation(
+@dataclass(slots=True)
+class NewAnnotation:
+    """A validated annotation about to be inserted: the columns, plus what the API answer
+    shows. Plain objects: 10,000 model instances cost more than their insert."""
+
+    id: uuid.UUID
+    annotation_set_id: uuid.UUID
+    audio_file_id: uuid.UUID
+    artifact_type: object
+    start_ms: int
+    end_ms: int
+    confidence: float
+    extra_data: dict
+    created_at: object
+    updated_at: object
+
+    @property
+    def artifact_type_id(self):
+        return self.artifact_type.id
+
+
+def new_annotation(clean, annotation_set, now):
+    return NewAnnotation(
         id=uuid.uuid4(),
-        annotation_set=annotation_set,
-        audio_file=clean["audio"],
+        annotation_set_id=annotation_set.pk,
+        audio_file_id=clean["audio"].id,
         artifact_type=clean["artifact_type"],
         start_ms=clean["start_ms"],
         end_ms=clean["end_ms"],

@@ -1,0 +1,104 @@
+"""Annotation speed: the time to bulk-create 10,000 annotations through the API (goal < 1 s),
+and the SQL queries of a list page of 10 and of 100 annotations (goal: the same number).
+
+    .venv/bin/python bench/annotations.py [--repeat 5]
+
+Starts a throwaway PostgreSQL, Valkey and SeaweedFS unless DATABASE_URL, CELERY_BROKER_URL
+and S3_ENDPOINT_URL are set. Requests go through Django's full stack in-process (JSON
+parsing, key check, validation, the insert, the response), without an HTTP server.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from relay.embedded.throwaway import ThrowawayStack  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    stack = ThrowawayStack(prefix="relay-bench-").start()
+    try:
+        run(args.repeat)
+    finally:
+        stack.stop()
+
+
+def run(repeat):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from datasets.models import AudioFile, AudioStatus
+    from relay import services
+
+    call_command("migrate", verbosity=0)
+    tenant, _, key = services.create_tenant(name=f"bench-{uuid.uuid4().hex[:6]}")
+    client = Client(HTTP_X_API_KEY=key)
+
+    def post(path, body):
+        return client.post(f"/api/v1{path}", json.dumps(body), content_type="application/json")
+
+    dataset = post("/datasets", {"name": "bench", "artifact_types": [{"name": n} for n in ("glitch", "hum", "pause")]})
+    dataset_id = dataset.json()["id"]
+    files = [
+        AudioFile.objects.create(
+            dataset_id=dataset_id, filename=f"f{i}.wav", content_type="audio/wav", file_size=1,
+            storage_key=f"bench/{uuid.uuid4()}", upload_expires_at=timezone.now(), confirmed_at=timezone.now(),
+            processing_status=AudioStatus.READY, duration_ms=3_600_000,
+        )
+        for i in range(20)
+    ]
+    items = [
+        {"audio_file_id": str(files[i % 20].id), "artifact_type": ("glitch", "hum", "pause")[i % 3],
+         "start_ms": i * 100, "end_ms": i * 100 + 40, "confidence": 0.9}
+        for i in range(10_000)
+    ]
+    times = []
+    for attempt in range(repeat + 1):  # the first round warms up and is dropped
+        annotation_set = post(f"/datasets/{dataset_id}/annotation-sets", {}).json()
+        path = f"/datasets/{dataset_id}/annotation-sets/{annotation_set['id']}/annotations"
+        started = time.perf_counter()
+        if os.environ.get("BENCH_PROFILE") and attempt == repeat:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            response = profiler.runcall(post, path + "/bulk", {"annotations": items})
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        else:
+            response = post(path + "/bulk", {"annotations": items})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 201 and response.json()["created"] == 10_000, response.content[:300]
+        if attempt:
+            times.append(elapsed)
+    print(f"bulk create of 10,000 annotations: median {statistics.median(times) * 1000:.0f} ms, "
+          f"best {min(times) * 1000:.0f} ms over {repeat} runs (goal < 1000 ms)")
+
+    for size in (10, 100):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/api/v1{path}", {"page_size": size, "ordering": "start_ms"})
+        assert len(response.json()["items"]) == size
+        print(f"list page of {size:>3} annotations: {len(queries)} SQL queries")
+    print("(goal: the same number of queries for 10 and 100 items)")
+
+
+if __name__ == "__main__":
+    main()
