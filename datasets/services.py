@@ -60,8 +60,14 @@ def _replace_artifact_types(dataset, wanted):
 def delete_dataset(*, tenant, dataset) -> None:
     from datasets.tasks import delete_storage_prefix
 
+    from relay.jobs import ACTIVE
+    from training.models import TrainingJob
+
     prefix = dataset.storage_prefix
     with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        if TrainingJob.objects.filter(dataset=dataset, status__in=ACTIVE).exists():
+            raise Conflict("A training job on this dataset has not finished; cancel it or wait before deleting")
         try:
             Dataset.objects.filter(tenant=tenant, pk=dataset.pk).delete()
         except (ProtectedError, IntegrityError) as error:

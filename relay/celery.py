@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
@@ -19,12 +19,25 @@ app.conf.task_routes = {
     "datasets.requeue_stuck_audio": {"queue": "default"},
     "datasets.*": {"queue": "audio"},
     "annotations.*": {"queue": "default"},
+    "training.requeue_stuck_jobs": {"queue": "default"},
     "training.*": {"queue": "training"},
+    "inference.expire_uploads": {"queue": "default"},
+    "inference.requeue_stuck": {"queue": "default"},
     "inference.*": {"queue": "inference"},
     "relay.*": {"queue": "default"},
 }
 app.conf.beat_schedule = {
     "expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60.0},
     "requeue-stuck-audio": {"task": "datasets.requeue_stuck_audio", "schedule": 60.0},
+    "requeue-stuck-training": {"task": "training.requeue_stuck_jobs", "schedule": 60.0},
+    "expire-inference-uploads": {"task": "inference.expire_uploads", "schedule": 60.0},
+    "requeue-stuck-inference": {"task": "inference.requeue_stuck", "schedule": 60.0},
 }
 app.autodiscover_tasks()
+
+
+@signals.celeryd_init.connect
+def remember_concurrency(sender=None, conf=None, options=None, **kwargs):
+    """The pool's size, for relay.compute to give each process its share of the cores."""
+    concurrency = (options or {}).get("concurrency") or os.cpu_count() or 1
+    os.environ["RELAY_WORKER_CONCURRENCY_EFFECTIVE"] = str(concurrency)

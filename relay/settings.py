@@ -173,6 +173,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AnnotationSetStatusEnum": "annotations.models.SetStatus",
         "PlatformStatusEnum": ["ok", "degraded"],
+        "JobStatusEnum": "relay.jobs.JobStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -275,3 +276,14 @@ RELAY_MAX_PROCESSING_ATTEMPTS = env.int("RELAY_MAX_PROCESSING_ATTEMPTS", default
 # Largest annotation import, in bytes and in annotations.
 RELAY_MAX_IMPORT_BYTES = env.int("RELAY_MAX_IMPORT_BYTES", default=64 * 1024 * 1024)
 RELAY_MAX_IMPORT_ANNOTATIONS = env.int("RELAY_MAX_IMPORT_ANNOTATIONS", default=100_000)
+
+# --- Training and inference -------------------------------------------------------------
+
+# Least audio (ms) in the files of an annotation set before training is allowed.
+RELAY_MIN_TRAINING_AUDIO_MS = env.int("RELAY_MIN_TRAINING_AUDIO_MS", default=5 * 60 * 1000)
+# Time limit of one training job (seconds); the job fails when it is reached.
+RELAY_TRAINING_TIME_LIMIT_S = env.int("RELAY_TRAINING_TIME_LIMIT_S", default=2 * 3600)
+# Time limit of one inference file (seconds).
+RELAY_INFERENCE_TIME_LIMIT_S = env.int("RELAY_INFERENCE_TIME_LIMIT_S", default=1800)
+# CPU threads torch may use in each worker process (0: cores / worker concurrency).
+RELAY_TORCH_THREADS = env.int("RELAY_TORCH_THREADS", default=0)

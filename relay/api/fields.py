@@ -81,3 +81,17 @@ class StrictJSONObjectField(_StrictType, serializers.JSONField):
         if len(json.dumps(data)) > self.max_bytes:
             self.fail("too_large", max_bytes=self.max_bytes)
         return data
+
+
+class RejectUnknownFieldsMixin:
+    """Unknown keys are a 422 (`extra fields not permitted`), not silently dropped."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [serializers.ErrorDetail("extra fields not permitted", code="value_error.extra")]
+                     for key in unknown}
+                )
+        return super().to_internal_value(data)

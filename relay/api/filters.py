@@ -1,3 +1,6 @@
+import uuid
+
+from django import forms
 from django.db.models.functions import Lower
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import ErrorDetail
@@ -43,3 +46,23 @@ class OrderingFilter(filters.OrderingFilter):
         if value:  # a stable order across pages, whatever the chosen key
             qs = qs.order_by(*qs.query.order_by, "-pk")
         return qs
+
+
+class _MultipleUUIDField(forms.Field):
+    widget = forms.MultipleHiddenInput  # reads every value of a repeated parameter
+
+    def clean(self, value):
+        values = [part for item in (value or []) for part in str(item).split(",") if part]
+        try:
+            return [uuid.UUID(part) for part in values]
+        except ValueError:
+            raise forms.ValidationError("value is not a valid uuid", code="type_error.uuid") from None
+
+
+class UUIDListFilter(filters.Filter):
+    """`?id=<uuid>&id=<uuid>` (or comma-separated): any of these ids."""
+
+    field_class = _MultipleUUIDField
+
+    def filter(self, qs, value):
+        return qs.filter(**{f"{self.field_name}__in": value}) if value else qs

@@ -1,0 +1,107 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from datasets.audio_serializers import ContentTypeField
+from inference.models import FileStatus
+from relay.api.fields import (
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
+from training.serializers import JobFieldsSerializer
+
+
+class InferenceConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    threshold = StrictFloatField(
+        required=False, allow_null=True, default=None, min_value=0.0, max_value=1.0,
+        help_text="Probability above which a frame counts, for every type. Omitted or null: the per-type "
+                  "thresholds calibrated on the model's validation split (usually better than 0.5).",
+    )
+    merge_window_ms = StrictIntegerField(required=False, default=200, min_value=0, max_value=5000,
+                                         help_text="Same-type detections closer than this merge.")
+    min_duration_ms = StrictIntegerField(required=False, default=50, min_value=0, max_value=1000,
+                                         help_text="Shorter detections are dropped; 0 keeps clicks of a few ms.")
+
+
+class InferenceJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    model_id = StrictUUIDField()
+    config = InferenceConfigSerializer(required=False)
+    audio_file_ids = serializers.ListField(
+        child=StrictUUIDField(), required=False, default=list, max_length=10_000,
+        help_text="Run on audio already in a dataset (ready files of this tenant) (ours).",
+    )
+    client_reference = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
+
+    def validate_audio_file_ids(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("audio_file_ids lists a file twice", code="value_error.duplicate")
+        return value
+
+
+class FileUploadUrlRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    filename = StrictCharField(min_length=1, max_length=500)
+    file_size_bytes = StrictIntegerField(min_value=1, max_value=settings.RELAY_MAX_UPLOAD_BYTES)
+    content_type = ContentTypeField(required=False, default="audio/wav")
+    expires_in = StrictIntegerField(required=False, min_value=60, max_value=7 * 24 * 3600)
+
+
+class FileUploadUrlResponseSerializer(serializers.Serializer):
+    file_id = serializers.UUIDField()
+    upload_url = serializers.URLField()
+    upload_fields = serializers.DictField(child=serializers.CharField())
+    s3_key = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class FileConfirmSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    file_id = StrictUUIDField()
+
+
+class DetectionSerializer(serializers.Serializer):
+    artifact_type = serializers.CharField()
+    start_ms = serializers.IntegerField()
+    end_ms = serializers.IntegerField()
+    confidence = serializers.FloatField()
+
+
+class InferenceFileSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    inference_job_id = serializers.UUIDField(source="job_id")
+    original_filename = serializers.CharField()
+    content_type = serializers.CharField()
+    file_size = serializers.IntegerField(allow_null=True)
+    s3_key = serializers.CharField()
+    audio_file_id = serializers.UUIDField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    sample_rate = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=FileStatus.choices)
+    error_message = serializers.CharField()
+    detection_count = serializers.IntegerField()
+    detections = DetectionSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    processed_at = serializers.DateTimeField(allow_null=True)
+
+
+class InferenceJobSerializer(JobFieldsSerializer):
+    model_id = serializers.UUIDField(allow_null=True)
+    config = serializers.DictField()
+    total_files = serializers.IntegerField()
+    processed_files = serializers.IntegerField()
+    failed_files = serializers.IntegerField()
+    total_detections = serializers.IntegerField()
+
+
+class InferenceJobDetailSerializer(InferenceJobSerializer):
+    files = InferenceFileSerializer(many=True)
+
+
+class BatchRequestSerializer(serializers.Serializer):
+    jobs = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=100)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = serializers.ListField(child=serializers.DictField(),
+                                    help_text="In request order: {id} for a created job, {detail} for a refused one.")

@@ -1,0 +1,82 @@
+from rest_framework import serializers
+
+from relay.api.fields import (
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
+from relay.jobs import JobStatus
+from training.models import TrainingStage
+
+
+class TrainingConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    artifact_types = serializers.ListField(
+        child=StrictCharField(min_length=1, max_length=100), allow_empty=False, max_length=100,
+        help_text="Names of the dataset's artifact types to learn.",
+    )
+    epochs = StrictIntegerField(required=False, default=20, min_value=1, max_value=100)
+    validation_split = StrictFloatField(required=False, default=0.2, min_value=0.1, max_value=0.5,
+                                        help_text="Share of the audio files held out for validation (split by file).")
+    learning_rate = StrictFloatField(required=False, default=0.001, min_value=0.0001, max_value=0.1)
+    batch_size = StrictIntegerField(required=False, default=32, min_value=8, max_value=256)
+    chunk_size_ms = StrictIntegerField(required=False, default=500, min_value=100, max_value=10_000,
+                                       help_text="Length of the labelled window of each training example.")
+    stride_ms = StrictIntegerField(required=False, default=250, min_value=10, max_value=10_000,
+                                   help_text="Step between training windows.")
+    seed = StrictIntegerField(required=False, default=0, min_value=0, max_value=2**31 - 1,
+                              help_text="Seeds the validation split, initialisation and augmentation (ours).")
+
+
+class TrainingJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    dataset_id = StrictUUIDField()
+    annotation_set_id = StrictUUIDField()
+    name = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
+    client_reference = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
+    config = TrainingConfigSerializer()
+
+
+class JobFieldsSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    tenant_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    progress = serializers.FloatField(help_text="0 to 1.")
+    error_message = serializers.CharField()
+    client_reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class TrainingJobSerializer(JobFieldsSerializer):
+    dataset_id = serializers.UUIDField(allow_null=True)
+    annotation_set_id = serializers.UUIDField(allow_null=True)
+    annotation_set_version = serializers.IntegerField()
+    name = serializers.CharField()
+    config = serializers.DictField()
+    stage = serializers.CharField(
+        help_text=f"While processing: {', '.join(TrainingStage.values)}; empty before, the last one after."
+    )
+    model_id = serializers.UUIDField(allow_null=True)
+    metrics = serializers.DictField(allow_null=True)
+
+
+class ModelSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    tenant_id = serializers.UUIDField()
+    name = serializers.CharField()
+    training_job_id = serializers.UUIDField(allow_null=True)
+    dataset_id = serializers.UUIDField(allow_null=True)
+    annotation_set_id = serializers.UUIDField(allow_null=True)
+    annotation_set_version = serializers.IntegerField()
+    artifact_types = serializers.ListField(child=serializers.CharField())
+    config = serializers.DictField()
+    metrics = serializers.DictField()
+    size_bytes = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ModelUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    name = StrictCharField(min_length=1, max_length=200)

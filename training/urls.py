@@ -1,0 +1,11 @@
+from django.urls import path
+
+from training import views
+
+urlpatterns = [
+    path("training-jobs", views.TrainingJobListView.as_view(), name="training-job-list"),
+    path("training-jobs/<uuid:job_id>", views.TrainingJobDetailView.as_view(), name="training-job-detail"),
+    path("training-jobs/<uuid:job_id>/cancel", views.TrainingJobCancelView.as_view(), name="training-job-cancel"),
+    path("models", views.ModelListView.as_view(), name="model-list"),
+    path("models/<uuid:model_id>", views.ModelDetailView.as_view(), name="model-detail"),
+]
