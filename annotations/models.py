@@ -45,7 +45,9 @@ class Annotation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     annotation_set = models.ForeignKey(AnnotationSet, on_delete=models.CASCADE, related_name="annotations")
     audio_file = models.ForeignKey(AudioFile, on_delete=models.CASCADE, related_name="annotations")
-    artifact_type = models.ForeignKey(ArtifactType, on_delete=models.PROTECT, related_name="annotations")
+    # RESTRICT, not PROTECT: a type cannot be removed while annotated, but a dataset that is
+    # deleted takes its types and annotations along.
+    artifact_type = models.ForeignKey(ArtifactType, on_delete=models.RESTRICT, related_name="annotations")
     start_ms = models.BigIntegerField()
     end_ms = models.BigIntegerField()
     confidence = models.FloatField(default=1.0)

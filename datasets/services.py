@@ -1,7 +1,7 @@
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 
 from datasets.models import ArtifactType, Dataset
 from relay.api.exceptions import Conflict
@@ -42,10 +42,10 @@ def _replace_artifact_types(dataset, wanted):
             try:
                 with transaction.atomic():
                     artifact_type.delete()
-            except ProtectedError as error:
+            except (ProtectedError, RestrictedError) as error:
+                used = getattr(error, "protected_objects", None) or getattr(error, "restricted_objects", ())
                 raise Conflict(
-                    f"Artifact type '{artifact_type.name}' is used by {len(error.protected_objects)} "
-                    "annotations and cannot be removed"
+                    f"Artifact type '{artifact_type.name}' is used by {len(used)} annotation(s) and cannot be removed"
                 ) from None
     for key, fields in wanted_by_name.items():
         artifact_type = existing.get(key)
@@ -70,7 +70,7 @@ def delete_dataset(*, tenant, dataset) -> None:
             raise Conflict("A training job on this dataset has not finished; cancel it or wait before deleting")
         try:
             Dataset.objects.filter(tenant=tenant, pk=dataset.pk).delete()
-        except (ProtectedError, IntegrityError) as error:
+        except (ProtectedError, RestrictedError, IntegrityError) as error:
             raise Conflict(f"Dataset is in use and cannot be deleted: {error}") from None
         enqueue_on_commit(delete_storage_prefix, prefix)
     logger.info("dataset deleted id=%s", dataset.id)
