@@ -99,7 +99,11 @@ def add_upload(*, job, filename, content_type, file_size, expires_in):
 
 
 def confirm_upload(*, job, inference_file) -> InferenceFile:
-    """HEAD-check the object, then queue the file. Confirming again returns it as it is."""
+    """HEAD-check the object, then queue the file. Confirming again returns it as it is;
+    confirming into a finished or cancelled job is a 409."""
+    job.refresh_from_db(fields=["status"])
+    if job.status in FINISHED:
+        raise Conflict(f"Inference job is {job.status}: it takes no more files")
     if inference_file.status != FileStatus.PENDING:
         return inference_file
     try:
