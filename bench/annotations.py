@@ -12,46 +12,29 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from relay.embedded.throwaway import ThrowawayStack  # noqa: E402
+import harness
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    stack = ThrowawayStack(prefix="relay-bench-").start()
-    try:
+    with harness.stack():
         run(args.repeat)
-    finally:
-        stack.stop()
 
 
 def run(repeat):
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from datasets.models import AudioFile, AudioStatus
-    from relay import services
 
-    call_command("migrate", verbosity=0)
-    tenant, _, key = services.create_tenant(name=f"bench-{uuid.uuid4().hex[:6]}")
-    client = Client(HTTP_X_API_KEY=key)
+    api = harness.Api()
+    client = api.client
 
     def post(path, body):
         return client.post(f"/api/v1{path}", json.dumps(body), content_type="application/json")

@@ -11,25 +11,18 @@ the form (fields + file) with `requests`; boto3 gets the same bytes from memory.
 import argparse
 import os
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from relay.embedded.throwaway import ThrowawayStack  # noqa: E402
+import harness
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    stack = ThrowawayStack(prefix="relay-bench-").start()
-    try:
+    with harness.stack():
         run(args.repeat)
-    finally:
-        stack.stop()
 
 
 def timed(function):
@@ -62,16 +55,11 @@ def presigned_multipart(session, storage, key, data, part_size=16 * 1024 * 1024,
 
 
 def run(repeat):
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
-    import django
-
-    django.setup()
     import requests
     from django.conf import settings
 
     from relay import storage
 
-    storage.ensure_bucket()
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=8))
     print(f"S3 endpoint {settings.S3_ENDPOINT_URL or 'AWS'}; median of {repeat} uploads each\n")

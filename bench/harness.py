@@ -1,0 +1,143 @@
+"""What the benchmarks share: a throwaway stack, Django, an API client, a real worker.
+
+The API is called through Django's full stack in-process (no HTTP server to time), while
+uploads go to S3 over HTTP with presigned POSTs and slow work runs in real `celery
+worker` processes, as in production.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from relay.embedded.throwaway import ThrowawayStack  # noqa: E402
+
+
+@contextmanager
+def stack():
+    """Servers, settings, migrated database; yields nothing, cleans everything up."""
+    throwaway = ThrowawayStack(prefix="relay-bench-").start()
+    try:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+        os.environ["ALLOWED_HOSTS"] = "testserver"
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from relay import storage
+
+        call_command("migrate", verbosity=0)
+        storage.ensure_bucket()
+        yield
+    finally:
+        throwaway.stop()
+
+
+class Api:
+    def __init__(self, tenant_name="bench"):
+        import uuid
+
+        from django.test import Client
+
+        from relay import services
+
+        _, _, self.key = services.create_tenant(name=f"{tenant_name}-{uuid.uuid4().hex[:6]}")
+        self.client = Client(HTTP_X_API_KEY=self.key)
+
+    def _check(self, response, expected):
+        if response.status_code not in expected:
+            raise RuntimeError(f"{response.status_code}: {response.content[:500]!r}")
+        return response.json() if response["Content-Type"].startswith("application/json") else response
+
+    def get(self, path, params=None, expected=(200,)):
+        return self._check(self.client.get(f"/api/v1{path}", params or {}), expected)
+
+    def post(self, path, body=None, expected=(200, 201, 202)):
+        return self._check(self.client.post(f"/api/v1{path}", json.dumps(body or {}),
+                                            content_type="application/json"), expected)
+
+    def wait(self, path, done, timeout=3600, interval=0.5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.get(path)
+            if done(body):
+                return body
+            time.sleep(interval)
+        raise TimeoutError(f"{path} did not finish in {timeout} s")
+
+
+def post_file(upload_url, fields, data, session=None):
+    import requests
+
+    response = (session or requests).post(upload_url, data=fields, files={"file": ("upload", data)}, timeout=600)
+    if response.status_code != 204:
+        raise RuntimeError(f"S3 refused the upload: {response.status_code} {response.text[:300]}")
+
+
+@contextmanager
+def worker(queues="default,audio,training,inference", concurrency=2, log_path=None):
+    """A real `celery worker` process on the benchmark's stack; yields its Popen."""
+    from relay.celery import app
+
+    log = open(log_path or os.devnull, "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "relay", "worker", "--queues", queues, "--concurrency",
+         str(concurrency), "--loglevel", "INFO", "--hostname", f"bench-{os.getpid()}@%h", "--without-mingle",
+         "--without-gossip"],
+        cwd=BASE_DIR, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the celery worker did not start")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def tree_rss_mb(pid):
+    """Resident memory of a process and its children, MB (from /proc)."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def peak_rss_mb(pid):
+    """The highest resident memory any process of the tree reached (VmHWM), MB."""
+    peak = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+    return peak / 1024
