@@ -64,6 +64,9 @@ class Api:
         return self._check(self.client.post(f"/api/v1{path}", json.dumps(body or {}),
                                             content_type="application/json"), expected)
 
+    def upload(self, upload_url, fields, data):
+        post_file(upload_url, fields, data)
+
     def wait(self, path, done, timeout=3600, interval=0.5):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -142,3 +142,26 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         process.kill()
     print(f"\ncelery worker log: {log_path}")
 
+
+
+class JsonClient:
+    """The interface of training.demo_data's clients over the test client: JSON in, JSON out."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def get(self, path):
+        response = self.api.get(path)
+        assert response.status_code == 200, response.content[:500]
+        return response.json()
+
+    def post(self, path, body=None):
+        response = self.api.post(path, body or {})
+        assert response.status_code in (200, 201, 202), response.content[:500]
+        return response.json()
+
+    def upload(self, upload_url, fields, data):
+        import requests
+
+        response = requests.post(upload_url, data=fields, files={"file": ("upload", data)}, timeout=120)
+        assert response.status_code == 204, response.text

@@ -561,7 +561,7 @@ def _add_clipping(y, sr, start, end, p, peak):
         return None
     first, last = a + hit[0], a + hit[-1] + 1
     detail = f"clip at {level:.2f}, drive {drive:.1f}x, {clipped.any(axis=1).mean():.0%} of samples clipped"
-    return Event("clipping", first * 1000.0 / sr, last * 1000.0 / sr, detail)
+    return Event("clipping", float(first) * 1000.0 / sr, float(last) * 1000.0 / sr, detail)
 
 
 def _add_dropout(y, sr, start, length, p):
