@@ -24,3 +24,8 @@ venv: $(VENV)/.installed-test
 
 clean-data:
 	rm -rf .relay
+
+## make lint: ruff (style, imports, likely bugs).
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

@@ -5,14 +5,33 @@ from annotations.models import Annotation, AnnotationSet
 
 @admin.register(AnnotationSet)
 class AnnotationSetAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "dataset", "version", "status", "total_annotations", "total_positive_duration_ms",
-                    "created_at", "published_at")
+    list_display = (
+        "__str__",
+        "dataset",
+        "version",
+        "status",
+        "total_annotations",
+        "total_positive_duration_ms",
+        "created_at",
+        "published_at",
+    )
     list_filter = ("status", "dataset__tenant", "created_at")
     list_select_related = ("dataset",)
     search_fields = ("dataset__name", "name", "id")
-    readonly_fields = ("id", "dataset", "version", "status", "from_version", "total_annotations",
-                       "total_positive_duration_ms", "annotations_by_type", "created_at", "updated_at",
-                       "published_at", "annotations_link")
+    readonly_fields = (
+        "id",
+        "dataset",
+        "version",
+        "status",
+        "from_version",
+        "total_annotations",
+        "total_positive_duration_ms",
+        "annotations_by_type",
+        "created_at",
+        "updated_at",
+        "published_at",
+        "annotations_link",
+    )
     fields = ("name",) + readonly_fields
 
     def has_add_permission(self, request):
@@ -38,8 +57,18 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_filter = ("annotation_set__status", "artifact_type__name", "annotation_set")
     list_select_related = ("annotation_set", "annotation_set__dataset", "audio_file", "artifact_type")
     search_fields = ("id", "audio_file__filename", "artifact_type__name")
-    readonly_fields = ("id", "annotation_set", "audio_file", "artifact_type", "start_ms", "end_ms", "confidence",
-                       "extra_data", "created_at", "updated_at")
+    readonly_fields = (
+        "id",
+        "annotation_set",
+        "audio_file",
+        "artifact_type",
+        "start_ms",
+        "end_ms",
+        "confidence",
+        "extra_data",
+        "created_at",
+        "updated_at",
+    )
 
     def has_add_permission(self, request):
         return False

@@ -66,6 +66,7 @@ def _track_name(audio):
 
 # --- export -------------------------------------------------------------------------------
 
+
 def export(fmt, rows, audio, meta):
     """rows: dicts with id, audio_file_id, artifact_type, start_ms, end_ms, confidence,
     extra_data; audio: {audio_file_id: AudioFacts}; meta: the set's identity."""
@@ -74,15 +75,24 @@ def export(fmt, rows, audio, meta):
 
 def _row_out(row, audio):
     return {
-        "id": row["id"], "audio_file_id": row["audio_file_id"], "filename": audio[row["audio_file_id"]].filename,
-        "artifact_type": row["artifact_type"], "start_ms": row["start_ms"], "end_ms": row["end_ms"],
-        "confidence": row["confidence"], "extra_data": row["extra_data"],
+        "id": row["id"],
+        "audio_file_id": row["audio_file_id"],
+        "filename": audio[row["audio_file_id"]].filename,
+        "artifact_type": row["artifact_type"],
+        "start_ms": row["start_ms"],
+        "end_ms": row["end_ms"],
+        "confidence": row["confidence"],
+        "extra_data": row["extra_data"],
     }
 
 
 def _export_json(rows, audio, meta):
-    body = {"format": "relay-annotations", "format_version": 1, **meta,
-            "annotations": [_row_out(row, audio) for row in rows]}
+    body = {
+        "format": "relay-annotations",
+        "format_version": 1,
+        **meta,
+        "annotations": [_row_out(row, audio) for row in rows],
+    }
     return Exported("application/json", json.dumps(body, indent=1).encode(), "json")
 
 
@@ -128,17 +138,31 @@ def _export_label_studio(rows, audio, meta):
         facts = audio[audio_id]
         results = [
             {
-                "id": str(row["id"])[:10], "from_name": "label", "to_name": "audio", "type": "labels",
-                "origin": "manual", "score": row["confidence"],
-                "value": {"start": float(seconds(row["start_ms"])), "end": float(seconds(row["end_ms"])),
-                          "channel": 0, "labels": [row["artifact_type"]]},
+                "id": str(row["id"])[:10],
+                "from_name": "label",
+                "to_name": "audio",
+                "type": "labels",
+                "origin": "manual",
+                "score": row["confidence"],
+                "value": {
+                    "start": float(seconds(row["start_ms"])),
+                    "end": float(seconds(row["end_ms"])),
+                    "channel": 0,
+                    "labels": [row["artifact_type"]],
+                },
             }
             for row in file_rows
         ]
-        tasks.append({
-            "data": {"audio": facts.url or facts.filename, "filename": facts.filename, "relay_audio_file_id": audio_id},
-            "annotations": [{"result": results, "ground_truth": False}],
-        })
+        tasks.append(
+            {
+                "data": {
+                    "audio": facts.url or facts.filename,
+                    "filename": facts.filename,
+                    "relay_audio_file_id": audio_id,
+                },
+                "annotations": [{"result": results, "ground_truth": False}],
+            }
+        )
     return Exported("application/json", json.dumps(tasks, indent=1).encode(), "json")
 
 
@@ -175,12 +199,17 @@ def _segments(rows, end_ms):
 
 
 _EXPORTERS = {
-    "json": _export_json, "jsonl": _export_jsonl, "csv": _export_csv, "audacity": _export_audacity,
-    "label-studio": _export_label_studio, "edge-impulse": _export_edge_impulse,
+    "json": _export_json,
+    "jsonl": _export_jsonl,
+    "csv": _export_csv,
+    "audacity": _export_audacity,
+    "label-studio": _export_label_studio,
+    "edge-impulse": _export_edge_impulse,
 }
 
 
 # --- import -------------------------------------------------------------------------------
+
 
 def parse(fmt, body: bytes, *, audio_file_id=None):
     """Raw AnnotationCreate-like items; each may name its file by `audio_file_id` or `filename`."""
@@ -253,8 +282,14 @@ def _parse_audacity_track(text, audio_ref):
         parts = line.split("\t")
         if len(parts) < 2:
             raise MalformedImport(f"audacity label line {number} is not 'start<TAB>end<TAB>label'")
-        items.append({**audio_ref, "start_ms": to_ms(parts[0]), "end_ms": to_ms(parts[1]),
-                      "artifact_type": parts[2].strip() if len(parts) > 2 else ""})
+        items.append(
+            {
+                **audio_ref,
+                "start_ms": to_ms(parts[0]),
+                "end_ms": to_ms(parts[1]),
+                "artifact_type": parts[2].strip() if len(parts) > 2 else "",
+            }
+        )
     return items
 
 
@@ -274,8 +309,10 @@ def _parse_audacity(body, audio_file_id):
             raise MalformedImport(f"bad zip file: {error}") from None
         return items
     if not audio_file_id:
-        raise MalformedImport("a single audacity label track needs ?audio_file_id=; or send a zip of tracks "
-                              "named <audio_file_id>_<anything>.txt")
+        raise MalformedImport(
+            "a single audacity label track needs ?audio_file_id=; or send a zip of tracks "
+            "named <audio_file_id>_<anything>.txt"
+        )
     return _parse_audacity_track(_text(body), {"audio_file_id": audio_file_id})
 
 
@@ -298,8 +335,12 @@ def _parse_label_studio(body, audio_file_id):
             for result in completion.get("result", []):
                 value = result.get("value", {})
                 for label in value.get("labels", []):
-                    raw = {**ref, "artifact_type": label, "start_ms": to_ms(value.get("start")),
-                           "end_ms": to_ms(value.get("end"))}
+                    raw = {
+                        **ref,
+                        "artifact_type": label,
+                        "start_ms": to_ms(value.get("start")),
+                        "end_ms": to_ms(value.get("end")),
+                    }
                     if "score" in result:
                         raw["confidence"] = result["score"]
                     items.append(raw)
@@ -335,8 +376,12 @@ def _parse_edge_impulse(body, audio_file_id):
 
 
 _PARSERS = {
-    "json": _parse_json, "jsonl": _parse_jsonl, "csv": _parse_csv, "audacity": _parse_audacity,
-    "label-studio": _parse_label_studio, "edge-impulse": _parse_edge_impulse,
+    "json": _parse_json,
+    "jsonl": _parse_jsonl,
+    "csv": _parse_csv,
+    "audacity": _parse_audacity,
+    "label-studio": _parse_label_studio,
+    "edge-impulse": _parse_edge_impulse,
 }
 
 
@@ -357,6 +402,5 @@ def resolve_filenames(items, audio_by_filename, loc=("body", "annotations")):
             raw["audio_file_id"] = str(matches[0])
         else:
             problem = "no audio file of this dataset has" if not matches else "several audio files have"
-            errors.append(item([*loc, index, "filename"], f"{problem} the filename '{name}'",
-                               "value_error.filename"))
+            errors.append(item([*loc, index, "filename"], f"{problem} the filename '{name}'", "value_error.filename"))
     return errors

@@ -63,7 +63,9 @@ class Annotation(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(start_ms__gte=0), name="annotation_start_not_negative"),
-            models.CheckConstraint(condition=models.Q(end_ms__gt=models.F("start_ms")), name="annotation_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(end_ms__gt=models.F("start_ms")), name="annotation_end_after_start"
+            ),
             models.CheckConstraint(
                 condition=models.Q(confidence__gte=0) & models.Q(confidence__lte=1), name="annotation_confidence_0_1"
             ),

@@ -34,8 +34,7 @@ GROUP BY annotation_set_id
 
 def compute_stats(set_ids):
     """{set_id: {total_annotations, total_positive_duration_ms, annotations_by_type}} in two queries."""
-    stats = {pk: {"total_annotations": 0, "total_positive_duration_ms": 0, "annotations_by_type": {}}
-             for pk in set_ids}
+    stats = {pk: {"total_annotations": 0, "total_positive_duration_ms": 0, "annotations_by_type": {}} for pk in set_ids}
     if not set_ids:
         return stats
     counts = (

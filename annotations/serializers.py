@@ -37,7 +37,9 @@ class AnnotationCreateSerializer(serializers.Serializer):
     start_ms = serializers.IntegerField(min_value=0)
     end_ms = serializers.IntegerField(min_value=1, help_text="> start_ms and <= the file's duration_ms.")
     confidence = serializers.FloatField(required=False, min_value=0, max_value=1, default=1.0)
-    extra_data = serializers.DictField(required=False, help_text=f"A JSON object of at most {EXTRA_DATA_MAX_BYTES} bytes.")
+    extra_data = serializers.DictField(
+        required=False, help_text=f"A JSON object of at most {EXTRA_DATA_MAX_BYTES} bytes."
+    )
 
 
 class AnnotationUpdateSerializer(AnnotationCreateSerializer):

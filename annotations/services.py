@@ -8,8 +8,8 @@ publish either commits first (and is counted by the publish) or waits and gets a
 import logging
 
 from django.db import IntegrityError, connection, transaction
-from psycopg.types.json import Jsonb
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 from rest_framework.exceptions import ErrorDetail
 
 from annotations.models import Annotation, AnnotationSet, SetStatus
@@ -49,8 +49,16 @@ def create_set(*, dataset, name="", from_version=None) -> AnnotationSet:
         if from_version is not None:
             source = AnnotationSet.objects.filter(dataset=dataset, version=from_version).first()
             if source is None:
-                raise RequestValidationError({"from_version": [ErrorDetail(
-                    f"this dataset has no annotation set version {from_version}", code="value_error.not_found")]})
+                raise RequestValidationError(
+                    {
+                        "from_version": [
+                            ErrorDetail(
+                                f"this dataset has no annotation set version {from_version}",
+                                code="value_error.not_found",
+                            )
+                        ]
+                    }
+                )
         latest = AnnotationSet.objects.filter(dataset=dataset).order_by("-version").values_list("version", flat=True)
         version = (latest.first() or 0) + 1
         annotation_set = AnnotationSet.objects.create(
@@ -102,8 +110,12 @@ def _insert(annotation_set, objects, now):
     if not objects:
         return
     columns = [
-        [o.id for o in objects], [o.audio_file_id for o in objects], [o.artifact_type_id for o in objects],
-        [o.start_ms for o in objects], [o.end_ms for o in objects], [o.confidence for o in objects],
+        [o.id for o in objects],
+        [o.audio_file_id for o in objects],
+        [o.artifact_type_id for o in objects],
+        [o.start_ms for o in objects],
+        [o.end_ms for o in objects],
+        [o.confidence for o in objects],
         [Jsonb(o.extra_data) for o in objects],
     ]
     with connection.cursor() as cursor:
@@ -150,6 +162,7 @@ def publish(*, annotation_set) -> AnnotationSet:
         locked.status = SetStatus.PUBLISHED
         locked.published_at = timezone.now()
         locked.save()
-    logger.info("annotation set published set=%s version=%d annotations=%d", locked.pk, locked.version,
-                locked.total_annotations)
+    logger.info(
+        "annotation set published set=%s version=%d annotations=%d", locked.pk, locked.version, locked.total_annotations
+    )
     return locked

@@ -83,10 +83,17 @@ def check_item(raw, loc, context, errors, partial_of=None):
         if audio_id is None:
             errors.append(item([*loc, "audio_file_id"], "value is not a valid uuid", "type_error.uuid"))
         elif audio is None:
-            errors.append(item([*loc, "audio_file_id"], "audio file not found in this dataset", "value_error.not_found"))
+            errors.append(
+                item([*loc, "audio_file_id"], "audio file not found in this dataset", "value_error.not_found")
+            )
         elif audio.confirmed_at is None or audio.processing_status == AudioStatus.PENDING:
-            errors.append(item([*loc, "audio_file_id"], "audio file has not been uploaded and confirmed yet",
-                               "value_error.not_confirmed"))
+            errors.append(
+                item(
+                    [*loc, "audio_file_id"],
+                    "audio file has not been uploaded and confirmed yet",
+                    "value_error.not_confirmed",
+                )
+            )
         else:
             clean["audio"] = audio
     elif partial_of is not None:
@@ -101,8 +108,13 @@ def check_item(raw, loc, context, errors, partial_of=None):
             errors.append(item([*loc, "artifact_type"], "str type expected", "type_error.str"))
         elif artifact_type is None:
             known = ", ".join(sorted(t.name for t in context.types.values()))
-            errors.append(item([*loc, "artifact_type"], f"unknown artifact type '{name}'; this dataset has: {known}",
-                               "value_error.artifact_type"))
+            errors.append(
+                item(
+                    [*loc, "artifact_type"],
+                    f"unknown artifact type '{name}'; this dataset has: {known}",
+                    "value_error.artifact_type",
+                )
+            )
         else:
             clean["artifact_type"] = artifact_type
     elif partial_of is not None:
@@ -116,8 +128,9 @@ def check_item(raw, loc, context, errors, partial_of=None):
             if value is None:
                 errors.append(item([*loc, field], "value is not a valid integer", "type_error.integer"))
             elif value < 0:
-                errors.append(item([*loc, field], "ensure this value is greater than or equal to 0",
-                                   "value_error.number.not_ge"))
+                errors.append(
+                    item([*loc, field], "ensure this value is greater than or equal to 0", "value_error.number.not_ge")
+                )
             else:
                 clean[field] = value
         elif partial_of is not None:
@@ -126,11 +139,18 @@ def check_item(raw, loc, context, errors, partial_of=None):
             missing(field)
     if "start_ms" in clean and "end_ms" in clean:
         if clean["end_ms"] <= clean["start_ms"]:
-            errors.append(item([*loc, "end_ms"], "end_ms must be greater than start_ms", "value_error.end_before_start"))
+            errors.append(
+                item([*loc, "end_ms"], "end_ms must be greater than start_ms", "value_error.end_before_start")
+            )
         audio = clean.get("audio")
         if audio is not None and audio.duration_ms is not None and clean["end_ms"] > audio.duration_ms:
-            errors.append(item([*loc, "end_ms"], f"end_ms {clean['end_ms']} is past the end of the audio "
-                               f"({audio.duration_ms} ms)", "value_error.past_end"))
+            errors.append(
+                item(
+                    [*loc, "end_ms"],
+                    f"end_ms {clean['end_ms']} is past the end of the audio ({audio.duration_ms} ms)",
+                    "value_error.past_end",
+                )
+            )
 
     confidence = raw.get("confidence", partial_of.confidence if partial_of is not None else 1.0)
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
@@ -146,8 +166,9 @@ def check_item(raw, loc, context, errors, partial_of=None):
     if not isinstance(extra, dict):
         errors.append(item([*loc, "extra_data"], "value is not a valid dict", "type_error.dict"))
     elif len(json.dumps(extra)) > EXTRA_DATA_MAX_BYTES:
-        errors.append(item([*loc, "extra_data"], f"extra_data larger than {EXTRA_DATA_MAX_BYTES} bytes",
-                           "value_error.too_large"))
+        errors.append(
+            item([*loc, "extra_data"], f"extra_data larger than {EXTRA_DATA_MAX_BYTES} bytes", "value_error.too_large")
+        )
     else:
         clean["extra_data"] = extra
     return clean if len(errors) == before else None

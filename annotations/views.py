@@ -53,7 +53,7 @@ class AnnotationSetListView(AnnotationSetView):
     @extend_schema(
         summary="Create a draft annotation set",
         description="The new draft gets version 1 + the dataset's highest. `from_version` copies that set's "
-                    "annotations into it (to edit a published set, make a draft from it).",
+        "annotations into it (to edit a published set, make a draft from it).",
         request=s.AnnotationSetCreateSerializer,
         responses={201: s.AnnotationSetSerializer},
         examples=[OpenApiExample("copy v1", request_only=True, value={"from_version": 1})],
@@ -69,7 +69,7 @@ class AnnotationSetDetailView(AnnotationSetView):
     @extend_schema(
         summary="Get an annotation set with its annotations",
         description=f"Lists up to {DETAIL_MAX_ANNOTATIONS} annotations; `annotations_truncated` says when there "
-                    "are more (page through .../annotations).",
+        "are more (page through .../annotations).",
         responses=s.AnnotationSetDetailSerializer,
         tags=TAGS,
     )
@@ -90,7 +90,7 @@ class PublishView(AnnotationSetView):
     @extend_schema(
         summary="Publish an annotation set",
         description="Computes and stores the stats and locks the set: from then on every write to it or its "
-                    "annotations is 409. Publishing twice, or an empty set, is 409.",
+        "annotations is 409. Publishing twice, or an empty set, is 409.",
         request=None,
         responses={200: s.AnnotationSetSerializer, 409: error_response(409, "Already published, or empty.")},
         tags=TAGS,
@@ -115,9 +115,18 @@ class AnnotationListView(AnnotationSetView):
         summary="Add an annotation",
         request=s.AnnotationCreateSerializer,
         responses={201: s.AnnotationSerializer, 409: LOCKED},
-        examples=[OpenApiExample("glitch", request_only=True, value={
-            "audio_file_id": "123e4567-e89b-12d3-a456-426614174000", "artifact_type": "glitch",
-            "start_ms": 1200, "end_ms": 1240})],
+        examples=[
+            OpenApiExample(
+                "glitch",
+                request_only=True,
+                value={
+                    "audio_file_id": "123e4567-e89b-12d3-a456-426614174000",
+                    "artifact_type": "glitch",
+                    "start_ms": 1200,
+                    "end_ms": 1240,
+                },
+            )
+        ],
         tags=TAGS,
     )
     def post(self, request, dataset_id, set_id):
@@ -131,7 +140,7 @@ class BulkCreateView(AnnotationSetView):
     @extend_schema(
         summary="Add up to 10,000 annotations at once",
         description="All or nothing: one bad item rejects the call with a 422 naming every bad item "
-                    '(`loc` ["body", "annotations", <index>, <field>]); the inserts are one query.',
+        '(`loc` ["body", "annotations", <index>, <field>]); the inserts are one query.',
         request=s.BulkCreateSerializer,
         responses={201: s.BulkCreatedSerializer, 409: LOCKED},
         tags=TAGS,
@@ -140,15 +149,28 @@ class BulkCreateView(AnnotationSetView):
         self.annotation_set  # noqa: B018
         items = request.data.get("annotations") if isinstance(request.data, dict) else None
         if not isinstance(items, list):
-            code, msg = ("value_error.missing", "field required") if items is None else ("type_error.list", "value is not a valid list")
+            code, msg = (
+                ("value_error.missing", "field required")
+                if items is None
+                else ("type_error.list", "value is not a valid list")
+            )
             raise ValidationItems([{"loc": ["body", "annotations"], "msg": msg, "type": code}])
         if len(items) > MAX_BULK:
-            raise ValidationItems([{"loc": ["body", "annotations"], "msg": f"at most {MAX_BULK} annotations per call",
-                                    "type": "value_error.list.max_items"}])
+            raise ValidationItems(
+                [
+                    {
+                        "loc": ["body", "annotations"],
+                        "msg": f"at most {MAX_BULK} annotations per call",
+                        "type": "value_error.list.max_items",
+                    }
+                ]
+            )
         clean = validate_items(items, DatasetContext(self.dataset))
         created = services.add_annotations(annotation_set=self.annotation_set, items=clean)
-        return Response({"created": len(created), "annotations": [s.annotation_dict(a) for a in created]},
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            {"created": len(created), "annotations": [s.annotation_dict(a) for a in created]},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class AnnotationDetailView(AnnotationSetView):
@@ -177,12 +199,17 @@ class AnnotationDetailView(AnnotationSetView):
 
 
 FORMAT_PARAMETER = OpenApiParameter(
-    "format", str, enum=list(formats.FORMATS), required=True,
+    "format",
+    str,
+    enum=list(formats.FORMATS),
+    required=True,
     description="json, jsonl, csv, audacity (label tracks; a zip of one .txt per audio file, or one track with "
-                "audio_file_id), label-studio (tasks JSON) or edge-impulse (structured labels JSON).",
+    "audio_file_id), label-studio (tasks JSON) or edge-impulse (structured labels JSON).",
 )
 AUDIO_PARAMETER = OpenApiParameter(
-    "audio_file_id", OpenApiTypes.UUID, required=False,
+    "audio_file_id",
+    OpenApiTypes.UUID,
+    required=False,
     description="audacity only: one label track, of this audio file.",
 )
 
@@ -190,8 +217,11 @@ AUDIO_PARAMETER = OpenApiParameter(
 def _format(request):
     fmt = request.query_params.get("format")
     if fmt not in formats.FORMATS:
-        raise query_error("format", f"format must be one of: {', '.join(formats.FORMATS)}",
-                          "value_error.missing" if fmt is None else "type_error.enum")
+        raise query_error(
+            "format",
+            f"format must be one of: {', '.join(formats.FORMATS)}",
+            "value_error.missing" if fmt is None else "type_error.enum",
+        )
     return fmt
 
 
@@ -199,10 +229,13 @@ class ExportView(AnnotationSetView):
     @extend_schema(
         summary="Export an annotation set",
         description="Drafts and published sets. Times are milliseconds, or seconds with 6 decimals in the formats "
-                    "that use seconds, so a round trip through export and import is exact to the millisecond.",
+        "that use seconds, so a round trip through export and import is exact to the millisecond.",
         parameters=[FORMAT_PARAMETER, AUDIO_PARAMETER],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY,
-                                                                       description="The file, as an attachment.")},
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file, as an attachment."
+            )
+        },
         tags=TAGS,
     )
     def get(self, request, dataset_id, set_id):
@@ -218,14 +251,21 @@ class ExportView(AnnotationSetView):
             row["artifact_type"] = row.pop("artifact_type__name")
         audio = {
             str(a.id): formats.AudioFacts(
-                str(a.id), a.filename, a.duration_ms,
+                str(a.id),
+                a.filename,
+                a.duration_ms,
                 storage.presigned_get(a.storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES)
-                if fmt == "label-studio" else None,
+                if fmt == "label-studio"
+                else None,
             )
             for a in self.dataset.audio_files.filter(pk__in={row["audio_file_id"] for row in rows})
         }
-        meta = {"dataset_id": str(self.dataset.pk), "annotation_set_id": str(annotation_set.pk),
-                "version": annotation_set.version, "status": annotation_set.status}
+        meta = {
+            "dataset_id": str(self.dataset.pk),
+            "annotation_set_id": str(annotation_set.pk),
+            "version": annotation_set.version,
+            "status": annotation_set.status,
+        }
         single = request.query_params.get("audio_file_id")
         if fmt == "audacity" and single:
             meta["audio_file_id"] = single
@@ -242,7 +282,7 @@ class ImportView(AnnotationSetView):
     @extend_schema(
         summary="Import annotations into a draft",
         description="The body is the file, in the `format` given (any Content-Type). Items name their audio by "
-                    "`audio_file_id` or by `filename`. All or nothing, like bulk create; 409 on a published set.",
+        "`audio_file_id` or by `filename`. All or nothing, like bulk create; 409 on a published set.",
         parameters=[FORMAT_PARAMETER, AUDIO_PARAMETER],
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={201: s.ImportResultSerializer, 409: LOCKED},
@@ -257,14 +297,25 @@ class ImportView(AnnotationSetView):
         except formats.MalformedImport as error:
             raise ParseError(f"Malformed {fmt} import: {error}") from None
         if not items:
-            raise RequestValidationError({"non_field_errors": [ErrorDetail("the file holds no annotations", code="value_error.empty")]})
+            raise RequestValidationError(
+                {"non_field_errors": [ErrorDetail("the file holds no annotations", code="value_error.empty")]}
+            )
         if len(items) > settings.RELAY_MAX_IMPORT_ANNOTATIONS:
-            raise RequestValidationError({"non_field_errors": [ErrorDetail(
-                f"at most {settings.RELAY_MAX_IMPORT_ANNOTATIONS} annotations per import", code="value_error.list.max_items")]})
+            raise RequestValidationError(
+                {
+                    "non_field_errors": [
+                        ErrorDetail(
+                            f"at most {settings.RELAY_MAX_IMPORT_ANNOTATIONS} annotations per import",
+                            code="value_error.list.max_items",
+                        )
+                    ]
+                }
+            )
         context = DatasetContext(self.dataset)
         errors = formats.resolve_filenames(items, context.audio_by_filename())
         if errors:
             raise ValidationItems(errors)
         created = services.add_annotations(annotation_set=annotation_set, items=validate_items(items, context))
-        return Response({"created": len(created), "annotation_set": self.set_body(annotation_set)},
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            {"created": len(created), "annotation_set": self.set_body(annotation_set)}, status=status.HTTP_201_CREATED
+        )

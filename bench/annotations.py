@@ -43,15 +43,26 @@ def run(repeat):
     dataset_id = dataset.json()["id"]
     files = [
         AudioFile.objects.create(
-            dataset_id=dataset_id, filename=f"f{i}.wav", content_type="audio/wav", file_size=1,
-            storage_key=f"bench/{uuid.uuid4()}", upload_expires_at=timezone.now(), confirmed_at=timezone.now(),
-            processing_status=AudioStatus.READY, duration_ms=3_600_000,
+            dataset_id=dataset_id,
+            filename=f"f{i}.wav",
+            content_type="audio/wav",
+            file_size=1,
+            storage_key=f"bench/{uuid.uuid4()}",
+            upload_expires_at=timezone.now(),
+            confirmed_at=timezone.now(),
+            processing_status=AudioStatus.READY,
+            duration_ms=3_600_000,
         )
         for i in range(20)
     ]
     items = [
-        {"audio_file_id": str(files[i % 20].id), "artifact_type": ("glitch", "hum", "pause")[i % 3],
-         "start_ms": i * 100, "end_ms": i * 100 + 40, "confidence": 0.9}
+        {
+            "audio_file_id": str(files[i % 20].id),
+            "artifact_type": ("glitch", "hum", "pause")[i % 3],
+            "start_ms": i * 100,
+            "end_ms": i * 100 + 40,
+            "confidence": 0.9,
+        }
         for i in range(10_000)
     ]
     times = []
@@ -72,8 +83,10 @@ def run(repeat):
         assert response.status_code == 201 and response.json()["created"] == 10_000, response.content[:300]
         if attempt:
             times.append(elapsed)
-    print(f"bulk create of 10,000 annotations: median {statistics.median(times) * 1000:.0f} ms, "
-          f"best {min(times) * 1000:.0f} ms over {repeat} runs (goal < 1000 ms)")
+    print(
+        f"bulk create of 10,000 annotations: median {statistics.median(times) * 1000:.0f} ms, "
+        f"best {min(times) * 1000:.0f} ms over {repeat} runs (goal < 1000 ms)"
+    )
 
     for size in (10, 100):
         with CaptureQueriesContext(connection) as queries:

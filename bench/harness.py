@@ -61,8 +61,9 @@ class Api:
         return self._check(self.client.get(f"/api/v1{path}", params or {}), expected)
 
     def post(self, path, body=None, expected=(200, 201, 202)):
-        return self._check(self.client.post(f"/api/v1{path}", json.dumps(body or {}),
-                                            content_type="application/json"), expected)
+        return self._check(
+            self.client.post(f"/api/v1{path}", json.dumps(body or {}), content_type="application/json"), expected
+        )
 
     def upload(self, upload_url, fields, data):
         post_file(upload_url, fields, data)
@@ -92,10 +93,28 @@ def worker(queues="default,audio,training,inference", concurrency=2, log_path=No
 
     log = open(log_path or os.devnull, "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "relay", "worker", "--queues", queues, "--concurrency",
-         str(concurrency), "--loglevel", "INFO", "--hostname", f"bench-{os.getpid()}@%h", "--without-mingle",
-         "--without-gossip"],
-        cwd=BASE_DIR, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "relay",
+            "worker",
+            "--queues",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"bench-{os.getpid()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=BASE_DIR,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60

@@ -44,7 +44,7 @@ def presigned_multipart(session, storage, key, data, part_size=16 * 1024 * 1024,
 
     def put(number):
         url = storage.presigned_part(key, upload_id=upload_id, part_number=number, expires_in=600)
-        chunk = data[(number - 1) * part_size: number * part_size]
+        chunk = data[(number - 1) * part_size : number * part_size]
         response = session.put(url, data=chunk, timeout=600)
         assert response.status_code == 200, response.text
         return {"part_number": number, "etag": response.headers["ETag"]}
@@ -74,9 +74,14 @@ def run(repeat):
         path_times, put_times = [], []
         for attempt in range(repeat + 1):  # the first round warms connections up and is dropped
             key = f"bench/{size_mb}mb-{attempt}"
-            elapsed_path = timed(lambda: upload(session, storage, key + "-path", data))  # noqa: B023
-            elapsed_put = timed(lambda: storage.client().put_object(  # noqa: B023
-                Bucket=settings.S3_BUCKET, Key=key + "-put", Body=data, ContentType="audio/wav"))
+            elapsed_path = timed(
+                lambda key=key, data=data, upload=upload: upload(session, storage, key + "-path", data)
+            )
+            elapsed_put = timed(
+                lambda key=key, data=data: storage.client().put_object(
+                    Bucket=settings.S3_BUCKET, Key=key + "-put", Body=data, ContentType="audio/wav"
+                )
+            )
             if attempt:
                 path_times.append(elapsed_path)
                 put_times.append(elapsed_put)

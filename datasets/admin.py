@@ -49,9 +49,26 @@ class AudioFileAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["reprocess"]
     readonly_fields = (
-        "id", "player", "dataset", "filename", "content_type", "file_size", "storage_key", "processing_status",
-        "error_message", "duration_ms", "sample_rate", "channels", "multipart_upload_id", "upload_expires_at",
-        "confirmed_at", "processing_attempts", "processing_started_at", "processed_at", "created_at", "updated_at",
+        "id",
+        "player",
+        "dataset",
+        "filename",
+        "content_type",
+        "file_size",
+        "storage_key",
+        "processing_status",
+        "error_message",
+        "duration_ms",
+        "sample_rate",
+        "channels",
+        "multipart_upload_id",
+        "upload_expires_at",
+        "confirmed_at",
+        "processing_attempts",
+        "processing_started_at",
+        "processed_at",
+        "created_at",
+        "updated_at",
     )
     fields = readonly_fields
 
@@ -72,8 +89,9 @@ class AudioFileAdmin(admin.ModelAdmin):
             return "not uploaded"
         expires = settings.RELAY_DOWNLOAD_URL_EXPIRES
         original = storage.presigned_get(audio.storage_key, expires_in=expires)
-        html = format_html('<audio controls preload="none" src="{}"></audio> <a href="{}">original</a>',
-                           original, original)
+        html = format_html(
+            '<audio controls preload="none" src="{}"></audio> <a href="{}">original</a>', original, original
+        )
         if audio.processing_status == AudioStatus.READY:
             canonical = storage.presigned_get(audio.canonical_key, expires_in=expires)
             html += format_html(' · <a href="{}">canonical 16 kHz mono FLAC</a>', canonical)

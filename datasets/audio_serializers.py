@@ -23,14 +23,17 @@ class ContentTypeField(StrictCharField):
 
 def _file_size_field():
     return StrictIntegerField(
-        min_value=1, max_value=settings.RELAY_MAX_UPLOAD_BYTES,
+        min_value=1,
+        max_value=settings.RELAY_MAX_UPLOAD_BYTES,
         help_text="Exact size of the file in bytes; S3 refuses any other size.",
     )
 
 
 def _expires_in_field():
     return StrictIntegerField(
-        required=False, min_value=60, max_value=7 * 24 * 3600,
+        required=False,
+        min_value=60,
+        max_value=7 * 24 * 3600,
         help_text="Lifetime of the upload URL(s) in seconds (default RELAY_UPLOAD_URL_EXPIRES, 3600).",
     )
 
@@ -63,7 +66,9 @@ class ConfirmResponseSerializer(serializers.Serializer):
 
 class MultipartRequestSerializer(UploadUrlRequestSerializer):
     part_size = StrictIntegerField(
-        required=False, min_value=MIN_PART_SIZE, max_value=MAX_PART_SIZE,
+        required=False,
+        min_value=MIN_PART_SIZE,
+        max_value=MAX_PART_SIZE,
         help_text="Bytes per part, 8-64 MiB (default 16 MiB); every part but the last has exactly this size.",
     )
 

@@ -54,7 +54,9 @@ def reprocess(queryset):
     for audio in queryset.filter(confirmed_at__isnull=False):
         with transaction.atomic():
             updated = AudioFile.objects.filter(pk=audio.pk, confirmed_at__isnull=False).update(
-                processing_status=AudioStatus.NORMALIZING, error_message="", processing_attempts=0,
+                processing_status=AudioStatus.NORMALIZING,
+                error_message="",
+                processing_attempts=0,
                 processing_started_at=None,
             )
             if updated:

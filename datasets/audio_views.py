@@ -8,8 +8,8 @@ from datasets import audio_serializers as s
 from datasets import audio_services, uploads
 from datasets.filters import AudioFileFilter
 from datasets.models import AudioFile
-from relay.api.schema import error_response
 from datasets.views import DatasetChildView
+from relay.api.schema import error_response
 
 TAGS = ["audio"]
 
@@ -38,8 +38,11 @@ class AudioUploadUrlView(DatasetAudioView):
         request=s.UploadUrlRequestSerializer,
         responses={201: s.UploadUrlResponseSerializer},
         examples=[
-            OpenApiExample("wav", request_only=True,
-                           value={"filename": "episode-01.wav", "content_type": "audio/wav", "file_size": 1048576}),
+            OpenApiExample(
+                "wav",
+                request_only=True,
+                value={"filename": "episode-01.wav", "content_type": "audio/wav", "file_size": 1048576},
+            ),
         ],
         tags=TAGS,
     )
@@ -47,11 +50,20 @@ class AudioUploadUrlView(DatasetAudioView):
         data = self.validated(s.UploadUrlRequestSerializer)
         expires_in = self.expires_in(data)
         audio, url, fields = uploads.create_upload(
-            dataset=self.dataset, filename=data["filename"], content_type=data["content_type"],
-            file_size=data["file_size"], expires_in=expires_in,
+            dataset=self.dataset,
+            filename=data["filename"],
+            content_type=data["content_type"],
+            file_size=data["file_size"],
+            expires_in=expires_in,
         )
-        body = {"audio_id": audio.id, "upload_url": url, "fields": fields, "key": audio.storage_key,
-                "expires_in": expires_in, "expires_at": audio.upload_expires_at}
+        body = {
+            "audio_id": audio.id,
+            "upload_url": url,
+            "fields": fields,
+            "key": audio.storage_key,
+            "expires_in": expires_in,
+            "expires_at": audio.upload_expires_at,
+        }
         return Response(s.UploadUrlResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -124,11 +136,22 @@ class MultipartStartView(DatasetAudioView):
         expires_in = self.expires_in(data)
         part_size = data.get("part_size") or settings.RELAY_MULTIPART_PART_SIZE
         audio, upload_id, parts = uploads.create_multipart_upload(
-            dataset=self.dataset, filename=data["filename"], content_type=data["content_type"],
-            file_size=data["file_size"], part_size=part_size, expires_in=expires_in,
+            dataset=self.dataset,
+            filename=data["filename"],
+            content_type=data["content_type"],
+            file_size=data["file_size"],
+            part_size=part_size,
+            expires_in=expires_in,
         )
-        body = {"audio_id": audio.id, "upload_id": upload_id, "key": audio.storage_key, "part_size": part_size,
-                "parts": parts, "expires_in": expires_in, "expires_at": audio.upload_expires_at}
+        body = {
+            "audio_id": audio.id,
+            "upload_id": upload_id,
+            "key": audio.storage_key,
+            "part_size": part_size,
+            "parts": parts,
+            "expires_in": expires_in,
+            "expires_at": audio.upload_expires_at,
+        }
         return Response(s.MultipartResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
 

@@ -84,18 +84,32 @@ def process(audio_id):
             return
         try:
             info = decode_to_canonical(
-                original, canonical, content_type=audio.content_type,
+                original,
+                canonical,
+                content_type=audio.content_type,
                 max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S,
             )
         except DecodeError as error:
             fail(audio_id, str(error))
             return
         storage.upload(canonical, audio.canonical_key, content_type="audio/flac")
-        if not _advance(audio, AudioStatus.NORMALIZING, AudioStatus.EMBEDDING, duration_ms=info.duration_ms,
-                        sample_rate=info.sample_rate, channels=info.channels):
+        if not _advance(
+            audio,
+            AudioStatus.NORMALIZING,
+            AudioStatus.EMBEDDING,
+            duration_ms=info.duration_ms,
+            sample_rate=info.sample_rate,
+            channels=info.channels,
+        ):
             return
-        logger.info("audio normalized audio=%s format=%s %d Hz x%d %d ms", audio_id, info.format,
-                    info.sample_rate, info.channels, info.duration_ms)
+        logger.info(
+            "audio normalized audio=%s format=%s %d Hz x%d %d ms",
+            audio_id,
+            info.format,
+            info.sample_rate,
+            info.channels,
+            info.duration_ms,
+        )
 
         from training.ml.features import FeatureExtractor
 

@@ -14,9 +14,7 @@ def datasets_for(*, tenant):
             audio_count=Coalesce(
                 Subquery(audio.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
             ),
-            total_duration_ms=Coalesce(
-                Subquery(audio.annotate(total=Sum("duration_ms")).values("total")), Value(0)
-            ),
+            total_duration_ms=Coalesce(Subquery(audio.annotate(total=Sum("duration_ms")).values("total")), Value(0)),
         )
         .prefetch_related(Prefetch("artifact_types", queryset=ArtifactType.objects.order_by("created_at", "name")))
     )

@@ -1,6 +1,5 @@
 import re
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from relay.api.fields import StrictCharField
@@ -35,8 +34,13 @@ class ArtifactTypeListField(serializers.ListSerializer):
         for index, item in enumerate(value):
             key = item["name"].lower()
             if key in seen:
-                errors[index] = {"name": [serializers.ErrorDetail(
-                    f"duplicate artifact type name '{item['name']}'", code="value_error.duplicate")]}
+                errors[index] = {
+                    "name": [
+                        serializers.ErrorDetail(
+                            f"duplicate artifact type name '{item['name']}'", code="value_error.duplicate"
+                        )
+                    ]
+                }
             seen.add(key)
         if any(errors):
             raise serializers.ValidationError(errors)

@@ -59,7 +59,6 @@ def _replace_artifact_types(dataset, wanted):
 
 def delete_dataset(*, tenant, dataset) -> None:
     from datasets.tasks import delete_storage_prefix
-
     from relay.jobs import ACTIVE
     from training.models import TrainingJob
 

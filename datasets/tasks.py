@@ -10,8 +10,14 @@ logger = logging.getLogger(__name__)
 AUDIO_SOFT_LIMIT_S = 600
 
 
-@shared_task(name="datasets.process_audio", soft_time_limit=AUDIO_SOFT_LIMIT_S, time_limit=AUDIO_SOFT_LIMIT_S + 60,
-             autoretry_for=(storage.StorageUnavailable,), retry_backoff=5, max_retries=5)
+@shared_task(
+    name="datasets.process_audio",
+    soft_time_limit=AUDIO_SOFT_LIMIT_S,
+    time_limit=AUDIO_SOFT_LIMIT_S + 60,
+    autoretry_for=(storage.StorageUnavailable,),
+    retry_backoff=5,
+    max_retries=5,
+)
 def process_audio(audio_id):
     """Decode an uploaded file, store its canonical copy and features (idempotent)."""
     from datasets import processing
@@ -24,7 +30,10 @@ def process_audio(audio_id):
         raise
     except Exception as error:
         logger.exception("processing audio %s failed", audio_id)
-        processing.fail(audio_id, f"internal error while processing ({type(error).__name__}); the operators can see it in the worker log")
+        processing.fail(
+            audio_id,
+            f"internal error while processing ({type(error).__name__}); the operators can see it in the worker log",
+        )
 
 
 @shared_task(name="datasets.expire_uploads")

@@ -65,9 +65,15 @@ def create_upload(*, dataset, filename, content_type, file_size, expires_in):
 def create_multipart_upload(*, dataset, filename, content_type, file_size, part_size, expires_in):
     part_count = math.ceil(file_size / part_size)
     if part_count > MAX_PARTS:
-        raise _body_error("part_size", f"{part_count} parts; S3 allows at most {MAX_PARTS}", "value_error.too_many_parts")
+        raise _body_error(
+            "part_size", f"{part_count} parts; S3 allows at most {MAX_PARTS}", "value_error.too_many_parts"
+        )
     audio = _new_audio(
-        dataset=dataset, filename=filename, content_type=content_type, file_size=file_size, expires_in=expires_in,
+        dataset=dataset,
+        filename=filename,
+        content_type=content_type,
+        file_size=file_size,
+        expires_in=expires_in,
         multipart_part_size=part_size,
     )
     upload_id = storage.create_multipart(audio.storage_key, content_type=content_type)
@@ -80,8 +86,9 @@ def create_multipart_upload(*, dataset, filename, content_type, file_size, part_
     parts = [
         {
             "part_number": number,
-            "url": storage.presigned_part(audio.storage_key, upload_id=upload_id, part_number=number,
-                                          expires_in=expires_in),
+            "url": storage.presigned_part(
+                audio.storage_key, upload_id=upload_id, part_number=number, expires_in=expires_in
+            ),
             "size": min(part_size, file_size - (number - 1) * part_size),
         }
         for number in range(1, part_count + 1)
@@ -124,7 +131,9 @@ def _fail(audio, message, *, delete_objects=False, from_statuses=(AudioStatus.PE
     """Move to `failed` unless the file has moved on meanwhile; remove what was stored."""
     with transaction.atomic():
         updated = AudioFile.objects.filter(pk=audio.pk, processing_status__in=from_statuses).update(
-            processing_status=AudioStatus.FAILED, error_message=message, multipart_upload_id="",
+            processing_status=AudioStatus.FAILED,
+            error_message=message,
+            multipart_upload_id="",
             updated_at=timezone.now(),
         )
         if updated and delete_objects:
@@ -150,7 +159,9 @@ def _verify_uploaded_object(audio, *, field):
     if found["size"] != audio.file_size:
         problem = f"the uploaded object is {found['size']} bytes but file_size was declared as {audio.file_size}"
     elif found["content_type"] and found["content_type"].lower() != audio.content_type:
-        problem = f"the uploaded object is {found['content_type']} but content_type was declared as {audio.content_type}"
+        problem = (
+            f"the uploaded object is {found['content_type']} but content_type was declared as {audio.content_type}"
+        )
     if problem:
         _fail(audio, problem, delete_objects=True)
         raise _body_error(field, problem, "value_error.upload_mismatch")
@@ -173,7 +184,9 @@ def _start_processing(audio):
 
     with transaction.atomic():
         started = AudioFile.objects.filter(pk=audio.pk, processing_status=AudioStatus.PENDING).update(
-            processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), error_message="",
+            processing_status=AudioStatus.NORMALIZING,
+            confirmed_at=timezone.now(),
+            error_message="",
             updated_at=timezone.now(),
         )
         if started:
@@ -192,8 +205,9 @@ def expire_uploads(now=None, limit=500):
     for audio in expired.order_by("upload_expires_at")[:limit]:
         if audio.multipart_upload_id:
             storage.abort_multipart(audio.storage_key, upload_id=audio.multipart_upload_id)
-            counts["failed"] += _fail(audio, "multipart upload not completed before its URLs expired",
-                                      delete_objects=True)
+            counts["failed"] += _fail(
+                audio, "multipart upload not completed before its URLs expired", delete_objects=True
+            )
             continue
         try:
             found = storage.head(audio.storage_key)
@@ -203,8 +217,7 @@ def expire_uploads(now=None, limit=500):
         if found["size"] == audio.file_size:
             counts["confirmed"] += _start_processing(audio)
         else:
-            counts["failed"] += _fail(audio, "the uploaded object does not have the declared size",
-                                      delete_objects=True)
+            counts["failed"] += _fail(audio, "the uploaded object does not have the declared size", delete_objects=True)
     if any(counts.values()):
         logger.info("expired uploads: %s", counts)
     return counts
@@ -217,10 +230,15 @@ def requeue_stuck(now=None, limit=500):
     from datasets.tasks import process_audio
 
     now = now or timezone.now()
-    never_started = Q(processing_status=AudioStatus.NORMALIZING, processing_started_at__isnull=True,
-                      updated_at__lt=now - timedelta(seconds=NEVER_STARTED_AFTER_S))
-    silent = Q(processing_status__in=[AudioStatus.NORMALIZING, AudioStatus.EMBEDDING],
-               updated_at__lt=now - timedelta(seconds=settings.RELAY_STUCK_AFTER_S))
+    never_started = Q(
+        processing_status=AudioStatus.NORMALIZING,
+        processing_started_at__isnull=True,
+        updated_at__lt=now - timedelta(seconds=NEVER_STARTED_AFTER_S),
+    )
+    silent = Q(
+        processing_status__in=[AudioStatus.NORMALIZING, AudioStatus.EMBEDDING],
+        updated_at__lt=now - timedelta(seconds=settings.RELAY_STUCK_AFTER_S),
+    )
     ids = [str(pk) for pk in AudioFile.objects.filter(never_started | silent).values_list("pk", flat=True)[:limit]]
     AudioFile.objects.filter(pk__in=ids).update(updated_at=now)
     for audio_id in ids:

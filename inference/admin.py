@@ -22,8 +22,18 @@ class InferenceFileInline(admin.TabularInline):
 
 @admin.register(InferenceJob)
 class InferenceJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "tenant", "model", "status", "total_files", "processed_files", "failed_files",
-                    "total_detections", "created_at", "completed_at")
+    list_display = (
+        "id",
+        "tenant",
+        "model",
+        "status",
+        "total_files",
+        "processed_files",
+        "failed_files",
+        "total_detections",
+        "created_at",
+        "completed_at",
+    )
     list_filter = ("status", "tenant", "created_at")
     list_select_related = ("tenant", "model")
     search_fields = ("id", "client_reference", "model__name")

@@ -84,8 +84,14 @@ def render(canonical_path, inference_file) -> bytes:
     wave_axes.fill_between(positions / rate, low, high, color="#333333", linewidth=0.4)
     wave_axes.set_ylim(-1.05, 1.05)
     wave_axes.set_ylabel("amplitude")
-    spec_axes.imshow(mel.T, origin="lower", aspect="auto", cmap="magma", extent=(0, duration_s, 0, mel.shape[1]),
-                     interpolation="nearest")
+    spec_axes.imshow(
+        mel.T,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        extent=(0, duration_s, 0, mel.shape[1]),
+        interpolation="nearest",
+    )
     spec_axes.set_ylabel("mel band")
     spec_axes.set_xlabel("time (s)")
     spec_axes.set_xlim(0, duration_s)
@@ -103,12 +109,15 @@ def render(canonical_path, inference_file) -> bytes:
         spec_axes.axvline(start, color=color, linewidth=0.8, alpha=0.9)
 
     counts = {name: sum(d.artifact_type == name for d in detections) for name in type_names}
-    handles = [Line2D([0], [0], color=colors[name], linewidth=8, alpha=0.6, label=f"{name} ({counts[name]})")
-               for name in type_names]
+    handles = [
+        Line2D([0], [0], color=colors[name], linewidth=8, alpha=0.6, label=f"{name} ({counts[name]})")
+        for name in type_names
+    ]
     if handles:
         wave_axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    wave_axes.set_title(f"{inference_file.original_filename} - {duration_s:.1f} s, {len(detections)} detection(s)",
-                        loc="left")
+    wave_axes.set_title(
+        f"{inference_file.original_filename} - {duration_s:.1f} s, {len(detections)} detection(s)", loc="left"
+    )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -19,18 +19,35 @@ class Exported:
 
 
 def _detections(inference_file):
-    return [{"artifact_type": d.artifact_type, "start_ms": d.start_ms, "end_ms": d.end_ms,
-             "confidence": round(d.confidence, 4)} for d in inference_file.detections.all()]
+    return [
+        {
+            "artifact_type": d.artifact_type,
+            "start_ms": d.start_ms,
+            "end_ms": d.end_ms,
+            "confidence": round(d.confidence, 4),
+        }
+        for d in inference_file.detections.all()
+    ]
 
 
 def export(fmt, job, files, single_file=False):
     if fmt == "json":
         body = {
-            "inference_job_id": str(job.pk), "model_id": str(job.model_id) if job.model_id else None,
-            "config": job.config, "status": job.status,
-            "files": [{"file_id": str(f.pk), "original_filename": f.original_filename, "status": f.status,
-                       "duration_ms": f.duration_ms, "error_message": f.error_message,
-                       "detections": _detections(f)} for f in files],
+            "inference_job_id": str(job.pk),
+            "model_id": str(job.model_id) if job.model_id else None,
+            "config": job.config,
+            "status": job.status,
+            "files": [
+                {
+                    "file_id": str(f.pk),
+                    "original_filename": f.original_filename,
+                    "status": f.status,
+                    "duration_ms": f.duration_ms,
+                    "error_message": f.error_message,
+                    "detections": _detections(f),
+                }
+                for f in files
+            ],
         }
         return Exported("application/json", json.dumps(body, indent=1).encode(), "json")
     if fmt == "csv":
@@ -39,11 +56,14 @@ def export(fmt, job, files, single_file=False):
         writer.writerow(["file_id", "original_filename", "artifact_type", "start_ms", "end_ms", "confidence"])
         for f in files:
             for d in _detections(f):
-                writer.writerow([f.pk, f.original_filename, d["artifact_type"], d["start_ms"], d["end_ms"],
-                                 d["confidence"]])
+                writer.writerow(
+                    [f.pk, f.original_filename, d["artifact_type"], d["start_ms"], d["end_ms"], d["confidence"]]
+                )
         return Exported("text/csv", buffer.getvalue().encode(), "csv")
-    tracks = {f: "".join(f"{seconds(d['start_ms'])}\t{seconds(d['end_ms'])}\t{d['artifact_type']}\n"
-                         for d in _detections(f)) for f in files}
+    tracks = {
+        f: "".join(f"{seconds(d['start_ms'])}\t{seconds(d['end_ms'])}\t{d['artifact_type']}\n" for d in _detections(f))
+        for f in files
+    }
     if single_file and len(files) == 1:
         return Exported("text/plain", tracks[files[0]].encode(), "txt")
     buffer = io.BytesIO()

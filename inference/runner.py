@@ -56,12 +56,14 @@ def load_detector(model):
 def fail_file(file_id, message, from_statuses=(FileStatus.PROCESSING,)):
     with transaction.atomic():
         updated = InferenceFile.objects.filter(pk=file_id, status__in=list(from_statuses)).update(
-            status=FileStatus.FAILED, error_message=message[:2000], processed_at=timezone.now(),
-            updated_at=timezone.now())
+            status=FileStatus.FAILED,
+            error_message=message[:2000],
+            processed_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
         if updated:
             job_id = InferenceFile.objects.filter(pk=file_id).values_list("job_id", flat=True).get()
-            InferenceJob.objects.filter(pk=job_id).update(failed_files=F("failed_files") + 1,
-                                                          updated_at=timezone.now())
+            InferenceJob.objects.filter(pk=job_id).update(failed_files=F("failed_files") + 1, updated_at=timezone.now())
     if updated:
         logger.warning("inference file %s failed: %s", file_id, message)
         finish_if_done(job_id)
@@ -70,8 +72,9 @@ def fail_file(file_id, message, from_statuses=(FileStatus.PROCESSING,)):
 def process(file_id):
     claimed = InferenceFile.objects.filter(
         pk=file_id, status=FileStatus.QUEUED, job__status=JobStatus.PROCESSING
-    ).update(status=FileStatus.PROCESSING, started_at=timezone.now(), attempts=F("attempts") + 1,
-             updated_at=timezone.now())
+    ).update(
+        status=FileStatus.PROCESSING, started_at=timezone.now(), attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
     if not claimed:
         logger.info("inference file %s is not queued (done, cancelled or taken)", file_id)
         return
@@ -86,7 +89,9 @@ def process(file_id):
         return
     config = job.config
     detections = detector.detect(
-        features, threshold=config.get("threshold"), merge_window_ms=config.get("merge_window_ms", 200),
+        features,
+        threshold=config.get("threshold"),
+        merge_window_ms=config.get("merge_window_ms", 200),
         min_duration_ms=config.get("min_duration_ms", 50),
     )
     _store(inference_file, detections, duration_ms, sample_rate)
@@ -114,8 +119,12 @@ def _features(inference_file, detector):
             fail_file(inference_file.pk, "the uploaded object is no longer in storage")
             return None, None, None
         try:
-            info = decode_to_canonical(original, canonical, content_type=inference_file.content_type,
-                                       max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S)
+            info = decode_to_canonical(
+                original,
+                canonical,
+                content_type=inference_file.content_type,
+                max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S,
+            )
         except DecodeError as error:
             fail_file(inference_file.pk, str(error))
             return None, None, None
@@ -128,16 +137,24 @@ def _features(inference_file, detector):
 def _store(inference_file, detections, duration_ms, sample_rate):
     with transaction.atomic():
         done = InferenceFile.objects.filter(pk=inference_file.pk, status=FileStatus.PROCESSING).update(
-            status=FileStatus.COMPLETED, detection_count=len(detections), duration_ms=duration_ms,
-            sample_rate=sample_rate, processed_at=timezone.now(), updated_at=timezone.now())
+            status=FileStatus.COMPLETED,
+            detection_count=len(detections),
+            duration_ms=duration_ms,
+            sample_rate=sample_rate,
+            processed_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
         if not done:
             return
         if detections:
-            columns = list(zip(*[(d.type_name, d.start_ms, d.end_ms, float(d.confidence)) for d in detections],
-                               strict=True))
+            columns = list(
+                zip(*[(d.type_name, d.start_ms, d.end_ms, float(d.confidence)) for d in detections], strict=True)
+            )
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_DETECTIONS, [inference_file.pk, *[list(c) for c in columns]])
         InferenceJob.objects.filter(pk=inference_file.job_id).update(
-            processed_files=F("processed_files") + 1, total_detections=F("total_detections") + len(detections),
-            updated_at=timezone.now())
+            processed_files=F("processed_files") + 1,
+            total_detections=F("total_detections") + len(detections),
+            updated_at=timezone.now(),
+        )
     logger.info("inference file %s: %d detections over %s ms", inference_file.pk, len(detections), duration_ms)

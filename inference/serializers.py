@@ -15,21 +15,38 @@ from training.serializers import JobFieldsSerializer
 
 class InferenceConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     threshold = StrictFloatField(
-        required=False, allow_null=True, default=None, min_value=0.0, max_value=1.0,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0.0,
+        max_value=1.0,
         help_text="Probability above which a frame counts, for every type. Omitted or null: the per-type "
-                  "thresholds calibrated on the model's validation split (usually better than 0.5).",
+        "thresholds calibrated on the model's validation split (usually better than 0.5).",
     )
-    merge_window_ms = StrictIntegerField(required=False, default=200, min_value=0, max_value=5000,
-                                         help_text="Same-type detections closer than this merge.")
-    min_duration_ms = StrictIntegerField(required=False, default=50, min_value=0, max_value=1000,
-                                         help_text="Shorter detections are dropped; 0 keeps clicks of a few ms.")
+    merge_window_ms = StrictIntegerField(
+        required=False,
+        default=200,
+        min_value=0,
+        max_value=5000,
+        help_text="Same-type detections closer than this merge.",
+    )
+    min_duration_ms = StrictIntegerField(
+        required=False,
+        default=50,
+        min_value=0,
+        max_value=1000,
+        help_text="Shorter detections are dropped; 0 keeps clicks of a few ms.",
+    )
 
 
 class InferenceJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     model_id = StrictUUIDField()
     config = InferenceConfigSerializer(required=False)
     audio_file_ids = serializers.ListField(
-        child=StrictUUIDField(), required=False, default=list, max_length=10_000,
+        child=StrictUUIDField(),
+        required=False,
+        default=list,
+        max_length=10_000,
         help_text="Run on audio already in a dataset (ready files of this tenant) (ours).",
     )
     client_reference = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
@@ -103,5 +120,6 @@ class BatchRequestSerializer(serializers.Serializer):
 
 
 class BatchResultSerializer(serializers.Serializer):
-    results = serializers.ListField(child=serializers.DictField(),
-                                    help_text="In request order: {id} for a created job, {detail} for a refused one.")
+    results = serializers.ListField(
+        child=serializers.DictField(), help_text="In request order: {id} for a created job, {detail} for a refused one."
+    )

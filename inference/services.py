@@ -46,7 +46,8 @@ def _queue(job, files):
 
     now = timezone.now()
     InferenceFile.objects.filter(pk__in=[f.pk for f in files]).update(
-        status=FileStatus.QUEUED, confirmed_at=now, updated_at=now)
+        status=FileStatus.QUEUED, confirmed_at=now, updated_at=now
+    )
     transition(InferenceJob, job.pk, from_statuses=[JobStatus.PENDING], to_status=JobStatus.PROCESSING)
     for inference_file in files:
         enqueue_on_commit(process_inference_file, str(inference_file.pk))
@@ -54,12 +55,19 @@ def _queue(job, files):
 
 def create_job(*, tenant, model, config, audio_files=(), client_reference="") -> InferenceJob:
     with transaction.atomic():
-        job = InferenceJob.objects.create(tenant=tenant, model=model, config=config,
-                                          client_reference=client_reference, status=JobStatus.PENDING)
+        job = InferenceJob.objects.create(
+            tenant=tenant, model=model, config=config, client_reference=client_reference, status=JobStatus.PENDING
+        )
         if audio_files:
             files = [
-                InferenceFile(job=job, original_filename=audio.filename, content_type=audio.content_type,
-                              file_size=audio.file_size, s3_key=audio.storage_key, audio_file=audio)
+                InferenceFile(
+                    job=job,
+                    original_filename=audio.filename,
+                    content_type=audio.content_type,
+                    file_size=audio.file_size,
+                    s3_key=audio.storage_key,
+                    audio_file=audio,
+                )
                 for audio in audio_files
             ]
             InferenceFile.objects.bulk_create(files)
@@ -76,11 +84,21 @@ def dataset_audio(*, tenant, audio_file_ids):
     for index, audio_id in enumerate(audio_file_ids):
         audio = found.get(audio_id)
         if audio is None:
-            raise RequestValidationError({"audio_file_ids": {index: [ErrorDetail(
-                "audio file not found", code="value_error.not_found")]}})
+            raise RequestValidationError(
+                {"audio_file_ids": {index: [ErrorDetail("audio file not found", code="value_error.not_found")]}}
+            )
         if audio.processing_status != AudioStatus.READY:
-            raise RequestValidationError({"audio_file_ids": {index: [ErrorDetail(
-                f"audio file is {audio.processing_status}, not ready", code="value_error.not_ready")]}})
+            raise RequestValidationError(
+                {
+                    "audio_file_ids": {
+                        index: [
+                            ErrorDetail(
+                                f"audio file is {audio.processing_status}, not ready", code="value_error.not_ready"
+                            )
+                        ]
+                    }
+                }
+            )
     return [found[audio_id] for audio_id in audio_file_ids]
 
 
@@ -91,8 +109,13 @@ def add_upload(*, job, filename, content_type, file_size, expires_in):
     with transaction.atomic():
         locked = _lock_open_job(job)
         inference_file = InferenceFile.objects.create(
-            id=file_id, job=locked, original_filename=filename, content_type=content_type, file_size=file_size,
-            s3_key=key, upload_expires_at=timezone.now() + timedelta(seconds=expires_in),
+            id=file_id,
+            job=locked,
+            original_filename=filename,
+            content_type=content_type,
+            file_size=file_size,
+            s3_key=key,
+            upload_expires_at=timezone.now() + timedelta(seconds=expires_in),
         )
         InferenceJob.objects.filter(pk=job.pk).update(total_files=F("total_files") + 1, updated_at=timezone.now())
     return inference_file, url, fields
@@ -111,8 +134,12 @@ def confirm_upload(*, job, inference_file) -> InferenceFile:
     except storage.ObjectMissing:
         raise Conflict("No uploaded object yet: POST the file to upload_url first") from None
     if found["size"] != inference_file.file_size:
-        raise _invalid("file_id", f"the uploaded object is {found['size']} bytes but file_size_bytes was declared as "
-                                  f"{inference_file.file_size}", "value_error.upload_mismatch")
+        raise _invalid(
+            "file_id",
+            f"the uploaded object is {found['size']} bytes but file_size_bytes was declared as "
+            f"{inference_file.file_size}",
+            "value_error.upload_mismatch",
+        )
     with transaction.atomic():
         _lock_open_job(job)
         current = InferenceFile.objects.select_for_update().get(pk=inference_file.pk)
@@ -131,8 +158,10 @@ def cancel_job(*, job) -> InferenceJob:
         transition(InferenceJob, job.pk, from_statuses=ACTIVE, to_status=JobStatus.CANCELLED)
         # Files not started stop here; a file being processed finishes but changes nothing.
         InferenceFile.objects.filter(job=job, status__in=[FileStatus.PENDING, FileStatus.QUEUED]).update(
-            status=FileStatus.FAILED, error_message="the job was cancelled before this file started",
-            updated_at=timezone.now())
+            status=FileStatus.FAILED,
+            error_message="the job was cancelled before this file started",
+            updated_at=timezone.now(),
+        )
     logger.info("inference job cancelled job=%s", job.pk)
     job.refresh_from_db()
     return job
@@ -144,8 +173,9 @@ def finish_if_done(job_id) -> bool:
         job = InferenceJob.objects.select_for_update().get(pk=job_id)
         if job.status != JobStatus.PROCESSING or job.files.filter(status__in=OPEN_FILES).exists():
             return False
-        done = transition(InferenceJob, job_id, from_statuses=[JobStatus.PROCESSING], to_status=JobStatus.COMPLETED,
-                          progress=1.0)
+        done = transition(
+            InferenceJob, job_id, from_statuses=[JobStatus.PROCESSING], to_status=JobStatus.COMPLETED, progress=1.0
+        )
     if done:
         logger.info("inference job completed job=%s", job_id)
     return done
@@ -170,14 +200,15 @@ def expire_uploads(now=None, limit=500):
             except Conflict:
                 pass
         updated = InferenceFile.objects.filter(pk=inference_file.pk, status=FileStatus.PENDING).update(
-            status=FileStatus.FAILED, error_message="nothing was uploaded before the upload URL expired",
-            updated_at=now)
+            status=FileStatus.FAILED, error_message="nothing was uploaded before the upload URL expired", updated_at=now
+        )
         if updated:
             InferenceJob.objects.filter(pk=inference_file.job_id).update(failed_files=F("failed_files") + 1)
             counts["failed"] += 1
             # A pending job whose every file expired has nothing left to wait for.
-            transition(InferenceJob, inference_file.job_id, from_statuses=[JobStatus.PENDING],
-                       to_status=JobStatus.PROCESSING)
+            transition(
+                InferenceJob, inference_file.job_id, from_statuses=[JobStatus.PENDING], to_status=JobStatus.PROCESSING
+            )
             finish_if_done(inference_file.job_id)
     if any(counts.values()):
         logger.info("expired inference uploads: %s", counts)
@@ -191,20 +222,25 @@ def requeue_stuck(now=None, limit=500):
 
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.RELAY_STUCK_AFTER_S)
-    lost = InferenceFile.objects.filter(status=FileStatus.QUEUED, updated_at__lt=now - timedelta(seconds=300)) | \
-        InferenceFile.objects.filter(status=FileStatus.PROCESSING, updated_at__lt=stale)
+    lost = InferenceFile.objects.filter(
+        status=FileStatus.QUEUED, updated_at__lt=now - timedelta(seconds=300)
+    ) | InferenceFile.objects.filter(status=FileStatus.PROCESSING, updated_at__lt=stale)
     sent = 0
     for inference_file in lost.filter(job__status=JobStatus.PROCESSING)[:limit]:
         if inference_file.attempts >= settings.RELAY_MAX_PROCESSING_ATTEMPTS:
             from inference.runner import fail_file
 
-            fail_file(inference_file.pk, f"processing did not finish after {inference_file.attempts} attempts",
-                      from_statuses=[FileStatus.QUEUED, FileStatus.PROCESSING])
+            fail_file(
+                inference_file.pk,
+                f"processing did not finish after {inference_file.attempts} attempts",
+                from_statuses=[FileStatus.QUEUED, FileStatus.PROCESSING],
+            )
             continue
         InferenceFile.objects.filter(pk=inference_file.pk).update(status=FileStatus.QUEUED, updated_at=now)
         process_inference_file.delay(str(inference_file.pk))
         sent += 1
     for job_id in InferenceJob.objects.filter(status=JobStatus.PROCESSING, updated_at__lt=stale).values_list(
-            "pk", flat=True)[:limit]:
+        "pk", flat=True
+    )[:limit]:
         finish_if_done(job_id)
     return sent

@@ -52,10 +52,12 @@ def create_job(tenant, data):
     except Model.DoesNotExist:
         raise Http404("Model not found") from None
     config = data.get("config") or s.InferenceConfigSerializer(data={}).run_validation({})
-    audio = services.dataset_audio(tenant=tenant, audio_file_ids=data["audio_file_ids"]) if data["audio_file_ids"] \
-        else []
-    return services.create_job(tenant=tenant, model=model, config=dict(config), audio_files=audio,
-                               client_reference=data["client_reference"])
+    audio = (
+        services.dataset_audio(tenant=tenant, audio_file_ids=data["audio_file_ids"]) if data["audio_file_ids"] else []
+    )
+    return services.create_job(
+        tenant=tenant, model=model, config=dict(config), audio_files=audio, client_reference=data["client_reference"]
+    )
 
 
 class InferenceJobListView(TenantAPIView):
@@ -73,12 +75,19 @@ class InferenceJobListView(TenantAPIView):
     @extend_schema(
         summary="Start an inference job",
         description="Creates the job in `pending`. Add files with files/upload-url and files/confirm, or give "
-                    "`audio_file_ids` of dataset audio (then the files are queued at once).",
+        "`audio_file_ids` of dataset audio (then the files are queued at once).",
         request=s.InferenceJobCreateSerializer,
         responses={201: s.InferenceJobSerializer},
-        examples=[OpenApiExample("job", request_only=True, value={
-            "model_id": "123e4567-e89b-12d3-a456-426614174000",
-            "config": {"threshold": 0.5, "merge_window_ms": 200, "min_duration_ms": 0}})],
+        examples=[
+            OpenApiExample(
+                "job",
+                request_only=True,
+                value={
+                    "model_id": "123e4567-e89b-12d3-a456-426614174000",
+                    "config": {"threshold": 0.5, "merge_window_ms": 200, "min_duration_ms": 0},
+                },
+            )
+        ],
         tags=TAGS,
     )
     def post(self, request):
@@ -92,7 +101,7 @@ class InferenceJobBatchView(TenantAPIView):
     @extend_schema(
         summary="Start several inference jobs",
         description="Each item is a create body. The answer lists, in request order, `{id}` for each job created "
-                    "and `{status_code, detail}` for each refused; one refusal does not stop the others.",
+        "and `{status_code, detail}` for each refused; one refusal does not stop the others.",
         request=s.BatchRequestSerializer,
         responses={200: s.BatchResultSerializer},
         tags=TAGS,
@@ -105,8 +114,7 @@ class InferenceJobBatchView(TenantAPIView):
                 data = self.validated(s.InferenceJobCreateSerializer, data=body)
                 answers.append({"id": str(create_job(self.tenant, data).pk)})
             except ValidationError as error:
-                answers.append({"status_code": 422,
-                                "detail": list(error_items(error.detail, ["body", "jobs", index]))})
+                answers.append({"status_code": 422, "detail": list(error_items(error.detail, ["body", "jobs", index]))})
             except Http404 as error:
                 answers.append({"status_code": 404, "detail": str(error)})
             except APIException as error:
@@ -115,8 +123,11 @@ class InferenceJobBatchView(TenantAPIView):
 
 
 class InferenceJobDetailView(InferenceJobView):
-    @extend_schema(summary="Get an inference job with its files and detections",
-                   responses=s.InferenceJobDetailSerializer, tags=TAGS)
+    @extend_schema(
+        summary="Get an inference job with its files and detections",
+        responses=s.InferenceJobDetailSerializer,
+        tags=TAGS,
+    )
     def get(self, request, job_id):
         body = s.InferenceJobSerializer(self.job).data
         body["files"] = s.InferenceFileSerializer(with_detections(self.job.files.all()), many=True).data
@@ -127,7 +138,7 @@ class InferenceJobCancelView(InferenceJobView):
     @extend_schema(
         summary="Cancel an inference job",
         description="Files not yet started are failed; a file being processed finishes. Pending or processing "
-                    "jobs only; else 409.",
+        "jobs only; else 409.",
         request=None,
         responses={200: s.InferenceJobSerializer, 409: error_response(409, "The job has finished.")},
         tags=TAGS,
@@ -140,7 +151,7 @@ class FileUploadUrlView(InferenceJobView):
     @extend_schema(
         summary="Add a file to upload",
         description="A presigned POST bound to the key, the Content-Type and exactly `file_size_bytes`; then "
-                    "confirm. 409 if the job has finished or was cancelled.",
+        "confirm. 409 if the job has finished or was cancelled.",
         request=s.FileUploadUrlRequestSerializer,
         responses={201: s.FileUploadUrlResponseSerializer, 409: error_response(409, "The job takes no more files.")},
         tags=TAGS,
@@ -149,10 +160,20 @@ class FileUploadUrlView(InferenceJobView):
         data = self.validated(s.FileUploadUrlRequestSerializer)
         expires_in = data.get("expires_in") or settings.RELAY_UPLOAD_URL_EXPIRES
         inference_file, url, fields = services.add_upload(
-            job=self.job, filename=data["filename"], content_type=data["content_type"],
-            file_size=data["file_size_bytes"], expires_in=expires_in)
-        body = {"file_id": inference_file.pk, "upload_url": url, "upload_fields": fields, "s3_key": inference_file.s3_key,
-                "expires_in": expires_in, "expires_at": inference_file.upload_expires_at}
+            job=self.job,
+            filename=data["filename"],
+            content_type=data["content_type"],
+            file_size=data["file_size_bytes"],
+            expires_in=expires_in,
+        )
+        body = {
+            "file_id": inference_file.pk,
+            "upload_url": url,
+            "upload_fields": fields,
+            "s3_key": inference_file.s3_key,
+            "expires_in": expires_in,
+            "expires_at": inference_file.upload_expires_at,
+        }
         return Response(s.FileUploadUrlResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -160,7 +181,7 @@ class FileConfirmView(InferenceJobView):
     @extend_schema(
         summary="Confirm an uploaded file",
         description="Checks the object is there with the declared size and queues the file. Confirming again "
-                    "returns the file as it is; 409 if the job has finished or was cancelled.",
+        "returns the file as it is; 409 if the job has finished or was cancelled.",
         request=s.FileConfirmSerializer,
         responses={202: s.InferenceFileSerializer, 409: error_response(409, "Nothing uploaded, or job finished.")},
         tags=TAGS,
@@ -168,8 +189,9 @@ class FileConfirmView(InferenceJobView):
     def post(self, request, job_id):
         file_id = self.validated(s.FileConfirmSerializer)["file_id"]
         inference_file = services.confirm_upload(job=self.job, inference_file=self.get_file(file_id))
-        return Response(s.InferenceFileSerializer(self.get_file(inference_file.pk)).data,
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            s.InferenceFileSerializer(self.get_file(inference_file.pk)).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class FileListView(InferenceJobView):
@@ -185,8 +207,7 @@ class FileListView(InferenceJobView):
 
 
 class FileDetailView(InferenceJobView):
-    @extend_schema(summary="Get an inference file with its detections", responses=s.InferenceFileSerializer,
-                   tags=TAGS)
+    @extend_schema(summary="Get an inference file with its detections", responses=s.InferenceFileSerializer, tags=TAGS)
     def get(self, request, job_id, file_id):
         return Response(s.InferenceFileSerializer(self.get_file(file_id)).data)
 
@@ -195,9 +216,14 @@ class ResultsView(InferenceJobView):
     @extend_schema(
         summary="Export an inference job's detections",
         parameters=[
-            OpenApiParameter("format", str, enum=list(results.FORMATS), required=False,
-                             description="json (default), csv, or audacity (a zip of one label track per file, or "
-                                         "one track with file_id)."),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(results.FORMATS),
+                required=False,
+                description="json (default), csv, or audacity (a zip of one label track per file, or "
+                "one track with file_id).",
+            ),
             OpenApiParameter("file_id", OpenApiTypes.UUID, required=False, description="audacity: one file's track."),
         ],
         responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
@@ -221,9 +247,11 @@ class FilePlotView(InferenceJobView):
     @extend_schema(
         summary="Plot a file's detections",
         description="A PNG: the waveform and a spectrogram with the detections drawn over them in the artifact "
-                    "types' colours.",
-        responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
-                   409: error_response(409, "The file has not been processed.")},
+        "types' colours.",
+        responses={
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
+            409: error_response(409, "The file has not been processed."),
+        },
         tags=TAGS,
     )
     def get(self, request, job_id, file_id):

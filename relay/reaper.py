@@ -23,9 +23,13 @@ def requeue_stuck(model, task, now=None, limit=200):
     for job in model.objects.filter(never_started | silent)[:limit]:
         if job.status == JobStatus.PROCESSING:
             if job.attempts >= settings.RELAY_MAX_PROCESSING_ATTEMPTS:
-                failed += transition(model, job.pk, from_statuses=[JobStatus.PROCESSING], to_status=JobStatus.FAILED,
-                                     error_message="the worker running this job stopped answering, "
-                                                   f"{job.attempts} times")
+                failed += transition(
+                    model,
+                    job.pk,
+                    from_statuses=[JobStatus.PROCESSING],
+                    to_status=JobStatus.FAILED,
+                    error_message=f"the worker running this job stopped answering, {job.attempts} times",
+                )
                 continue
             if not transition(model, job.pk, from_statuses=[JobStatus.PROCESSING], to_status=JobStatus.QUEUED):
                 continue

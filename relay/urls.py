@@ -13,8 +13,11 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("admin/inference/file/<uuid:file_id>/plot.png", admin.site.admin_view(inference_admin.plot_view),
-         name="admin-inference-plot"),
+    path(
+        "admin/inference/file/<uuid:file_id>/plot.png",
+        admin.site.admin_view(inference_admin.plot_view),
+        name="admin-inference-plot",
+    ),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -46,8 +46,14 @@ def wav(duration_s=1.0, sample_rate=16000, channels=1, subtype="PCM_16"):
 
 
 def upload_url(api, dataset_id, data, filename="a.wav", content_type="audio/wav", file_size=None):
-    response = api.post(f"/datasets/{dataset_id}/audio/upload-url", {
-        "filename": filename, "content_type": content_type, "file_size": len(data) if file_size is None else file_size})
+    response = api.post(
+        f"/datasets/{dataset_id}/audio/upload-url",
+        {
+            "filename": filename,
+            "content_type": content_type,
+            "file_size": len(data) if file_size is None else file_size,
+        },
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 

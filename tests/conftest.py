@@ -124,10 +124,28 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     env.pop("RELAY_TEST_DATABASE_NAME", None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "relay", "worker", "--queues", "default,audio,training,inference",
-             "--concurrency", "2", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h", "--without-mingle",
-             "--without-gossip"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "relay",
+                "worker",
+                "--queues",
+                "default,audio,training,inference",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"test-{os.getpid()}@%h",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):
@@ -141,7 +159,6 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
     print(f"\ncelery worker log: {log_path}")
-
 
 
 class JsonClient:

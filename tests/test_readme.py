@@ -52,8 +52,9 @@ def test_readme_upload_script_uploads_and_waits(live_server, api, celery_worker_
     wav.write_bytes(af.wav(duration_s=1.75, sample_rate=44100, channels=2))
     dataset = api.post("/datasets", {"name": "readme", "artifact_types": [{"name": "glitch"}]}).json()["id"]
     env = {**os.environ, "RELAY": f"{live_server.url}/api/v1", "KEY": api.raw_key}
-    result = subprocess.run(["sh", str(tmp_path / "upload.sh"), str(wav), dataset], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["sh", str(tmp_path / "upload.sh"), str(wav), dataset], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "S3 answered 204" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("ready 1750 ms 44100 Hz 2 channel(s)"), result.stdout

@@ -8,8 +8,18 @@ from training.models import Model, TrainingJob
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "tenant", "dataset", "annotation_set_version", "status", "stage", "percent",
-                    "macro_f1", "created_at", "completed_at")
+    list_display = (
+        "__str__",
+        "tenant",
+        "dataset",
+        "annotation_set_version",
+        "status",
+        "stage",
+        "percent",
+        "macro_f1",
+        "created_at",
+        "completed_at",
+    )
     list_filter = ("status", "stage", "tenant", "created_at")
     list_select_related = ("tenant", "dataset")
     search_fields = ("id", "name", "dataset__name", "client_reference", "error_message")
@@ -42,8 +52,16 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
 @admin.register(Model)
 class ModelAdmin(admin.ModelAdmin):
-    list_display = ("name", "tenant", "dataset", "annotation_set_version", "types", "macro_f1", "size_bytes",
-                    "created_at")
+    list_display = (
+        "name",
+        "tenant",
+        "dataset",
+        "annotation_set_version",
+        "types",
+        "macro_f1",
+        "size_bytes",
+        "created_at",
+    )
     list_filter = ("tenant", "created_at")
     list_select_related = ("tenant", "dataset")
     search_fields = ("id", "name", "dataset__name")

@@ -12,8 +12,10 @@ class TrainingJobFilter(filters.FilterSet):
     client_reference = filters.CharFilter()
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    ordering = OrderingFilter(fields=("created_at", "started_at", "completed_at", "status"),
-                              help_text="created_at, started_at, completed_at or status; - for descending.")
+    ordering = OrderingFilter(
+        fields=("created_at", "started_at", "completed_at", "status"),
+        help_text="created_at, started_at, completed_at or status; - for descending.",
+    )
 
     class Meta:
         model = TrainingJob

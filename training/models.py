@@ -20,8 +20,9 @@ class TrainingJob(Job):
     """Trains a detector on one published annotation set (pinned by id and version)."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.SET_NULL, null=True, related_name="training_jobs")
-    annotation_set = models.ForeignKey(AnnotationSet, on_delete=models.SET_NULL, null=True,
-                                       related_name="training_jobs")
+    annotation_set = models.ForeignKey(
+        AnnotationSet, on_delete=models.SET_NULL, null=True, related_name="training_jobs"
+    )
     annotation_set_version = models.PositiveIntegerField()
     name = models.CharField(max_length=200, blank=True, default="")
     config = models.JSONField(default=dict)

@@ -66,8 +66,14 @@ class Progress:
 
 
 def run(job_id):
-    if not transition(TrainingJob, job_id, from_statuses=[JobStatus.QUEUED], to_status=JobStatus.PROCESSING,
-                      stage=TrainingStage.PREPARING, attempts=F("attempts") + 1):
+    if not transition(
+        TrainingJob,
+        job_id,
+        from_statuses=[JobStatus.QUEUED],
+        to_status=JobStatus.PROCESSING,
+        stage=TrainingStage.PREPARING,
+        attempts=F("attempts") + 1,
+    ):
         logger.info("training job %s is not queued (cancelled, or another worker has it)", job_id)
         return
     progress = Progress(job_id)
@@ -78,8 +84,13 @@ def run(job_id):
 
 
 def fail(job_id, message):
-    if transition(TrainingJob, job_id, from_statuses=[JobStatus.QUEUED, JobStatus.PROCESSING],
-                  to_status=JobStatus.FAILED, error_message=message[:2000]):
+    if transition(
+        TrainingJob,
+        job_id,
+        from_statuses=[JobStatus.QUEUED, JobStatus.PROCESSING],
+        to_status=JobStatus.FAILED,
+        error_message=message[:2000],
+    ):
         logger.warning("training job %s failed: %s", job_id, message)
 
 
@@ -103,24 +114,38 @@ def _run(job, progress):
     feature_config = FeatureConfig()
     train_files = []
     for index, audio in enumerate(files):
-        train_files.append(TrainFile(
-            key=str(audio.pk), features=_features(audio, feature_config, FeatureExtractor),
-            events=events[audio.pk], source_sample_rate=audio.sample_rate or 16000,
-        ))
+        train_files.append(
+            TrainFile(
+                key=str(audio.pk),
+                features=_features(audio, feature_config, FeatureExtractor),
+                events=events[audio.pk],
+                source_sample_rate=audio.sample_rate or 16000,
+            )
+        )
         progress.within(TrainingStage.FEATURES, (index + 1) / len(files))
 
     progress.stage(TrainingStage.TRAINING)
     configure_torch()
-    config = TrainConfig(**{k: job.config[k] for k in (
-        "epochs", "learning_rate", "batch_size", "chunk_size_ms", "stride_ms", "validation_split", "seed")})
+    config = TrainConfig(
+        **{
+            k: job.config[k]
+            for k in ("epochs", "learning_rate", "batch_size", "chunk_size_ms", "stride_ms", "validation_split", "seed")
+        }
+    )
 
     def on_epoch(epoch, epochs, info):
         progress.within(TrainingStage.TRAINING, epoch / epochs)
         logger.info("training job %s: epoch %d/%d %s", job.pk, epoch, epochs, info)
 
     try:
-        result = train_detector(train_files, type_names, config, on_epoch=on_epoch,
-                                should_cancel=progress.should_cancel, feature_config=feature_config)
+        result = train_detector(
+            train_files,
+            type_names,
+            config,
+            on_epoch=on_epoch,
+            should_cancel=progress.should_cancel,
+            feature_config=feature_config,
+        )
     except TrainingCancelled:
         raise JobStopped() from None
     except ValueError as error:  # the data cannot train a model (e.g. too few files per split)
@@ -153,18 +178,35 @@ def _save(job, result, metrics):
     storage.put_bytes(key, artifact, content_type="application/octet-stream")
     with transaction.atomic():
         model = Model.objects.create(
-            id=model_id, tenant_id=job.tenant_id, name=job.name or f"{job.dataset.name} v{job.annotation_set_version}",
-            training_job=job, dataset=job.dataset, annotation_set=job.annotation_set,
-            annotation_set_version=job.annotation_set_version, artifact_types=job.config["artifact_types"],
-            config={"training": job.config, **result.detector.describe(),
-                    "colors": {t.name: t.color for t in job.dataset.artifact_types.all()
-                               if t.name in job.config["artifact_types"]}},
+            id=model_id,
+            tenant_id=job.tenant_id,
+            name=job.name or f"{job.dataset.name} v{job.annotation_set_version}",
+            training_job=job,
+            dataset=job.dataset,
+            annotation_set=job.annotation_set,
+            annotation_set_version=job.annotation_set_version,
+            artifact_types=job.config["artifact_types"],
+            config={
+                "training": job.config,
+                **result.detector.describe(),
+                "colors": {
+                    t.name: t.color for t in job.dataset.artifact_types.all() if t.name in job.config["artifact_types"]
+                },
+            },
             metrics=metrics,
-            storage_key=key, size_bytes=len(artifact),
+            storage_key=key,
+            size_bytes=len(artifact),
         )
-        finished = transition(TrainingJob, job.pk, from_statuses=[JobStatus.PROCESSING],
-                              to_status=JobStatus.COMPLETED, progress=1.0, model=model, metrics=metrics,
-                              completed_at=timezone.now())
+        finished = transition(
+            TrainingJob,
+            job.pk,
+            from_statuses=[JobStatus.PROCESSING],
+            to_status=JobStatus.COMPLETED,
+            progress=1.0,
+            model=model,
+            metrics=metrics,
+            completed_at=timezone.now(),
+        )
         if not finished:  # cancelled while saving: no model after all
             transaction.set_rollback(True)
     if not finished:

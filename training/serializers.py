@@ -13,20 +13,38 @@ from training.models import TrainingStage
 
 class TrainingConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     artifact_types = serializers.ListField(
-        child=StrictCharField(min_length=1, max_length=100), allow_empty=False, max_length=100,
+        child=StrictCharField(min_length=1, max_length=100),
+        allow_empty=False,
+        max_length=100,
         help_text="Names of the dataset's artifact types to learn.",
     )
     epochs = StrictIntegerField(required=False, default=20, min_value=1, max_value=100)
-    validation_split = StrictFloatField(required=False, default=0.2, min_value=0.1, max_value=0.5,
-                                        help_text="Share of the audio files held out for validation (split by file).")
+    validation_split = StrictFloatField(
+        required=False,
+        default=0.2,
+        min_value=0.1,
+        max_value=0.5,
+        help_text="Share of the audio files held out for validation (split by file).",
+    )
     learning_rate = StrictFloatField(required=False, default=0.001, min_value=0.0001, max_value=0.1)
     batch_size = StrictIntegerField(required=False, default=32, min_value=8, max_value=256)
-    chunk_size_ms = StrictIntegerField(required=False, default=500, min_value=100, max_value=10_000,
-                                       help_text="Length of the labelled window of each training example.")
-    stride_ms = StrictIntegerField(required=False, default=250, min_value=10, max_value=10_000,
-                                   help_text="Step between training windows.")
-    seed = StrictIntegerField(required=False, default=0, min_value=0, max_value=2**31 - 1,
-                              help_text="Seeds the validation split, initialisation and augmentation (ours).")
+    chunk_size_ms = StrictIntegerField(
+        required=False,
+        default=500,
+        min_value=100,
+        max_value=10_000,
+        help_text="Length of the labelled window of each training example.",
+    )
+    stride_ms = StrictIntegerField(
+        required=False, default=250, min_value=10, max_value=10_000, help_text="Step between training windows."
+    )
+    seed = StrictIntegerField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="Seeds the validation split, initialisation and augmentation (ours).",
+    )
 
 
 class TrainingJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -38,11 +38,15 @@ def create_training_job(*, tenant, dataset, annotation_set, config, name="", cli
     wanted = []
     for index, type_name in enumerate(config["artifact_types"]):
         if type_name.lower() not in types:
-            raise _invalid(["config", "artifact_types", index],
-                           f"'{type_name}' is not an artifact type of this dataset ({', '.join(sorted(types.values()))})",
-                           "value_error.artifact_type")
+            raise _invalid(
+                ["config", "artifact_types", index],
+                f"'{type_name}' is not an artifact type of this dataset ({', '.join(sorted(types.values()))})",
+                "value_error.artifact_type",
+            )
         if types[type_name.lower()] in wanted:
-            raise _invalid(["config", "artifact_types", index], f"'{type_name}' is listed twice", "value_error.duplicate")
+            raise _invalid(
+                ["config", "artifact_types", index], f"'{type_name}' is listed twice", "value_error.duplicate"
+            )
         wanted.append(types[type_name.lower()])
     config = {**config, "artifact_types": wanted}
 
@@ -56,32 +60,52 @@ def create_training_job(*, tenant, dataset, annotation_set, config, name="", cli
     summary = files.aggregate(total=Sum("duration_ms"), count=Count("id"))
     total_ms, file_count = summary["total"] or 0, summary["count"]
     if total_ms < settings.RELAY_MIN_TRAINING_AUDIO_MS:
-        raise _invalid(["annotation_set_id"],
-                       f"training needs at least {settings.RELAY_MIN_TRAINING_AUDIO_MS / 60000:g} minutes of audio; "
-                       f"the set's {file_count} file(s) hold {total_ms / 60000:.1f}", "value_error.too_little_audio")
+        raise _invalid(
+            ["annotation_set_id"],
+            f"training needs at least {settings.RELAY_MIN_TRAINING_AUDIO_MS / 60000:g} minutes of audio; "
+            f"the set's {file_count} file(s) hold {total_ms / 60000:.1f}",
+            "value_error.too_little_audio",
+        )
     if file_count < 2:
-        raise _invalid(["annotation_set_id"], "training needs at least 2 annotated audio files (validation is "
-                       "split by file)", "value_error.too_few_files")
+        raise _invalid(
+            ["annotation_set_id"],
+            "training needs at least 2 annotated audio files (validation is split by file)",
+            "value_error.too_few_files",
+        )
     counts = dict(
         Annotation.objects.filter(annotation_set=annotation_set, artifact_type__name__in=wanted)
-        .values_list("artifact_type__name").annotate(n=Count("id"))
+        .values_list("artifact_type__name")
+        .annotate(n=Count("id"))
     )
     for index, type_name in enumerate(wanted):
         if not counts.get(type_name):
-            raise _invalid(["config", "artifact_types", index],
-                           f"the annotation set has no '{type_name}' annotation to learn from", "value_error.no_examples")
+            raise _invalid(
+                ["config", "artifact_types", index],
+                f"the annotation set has no '{type_name}' annotation to learn from",
+                "value_error.no_examples",
+            )
 
     from training.tasks import run_training_job
 
     with transaction.atomic():
         job = TrainingJob.objects.create(
-            tenant=tenant, dataset=dataset, annotation_set=annotation_set,
-            annotation_set_version=annotation_set.version, name=name, config=config,
-            client_reference=client_reference, status=JobStatus.QUEUED,
+            tenant=tenant,
+            dataset=dataset,
+            annotation_set=annotation_set,
+            annotation_set_version=annotation_set.version,
+            name=name,
+            config=config,
+            client_reference=client_reference,
+            status=JobStatus.QUEUED,
         )
         enqueue_on_commit(run_training_job, str(job.pk))
-    logger.info("training job created job=%s set=%s v%d types=%s", job.pk, annotation_set.pk, annotation_set.version,
-                ",".join(wanted))
+    logger.info(
+        "training job created job=%s set=%s v%d types=%s",
+        job.pk,
+        annotation_set.pk,
+        annotation_set.version,
+        ",".join(wanted),
+    )
     return job
 
 

@@ -7,8 +7,11 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="training.run_training_job", soft_time_limit=settings.RELAY_TRAINING_TIME_LIMIT_S,
-             time_limit=settings.RELAY_TRAINING_TIME_LIMIT_S + 120)
+@shared_task(
+    name="training.run_training_job",
+    soft_time_limit=settings.RELAY_TRAINING_TIME_LIMIT_S,
+    time_limit=settings.RELAY_TRAINING_TIME_LIMIT_S + 120,
+)
 def run_training_job(job_id):
     """Train a model for a queued training job (idempotent: a job not queued is left alone)."""
     from training import runner

@@ -51,25 +51,40 @@ class TrainingJobListView(TenantAPIView):
             "`completed` (then `model_id` is set), `failed` or `cancelled`."
         ),
         request=s.TrainingJobCreateSerializer,
-        responses={201: s.TrainingJobSerializer, 409: error_response(409, "The set is a draft, or files are not ready.")},
-        examples=[OpenApiExample("train", request_only=True, value={
-            "dataset_id": "123e4567-e89b-12d3-a456-426614174000",
-            "annotation_set_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-            "name": "podcast glitches v1",
-            "config": {"artifact_types": ["glitch", "dropout"], "epochs": 20}})],
+        responses={
+            201: s.TrainingJobSerializer,
+            409: error_response(409, "The set is a draft, or files are not ready."),
+        },
+        examples=[
+            OpenApiExample(
+                "train",
+                request_only=True,
+                value={
+                    "dataset_id": "123e4567-e89b-12d3-a456-426614174000",
+                    "annotation_set_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                    "name": "podcast glitches v1",
+                    "config": {"artifact_types": ["glitch", "dropout"], "epochs": 20},
+                },
+            )
+        ],
         tags=JOB_TAGS,
     )
     def post(self, request):
         data = self.validated(s.TrainingJobCreateSerializer)
-        dataset = dataset_selectors.get_dataset(tenant=self.tenant, dataset_id=data["dataset_id"],
-                                                queryset=dataset_selectors.plain_datasets())
+        dataset = dataset_selectors.get_dataset(
+            tenant=self.tenant, dataset_id=data["dataset_id"], queryset=dataset_selectors.plain_datasets()
+        )
         try:
             annotation_set = AnnotationSet.objects.get(dataset=dataset, pk=data["annotation_set_id"])
         except AnnotationSet.DoesNotExist:
             raise Http404("Annotation set not found") from None
         job = services.create_training_job(
-            tenant=self.tenant, dataset=dataset, annotation_set=annotation_set, config=data["config"],
-            name=data["name"], client_reference=data["client_reference"],
+            tenant=self.tenant,
+            dataset=dataset,
+            annotation_set=annotation_set,
+            config=data["config"],
+            name=data["name"],
+            client_reference=data["client_reference"],
         )
         return Response(s.TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -117,8 +132,9 @@ class ModelDetailView(TenantAPIView):
     def get(self, request, model_id):
         return Response(s.ModelSerializer(get_model(self.tenant, model_id)).data)
 
-    @extend_schema(summary="Rename a model", request=s.ModelUpdateSerializer, responses=s.ModelSerializer,
-                   tags=MODEL_TAGS)
+    @extend_schema(
+        summary="Rename a model", request=s.ModelUpdateSerializer, responses=s.ModelSerializer, tags=MODEL_TAGS
+    )
     def patch(self, request, model_id):
         model = get_model(self.tenant, model_id)
         data = self.validated(s.ModelUpdateSerializer)

@@ -5,45 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('inference', '0001_initial'),
-        ('relay', '0001_initial'),
-        ('training', '0001_initial'),
+        ("inference", "0001_initial"),
+        ("relay", "0001_initial"),
+        ("training", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inferencejob',
-            name='model',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='inference_jobs', to='training.model'),
+            model_name="inferencejob",
+            name="model",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="inference_jobs",
+                to="training.model",
+            ),
         ),
         migrations.AddField(
-            model_name='inferencejob',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='relay.tenant'),
+            model_name="inferencejob",
+            name="tenant",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="relay.tenant"),
         ),
         migrations.AddField(
-            model_name='inferencefile',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='inference.inferencejob'),
+            model_name="inferencefile",
+            name="job",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="files", to="inference.inferencejob"
+            ),
         ),
         migrations.AddIndex(
-            model_name='detection',
-            index=models.Index(fields=['file', 'start_ms'], name='inference_d_file_id_f2a54d_idx'),
+            model_name="detection",
+            index=models.Index(fields=["file", "start_ms"], name="inference_d_file_id_f2a54d_idx"),
         ),
         migrations.AddIndex(
-            model_name='detection',
-            index=models.Index(fields=['file', 'artifact_type'], name='inference_d_file_id_17045c_idx'),
+            model_name="detection",
+            index=models.Index(fields=["file", "artifact_type"], name="inference_d_file_id_17045c_idx"),
         ),
         migrations.AddIndex(
-            model_name='inferencejob',
-            index=models.Index(fields=['tenant', 'status', '-created_at'], name='inference_i_tenant__987c9f_idx'),
+            model_name="inferencejob",
+            index=models.Index(fields=["tenant", "status", "-created_at"], name="inference_i_tenant__987c9f_idx"),
         ),
         migrations.AddIndex(
-            model_name='inferencefile',
-            index=models.Index(fields=['job', 'status'], name='inference_i_job_id_e684fc_idx'),
+            model_name="inferencefile",
+            index=models.Index(fields=["job", "status"], name="inference_i_job_id_e684fc_idx"),
         ),
     ]

@@ -91,7 +91,9 @@ class RejectUnknownFieldsMixin:
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {key: [serializers.ErrorDetail("extra fields not permitted", code="value_error.extra")]
-                     for key in unknown}
+                    {
+                        key: [serializers.ErrorDetail("extra fields not permitted", code="value_error.extra")]
+                        for key in unknown
+                    }
                 )
         return super().to_internal_value(data)

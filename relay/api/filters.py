@@ -24,7 +24,6 @@ class FilterBackend(filters.DjangoFilterBackend):
         return filterset.qs
 
 
-
 class OrderingFilter(filters.OrderingFilter):
     """`?ordering=name,-created_at`; text fields in `case_insensitive` sort as people expect
     (alpha, Beta, gamma), whatever the database collation."""

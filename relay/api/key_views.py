@@ -61,8 +61,11 @@ class ApiKeyListView(TenantAPIView):
         request=ApiKeyCreateSerializer,
         responses={201: ApiKeyCreatedSerializer},
         examples=[
-            OpenApiExample("read-only CI key", request_only=True,
-                           value={"name": "ci", "scopes": ["datasets:read", "inference:read"]}),
+            OpenApiExample(
+                "read-only CI key",
+                request_only=True,
+                value={"name": "ci", "scopes": ["datasets:read", "inference:read"]},
+            ),
         ],
         tags=["api keys"],
     )

@@ -23,4 +23,6 @@ class JSONParser(parsers.JSONParser):
         try:
             return super().parse(stream, media_type, parser_context)
         except exceptions.ParseError as error:
-            raise exceptions.ParseError(f"Malformed JSON: {str(error.detail).removeprefix('JSON parse error - ')}") from None
+            raise exceptions.ParseError(
+                f"Malformed JSON: {str(error.detail).removeprefix('JSON parse error - ')}"
+            ) from None

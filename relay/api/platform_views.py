@@ -1,8 +1,7 @@
 """Platform endpoints: health, status, info, now."""
 
 import time
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -12,10 +11,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from datasets.formats import SUPPORTED_FORMATS
 from relay import health
 from relay.api.pagination import MAX_PAGE_SIZE
 from relay.api.schema import ErrorSerializer
-from datasets.formats import SUPPORTED_FORMATS
 
 
 class HealthView(APIView):
@@ -117,9 +116,11 @@ class NowView(APIView):
         summary="Server time",
         description="The server's clock, to compare with expiry times of presigned URLs.",
         responses=inline_serializer("Now", {"now": serializers.DateTimeField(), "unix": serializers.FloatField()}),
-        examples=[OpenApiExample("now", value={"now": "2026-01-15T10:30:00Z", "unix": 1768473000.0}, response_only=True)],
+        examples=[
+            OpenApiExample("now", value={"now": "2026-01-15T10:30:00Z", "unix": 1768473000.0}, response_only=True)
+        ],
         tags=["platform"],
     )
     def get(self, request):
         now = time.time()
-        return Response({"now": datetime.fromtimestamp(now, tz=dt_timezone.utc), "unix": now})
+        return Response({"now": datetime.fromtimestamp(now, tz=UTC), "unix": now})

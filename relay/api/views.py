@@ -22,7 +22,9 @@ class TenantAPIView(GenericAPIView):
 
     def list_response(self, serializer_class):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(serializer_class(page, many=True, context=self.get_serializer_context()).data)
+        return self.get_paginated_response(
+            serializer_class(page, many=True, context=self.get_serializer_context()).data
+        )
 
     def validated(self, serializer_class, data=None, **kwargs):
         serializer = serializer_class(data=self.request.data if data is None else data, **kwargs)

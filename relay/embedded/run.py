@@ -67,7 +67,9 @@ def main():
             postgres = Postgres(data_dir / "postgres")
             env["DATABASE_URL"] = postgres.start()
             started.append(postgres)
-            logger.info("PostgreSQL 16 ready on a Unix socket in %s (log: %s/log)", data_dir / "postgres", data_dir / "postgres")
+            logger.info(
+                "PostgreSQL 16 ready on a Unix socket in %s (log: %s/log)", data_dir / "postgres", data_dir / "postgres"
+            )
         else:
             logger.info("using DATABASE_URL from the environment")
         if "CELERY_BROKER_URL" not in os.environ:

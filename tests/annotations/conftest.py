@@ -11,17 +11,26 @@ def make_audio(dataset_id, filename="a.wav", duration_ms=60_000, status=AudioSta
     tests/datasets; here only its result matters)."""
     audio_id = uuid.uuid4()
     return AudioFile.objects.create(
-        id=audio_id, dataset_id=dataset_id, filename=filename, content_type="audio/wav", file_size=1000,
-        storage_key=f"tests/{dataset_id}/audio/{audio_id}/original.wav", upload_expires_at=timezone.now(),
-        confirmed_at=timezone.now() if confirmed else None, processing_status=status,
-        duration_ms=duration_ms if status == AudioStatus.READY else None, sample_rate=16000, channels=1,
+        id=audio_id,
+        dataset_id=dataset_id,
+        filename=filename,
+        content_type="audio/wav",
+        file_size=1000,
+        storage_key=f"tests/{dataset_id}/audio/{audio_id}/original.wav",
+        upload_expires_at=timezone.now(),
+        confirmed_at=timezone.now() if confirmed else None,
+        processing_status=status,
+        duration_ms=duration_ms if status == AudioStatus.READY else None,
+        sample_rate=16000,
+        channels=1,
     )
 
 
 @pytest.fixture
 def dataset(api):
-    return api.post("/datasets", {"name": "labels", "artifact_types": [
-        {"name": "glitch"}, {"name": "dropout"}, {"name": "hum"}]}).json()
+    return api.post(
+        "/datasets", {"name": "labels", "artifact_types": [{"name": "glitch"}, {"name": "dropout"}, {"name": "hum"}]}
+    ).json()
 
 
 @pytest.fixture
@@ -46,5 +55,10 @@ def set_path(dataset, annotation_set, suffix=""):
 
 
 def annotation(audio, artifact_type="glitch", start_ms=1000, end_ms=1040, **extra):
-    return {"audio_file_id": str(audio.id), "artifact_type": artifact_type, "start_ms": start_ms, "end_ms": end_ms,
-            **extra}
+    return {
+        "audio_file_id": str(audio.id),
+        "artifact_type": artifact_type,
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        **extra,
+    }

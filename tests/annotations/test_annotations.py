@@ -20,7 +20,9 @@ def test_create_one(api, dataset, draft, audio):
 
 def test_overlapping_annotations_are_allowed(api, dataset, draft, audio):
     for start, end, kind in [(1000, 2000, "glitch"), (1500, 2500, "glitch"), (1200, 1800, "hum")]:
-        assert api.post(set_path(dataset, draft, "/annotations"), annotation(audio, kind, start, end)).status_code == 201
+        assert (
+            api.post(set_path(dataset, draft, "/annotations"), annotation(audio, kind, start, end)).status_code == 201
+        )
     assert api.get(set_path(dataset, draft, "/annotations")).json()["total"] == 3
 
 
@@ -43,28 +45,37 @@ def test_overlapping_annotations_are_allowed(api, dataset, draft, audio):
     ],
 )
 def test_create_validation(api, dataset, draft, audio, change, field, kind):
-    items = assert_422(api.post(set_path(dataset, draft, "/annotations"), {**annotation(audio), **change}),
-                       ["body", field])
+    items = assert_422(
+        api.post(set_path(dataset, draft, "/annotations"), {**annotation(audio), **change}), ["body", field]
+    )
     assert kind in {item["type"] for item in items}
     assert Annotation.objects.count() == 0
 
 
 def test_missing_fields_are_reported(api, dataset, draft):
-    assert_422(api.post(set_path(dataset, draft, "/annotations"), {}),
-               ["body", "audio_file_id"], ["body", "artifact_type"], ["body", "start_ms"], ["body", "end_ms"])
+    assert_422(
+        api.post(set_path(dataset, draft, "/annotations"), {}),
+        ["body", "audio_file_id"],
+        ["body", "artifact_type"],
+        ["body", "start_ms"],
+        ["body", "end_ms"],
+    )
 
 
 def test_audio_of_another_dataset_is_422(api, dataset, draft):
     other = api.post("/datasets", {"name": "other", "artifact_types": [{"name": "glitch"}]}).json()
     foreign = make_audio(other["id"])
-    items = assert_422(api.post(set_path(dataset, draft, "/annotations"), annotation(foreign)),
-                       ["body", "audio_file_id"])
+    items = assert_422(
+        api.post(set_path(dataset, draft, "/annotations"), annotation(foreign)), ["body", "audio_file_id"]
+    )
     assert "not found in this dataset" in items[0]["msg"]
 
 
 def test_unconfirmed_audio_is_422(api, dataset, draft):
     pending = make_audio(dataset["id"], status=AudioStatus.PENDING, confirmed=False)
-    items = assert_422(api.post(set_path(dataset, draft, "/annotations"), annotation(pending)), ["body", "audio_file_id"])
+    items = assert_422(
+        api.post(set_path(dataset, draft, "/annotations"), annotation(pending)), ["body", "audio_file_id"]
+    )
     assert "confirmed" in items[0]["msg"]
 
 
@@ -76,8 +87,10 @@ def test_end_beyond_duration_is_checked_only_once_known(api, dataset, draft):
 def test_bulk_all_or_nothing_with_the_bad_index(api, dataset, draft, audio):
     items = [annotation(audio, start_ms=i * 100, end_ms=i * 100 + 50) for i in range(500)]
     items[7]["end_ms"] = 1  # before its start
-    errors = assert_422(api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": items}),
-                        ["body", "annotations", 7, "end_ms"])
+    errors = assert_422(
+        api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": items}),
+        ["body", "annotations", 7, "end_ms"],
+    )
     assert len(errors) == 1
     assert Annotation.objects.count() == 0
 
@@ -87,9 +100,12 @@ def test_bulk_reports_every_bad_item(api, dataset, draft, audio):
     items[3]["artifact_type"] = "nope"
     items[11] = "not an object"
     items[19]["confidence"] = -1
-    assert_422(api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": items}),
-               ["body", "annotations", 3, "artifact_type"], ["body", "annotations", 11],
-               ["body", "annotations", 19, "confidence"])
+    assert_422(
+        api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": items}),
+        ["body", "annotations", 3, "artifact_type"],
+        ["body", "annotations", 11],
+        ["body", "annotations", 19, "confidence"],
+    )
 
 
 def test_bulk_create(api, dataset, draft, audio, audio2):
@@ -115,7 +131,11 @@ def test_patch_and_delete(api, dataset, draft, audio):
     path = set_path(dataset, draft, f"/annotations/{created['id']}")
     patched = api.patch(path, {"end_ms": 3000, "artifact_type": "hum", "extra_data": {"by": "me"}})
     assert patched.status_code == 200
-    assert (patched.json()["start_ms"], patched.json()["end_ms"], patched.json()["artifact_type"]) == (1000, 3000, "hum")
+    assert (patched.json()["start_ms"], patched.json()["end_ms"], patched.json()["artifact_type"]) == (
+        1000,
+        3000,
+        "hum",
+    )
     assert_422(api.patch(path, {"end_ms": 500}), ["body", "end_ms"])
     assert_422(api.patch(path, {"start_ms": "x"}), ["body", "start_ms"])
     assert api.get(path).json()["end_ms"] == 3000
@@ -124,15 +144,20 @@ def test_patch_and_delete(api, dataset, draft, audio):
 
 
 def test_list_filters_ordering_and_pages(api, dataset, draft, audio, audio2):
-    items = [annotation(audio, "glitch", 5000, 5050), annotation(audio, "hum", 100, 900),
-             annotation(audio2, "glitch", 2000, 2100), annotation(audio2, "dropout", 0, 80)]
+    items = [
+        annotation(audio, "glitch", 5000, 5050),
+        annotation(audio, "hum", 100, 900),
+        annotation(audio2, "glitch", 2000, 2100),
+        annotation(audio2, "dropout", 0, 80),
+    ]
     api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": items})
     path = set_path(dataset, draft, "/annotations")
     by_start = api.get(path, {"ordering": "start_ms"}).json()["items"]
     assert [a["start_ms"] for a in by_start] == [0, 100, 2000, 5000]
     assert api.get(path, {"audio_file_id": str(audio2.id)}).json()["total"] == 2
-    assert [a["start_ms"] for a in api.get(path, {"artifact_type": "GLITCH", "ordering": "-start_ms"}).json()["items"]] \
-        == [5000, 2000]
+    assert [
+        a["start_ms"] for a in api.get(path, {"artifact_type": "GLITCH", "ordering": "-start_ms"}).json()["items"]
+    ] == [5000, 2000]
     window = api.get(path, {"start_after_ms": 950, "end_before_ms": 5000}).json()
     assert [a["start_ms"] for a in window["items"]] == [2000]
     page = api.get(path, {"page_size": 3, "page": 2, "ordering": "start_ms"}).json()

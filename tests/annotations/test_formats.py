@@ -19,7 +19,7 @@ ANNOTATIONS = [
     ("one", "hum", 1000, 59_999, 0.9, {"hz": 50}),  # overlaps the glitches
     ("one", "dropout", 30_001, 30_087, 1.0, {}),
     ("two", "dropout", 0, 30_000, 0.5, {}),
-    ("two", "glitch", 17, 18, 1.0, {"note": "tab\tand \"quotes\", commas"}),
+    ("two", "glitch", 17, 18, 1.0, {"note": 'tab\tand "quotes", commas'}),
 ]
 CARRIES_CONFIDENCE = {"json", "jsonl", "csv", "label-studio"}
 CARRIES_EXTRA = {"json", "jsonl", "csv"}
@@ -36,8 +36,14 @@ def filled(api, dataset, draft, audio, audio2):
 def contents(set_id, confidence=True, extra=True):
     rows = Annotation.objects.filter(annotation_set_id=set_id).select_related("audio_file", "artifact_type")
     return sorted(
-        (a.audio_file.filename, a.artifact_type.name, a.start_ms, a.end_ms,
-         a.confidence if confidence else None, json.dumps(a.extra_data, sort_keys=True) if extra else None)
+        (
+            a.audio_file.filename,
+            a.artifact_type.name,
+            a.start_ms,
+            a.end_ms,
+            a.confidence if confidence else None,
+            json.dumps(a.extra_data, sort_keys=True) if extra else None,
+        )
         for a in rows
     )
 
@@ -48,8 +54,9 @@ def test_round_trip_is_exact(api, dataset, draft, filled, fmt):
     assert exported.status_code == 200, exported.content
     assert "attachment" in exported["Content-Disposition"]
     new = api.post(f"/datasets/{dataset['id']}/annotation-sets").json()
-    imported = api.raw("post", set_path(dataset, new, f"/import?format={fmt}"), exported.content,
-                       content_type=exported["Content-Type"])
+    imported = api.raw(
+        "post", set_path(dataset, new, f"/import?format={fmt}"), exported.content, content_type=exported["Content-Type"]
+    )
     assert imported.status_code == 201, imported.content
     assert imported.json()["created"] == len(ANNOTATIONS)
     assert imported.json()["annotation_set"]["total_annotations"] == len(ANNOTATIONS)
@@ -74,13 +81,24 @@ def test_audacity_tracks(api, dataset, draft, filled):
     assert sorted(name.split("_", 1)[1] for name in archive.namelist()) == ["one.txt", "two.txt"]
     # A track with no audio_file_id is a 400 that says what to do; one line with a bad time is a 422.
     new = api.post(f"/datasets/{dataset['id']}/annotation-sets").json()
-    assert_error(api.raw("post", set_path(dataset, new, "/import?format=audacity"), "1\t2\thum\n",
-                         content_type="text/plain"), 400, "audio_file_id")
-    response = api.raw("post", set_path(dataset, new, f"/import?format=audacity&audio_file_id={one.id}"),
-                       "1.5\t2.5\thum\n\\ 100 200\nabc\t3\thum\n", content_type="text/plain")
+    assert_error(
+        api.raw("post", set_path(dataset, new, "/import?format=audacity"), "1\t2\thum\n", content_type="text/plain"),
+        400,
+        "audio_file_id",
+    )
+    response = api.raw(
+        "post",
+        set_path(dataset, new, f"/import?format=audacity&audio_file_id={one.id}"),
+        "1.5\t2.5\thum\n\\ 100 200\nabc\t3\thum\n",
+        content_type="text/plain",
+    )
     assert_422(response, ["body", "annotations", 1, "start_ms"])
-    ok = api.raw("post", set_path(dataset, new, f"/import?format=audacity&audio_file_id={one.id}"),
-                 "1.5\t2.5\thum\n", content_type="text/plain")
+    ok = api.raw(
+        "post",
+        set_path(dataset, new, f"/import?format=audacity&audio_file_id={one.id}"),
+        "1.5\t2.5\thum\n",
+        content_type="text/plain",
+    )
     assert ok.status_code == 201 and contents(new["id"])[0][2:4] == (1500, 2500)
 
 
@@ -91,7 +109,7 @@ def test_edge_impulse_shape(api, dataset, draft, filled):
     assert two[0] == {"startIndex": 0, "endIndex": 16, "label": "dropout"}
     assert two[1] == {"startIndex": 17, "endIndex": 17, "label": "dropout+glitch"}
     # Contiguous, no gaps: each segment starts one ms after the previous ends.
-    assert all(b["startIndex"] == a["endIndex"] + 1 for a, b in zip(two, two[1:]))
+    assert all(b["startIndex"] == a["endIndex"] + 1 for a, b in zip(two, two[1:], strict=False))
     assert two[-1]["endIndex"] == 29_999
 
 
@@ -101,22 +119,34 @@ def test_import_by_filename_and_problems(api, dataset, draft, audio):
     assert_422(response, ["body", "annotations", 1, "filename"])
     assert Annotation.objects.count() == 0
     fixed = csv_body.replace("nope.wav,hum,1,2\n", "").replace("bogus", "glitch")
-    assert api.raw("post", set_path(dataset, draft, "/import?format=csv"), fixed, content_type="text/csv").json()[
-        "created"] == 2
+    assert (
+        api.raw("post", set_path(dataset, draft, "/import?format=csv"), fixed, content_type="text/csv").json()[
+            "created"
+        ]
+        == 2
+    )
 
 
 def test_ambiguous_filename_is_422(api, dataset, draft, audio):
     make_audio(dataset["id"], "one.wav")
     body = "filename,artifact_type,start_ms,end_ms\none.wav,hum,10,20\n"
-    items = assert_422(api.raw("post", set_path(dataset, draft, "/import?format=csv"), body, content_type="text/csv"),
-                       ["body", "annotations", 0, "filename"])
+    items = assert_422(
+        api.raw("post", set_path(dataset, draft, "/import?format=csv"), body, content_type="text/csv"),
+        ["body", "annotations", 0, "filename"],
+    )
     assert "several" in items[0]["msg"]
 
 
-@pytest.mark.parametrize("fmt, body", [
-    ("json", "{not json"), ("jsonl", '{"a": 1}\n{oops'), ("csv", "just,some\nthing,else\n"),
-    ("edge-impulse", '{"structuredLabels": 5}'), ("label-studio", '"tasks"'),
-])
+@pytest.mark.parametrize(
+    "fmt, body",
+    [
+        ("json", "{not json"),
+        ("jsonl", '{"a": 1}\n{oops'),
+        ("csv", "just,some\nthing,else\n"),
+        ("edge-impulse", '{"structuredLabels": 5}'),
+        ("label-studio", '"tasks"'),
+    ],
+)
 def test_malformed_imports_are_400(api, dataset, draft, fmt, body):
     assert_error(api.raw("post", set_path(dataset, draft, f"/import?format={fmt}"), body), 400, "malformed")
 

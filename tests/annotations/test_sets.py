@@ -1,3 +1,4 @@
+import json
 import threading
 import time
 
@@ -5,7 +6,7 @@ import pytest
 from django.db import connection
 
 from annotations.models import Annotation, AnnotationSet
-from tests.annotations.conftest import annotation, make_audio, set_path
+from tests.annotations.conftest import annotation, set_path
 from tests.conftest import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
@@ -16,31 +17,56 @@ def test_versions_count_up(api, dataset):
     first, second = api.post(path).json(), api.post(path, {"name": "second pass"}).json()
     assert (first["version"], first["status"], second["version"], second["name"]) == (1, "draft", 2, "second pass")
     assert first["total_annotations"] == 0 and first["published_at"] is None
-    assert set(first) >= {"id", "dataset_id", "version", "status", "total_annotations", "total_positive_duration_ms",
-                          "annotations_by_type", "created_at", "published_at"}
+    assert set(first) >= {
+        "id",
+        "dataset_id",
+        "version",
+        "status",
+        "total_annotations",
+        "total_positive_duration_ms",
+        "annotations_by_type",
+        "created_at",
+        "published_at",
+    }
     listing = api.get(path).json()
     assert [s["version"] for s in listing["items"]] == [2, 1]
 
 
 def test_from_version_copies_annotations(api, dataset, draft, audio):
-    api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": [
-        annotation(audio, "glitch", 0, 10, confidence=0.5, extra_data={"k": 1}), annotation(audio, "hum", 5, 50)]})
+    api.post(
+        set_path(dataset, draft, "/annotations/bulk"),
+        {
+            "annotations": [
+                annotation(audio, "glitch", 0, 10, confidence=0.5, extra_data={"k": 1}),
+                annotation(audio, "hum", 5, 50),
+            ]
+        },
+    )
     copy = api.post(f"/datasets/{dataset['id']}/annotation-sets", {"from_version": 1})
     assert copy.status_code == 201
     body = copy.json()
     assert body["version"] == 2 and body["from_version"] == 1 and body["total_annotations"] == 2
     copied = Annotation.objects.filter(annotation_set_id=body["id"]).order_by("start_ms")
-    assert [(a.start_ms, a.end_ms, a.confidence, a.extra_data) for a in copied] == [(0, 10, 0.5, {"k": 1}), (5, 50, 1.0, {})]
+    assert [(a.start_ms, a.end_ms, a.confidence, a.extra_data) for a in copied] == [
+        (0, 10, 0.5, {"k": 1}),
+        (5, 50, 1.0, {}),
+    ]
     assert_422(api.post(f"/datasets/{dataset['id']}/annotation-sets", {"from_version": 9}), ["body", "from_version"])
     assert_422(api.post(f"/datasets/{dataset['id']}/annotation-sets", {"from_version": "1"}), ["body", "from_version"])
 
 
 def test_publish_computes_stats_and_locks(api, dataset, draft, audio, audio2):
-    api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": [
-        annotation(audio, "glitch", 1000, 2000), annotation(audio, "hum", 1500, 3000),  # overlap: 2000 ms covered
-        annotation(audio, "glitch", 3000, 3100),  # touches the hum: still one island, 2100 ms
-        annotation(audio2, "dropout", 0, 500),
-    ]})
+    api.post(
+        set_path(dataset, draft, "/annotations/bulk"),
+        {
+            "annotations": [
+                annotation(audio, "glitch", 1000, 2000),
+                annotation(audio, "hum", 1500, 3000),  # overlap: 2000 ms covered
+                annotation(audio, "glitch", 3000, 3100),  # touches the hum: still one island, 2100 ms
+                annotation(audio2, "dropout", 0, 500),
+            ]
+        },
+    )
     response = api.post(set_path(dataset, draft, "/publish"))
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -76,8 +102,11 @@ def test_every_write_to_a_published_set_is_409(api, dataset, draft, audio):
         api.patch(one, {"end_ms": 5000}),
         api.delete(one),
         api.delete(set_path(dataset, draft)),
-        api.raw("post", set_path(dataset, draft, "/import?format=jsonl"),
-                '{"audio_file_id": "%s", "artifact_type": "hum", "start_ms": 1, "end_ms": 2}' % audio.id),
+        api.raw(
+            "post",
+            set_path(dataset, draft, "/import?format=jsonl"),
+            json.dumps({"audio_file_id": str(audio.id), "artifact_type": "hum", "start_ms": 1, "end_ms": 2}),
+        ),
     ]
     for index, response in enumerate(attempts):
         assert response.status_code == 409, (index, response.content)
@@ -112,8 +141,9 @@ def test_other_tenant_gets_404(api, other_api, dataset, draft):
     assert_error(other_api.post(set_path(dataset, draft, "/publish")), 404)
     assert_error(other_api.post(f"/datasets/{dataset['id']}/annotation-sets"), 404)
     other_dataset = other_api.post("/datasets", {"name": "b", "artifact_types": [{"name": "x"}]}).json()
-    assert_error(other_api.get(f"/datasets/{other_dataset['id']}/annotation-sets/{draft['id']}"), 404,
-                 "annotation set not found")
+    assert_error(
+        other_api.get(f"/datasets/{other_dataset['id']}/annotation-sets/{draft['id']}"), 404, "annotation set not found"
+    )
 
 
 def _in_thread(function, results, index):

@@ -71,8 +71,13 @@ FORMATS = [
     ("wav 24-bit 48 kHz stereo", "audio/wav", lambda: af.wav(2.0, 48000, 2, "PCM_24"), 48000, 2),
     ("wav 16-bit 44.1 kHz stereo", "audio/x-wav", lambda: af.wav(1.5, 44100, 2, "PCM_16"), 44100, 2),
     ("flac", "audio/flac", lambda: af.encode_soundfile(af.signal(2.345, 32000, 1), 32000, "FLAC"), 32000, 1),
-    ("ogg vorbis", "audio/ogg",
-     lambda: af.encode_soundfile(af.signal(2.0, 44100, 2), 44100, "OGG", "VORBIS"), 44100, 2),
+    (
+        "ogg vorbis",
+        "audio/ogg",
+        lambda: af.encode_soundfile(af.signal(2.0, 44100, 2), 44100, "OGG", "VORBIS"),
+        44100,
+        2,
+    ),
     ("mp3", "audio/mpeg", lambda: af.encode_soundfile(af.signal(2.0, 44100, 1), 44100, "MP3"), 44100, 1),
     ("m4a aac", "audio/mp4", lambda: af.encode_av(af.signal(2.0, 44100, 2), 44100, "mp4", "aac"), 44100, 2),
     ("webm opus", "audio/webm", lambda: af.encode_av(af.signal(2.0, 48000, 1), 48000, "webm", "libopus"), 48000, 1),
@@ -147,8 +152,10 @@ def test_object_of_another_size_fails_at_confirm_and_is_removed(api, dataset):
 
 def test_zero_and_oversized_declared_sizes_are_422(api, dataset):
     for size in (0, settings.RELAY_MAX_UPLOAD_BYTES + 1, -5):
-        response = api.post(f"/datasets/{dataset}/audio/upload-url",
-                            {"filename": "a.wav", "content_type": "audio/wav", "file_size": size})
+        response = api.post(
+            f"/datasets/{dataset}/audio/upload-url",
+            {"filename": "a.wav", "content_type": "audio/wav", "file_size": size},
+        )
         assert_422(response, ["body", "file_size"])
     assert AudioFile.objects.count() == 0
 
@@ -186,34 +193,42 @@ def test_confirm_twice_is_harmless(api, dataset):
 def test_another_tenants_audio_is_404(api, other_api, dataset):
     audio_id = af.upload(api, dataset, af.wav(0.5))
     other_dataset = other_api.post("/datasets", {"name": "b", "artifact_types": [{"name": "x"}]}).json()["id"]
-    assert_error(other_api.post(f"/datasets/{other_dataset}/audio/confirm", {"audio_id": audio_id}), 404,
-                 "audio file not found")
+    assert_error(
+        other_api.post(f"/datasets/{other_dataset}/audio/confirm", {"audio_id": audio_id}), 404, "audio file not found"
+    )
     assert_error(other_api.get(f"/datasets/{dataset}/audio/{audio_id}"), 404, "dataset not found")
     assert_error(other_api.get(f"/datasets/{other_dataset}/audio/{audio_id}"), 404)
     assert_error(other_api.delete(f"/datasets/{other_dataset}/audio/{audio_id}"), 404)
-    assert_error(api.post(f"/datasets/{dataset}/audio/confirm",
-                          {"audio_id": "00000000-0000-0000-0000-000000000000"}), 404)
+    assert_error(
+        api.post(f"/datasets/{dataset}/audio/confirm", {"audio_id": "00000000-0000-0000-0000-000000000000"}), 404
+    )
     assert_422(api.post(f"/datasets/{dataset}/audio/confirm", {"audio_id": "nope"}), ["body", "audio_id"])
 
 
 def test_multipart_upload_larger_than_one_part(api, dataset):
     data = af.wav(duration_s=270, sample_rate=16000, channels=1)  # 8.6 MB: two 8 MiB parts
-    started = api.post(f"/datasets/{dataset}/audio/multipart", {
-        "filename": "long.wav", "content_type": "audio/wav", "file_size": len(data), "part_size": 8 * 1024 * 1024})
+    started = api.post(
+        f"/datasets/{dataset}/audio/multipart",
+        {"filename": "long.wav", "content_type": "audio/wav", "file_size": len(data), "part_size": 8 * 1024 * 1024},
+    )
     assert started.status_code == 201, started.json()
     ticket = started.json()
     assert [p["part_number"] for p in ticket["parts"]] == [1, 2]
     assert_error(api.post(f"/datasets/{dataset}/audio/confirm", {"audio_id": ticket["audio_id"]}), 409, "multipart")
     etags, offset = [], 0
     for part in ticket["parts"]:
-        chunk = data[offset: offset + part["size"]]
+        chunk = data[offset : offset + part["size"]]
         offset += part["size"]
         response = requests.put(part["url"], data=chunk, timeout=60)
         assert response.status_code == 200, response.text
         etags.append({"part_number": part["part_number"], "etag": response.headers["ETag"]})
-    assert_422(api.post(f"/datasets/{dataset}/audio/multipart/complete",
-                        {"audio_id": ticket["audio_id"], "parts": etags[:1]}), ["body", "parts"])
-    completed = api.post(f"/datasets/{dataset}/audio/multipart/complete", {"audio_id": ticket["audio_id"], "parts": etags})
+    assert_422(
+        api.post(f"/datasets/{dataset}/audio/multipart/complete", {"audio_id": ticket["audio_id"], "parts": etags[:1]}),
+        ["body", "parts"],
+    )
+    completed = api.post(
+        f"/datasets/{dataset}/audio/multipart/complete", {"audio_id": ticket["audio_id"], "parts": etags}
+    )
     assert completed.status_code == 200, completed.json()
     assert api.post(f"/datasets/{dataset}/audio/confirm", {"audio_id": ticket["audio_id"]}).status_code == 202
     body = af.wait_processed(api, dataset, ticket["audio_id"])
@@ -223,8 +238,10 @@ def test_multipart_upload_larger_than_one_part(api, dataset):
 
 
 def test_multipart_abort(api, dataset):
-    started = api.post(f"/datasets/{dataset}/audio/multipart", {
-        "filename": "x.wav", "content_type": "audio/wav", "file_size": 20 * 1024 * 1024}).json()
+    started = api.post(
+        f"/datasets/{dataset}/audio/multipart",
+        {"filename": "x.wav", "content_type": "audio/wav", "file_size": 20 * 1024 * 1024},
+    ).json()
     requests.put(started["parts"][0]["url"], data=b"\0" * started["parts"][0]["size"], timeout=60)
     aborted = api.post(f"/datasets/{dataset}/audio/multipart/abort", {"audio_id": started["audio_id"]})
     assert aborted.status_code == 200 and aborted.json()["processing_status"] == "failed"
@@ -239,8 +256,10 @@ def test_delete_removes_objects(api, dataset):
     assert api.delete(f"/datasets/{dataset}/audio/{audio_id}").status_code == 204
     from tests.conftest import wait_until
 
-    wait_until(lambda: not object_exists(audio.storage_key) and not object_exists(audio.canonical_key),
-               message="audio objects to be deleted")
+    wait_until(
+        lambda: not object_exists(audio.storage_key) and not object_exists(audio.canonical_key),
+        message="audio objects to be deleted",
+    )
     assert_error(api.get(f"/datasets/{dataset}/audio/{audio_id}"), 404)
 
 

@@ -14,8 +14,17 @@ def create(api, name="podcasts", types=("glitch",), **extra):
 
 def test_create_returns_the_contract_shape(api):
     body = create(api, description="episodes", types=("glitch", "dropout"))
-    assert set(body) >= {"id", "tenant_id", "name", "description", "artifact_types", "audio_count",
-                         "total_duration_ms", "created_at", "updated_at"}
+    assert set(body) >= {
+        "id",
+        "tenant_id",
+        "name",
+        "description",
+        "artifact_types",
+        "audio_count",
+        "total_duration_ms",
+        "created_at",
+        "updated_at",
+    }
     assert body["tenant_id"] == str(api.tenant.id)
     assert body["audio_count"] == 0 and body["total_duration_ms"] == 0
     assert [t["name"] for t in body["artifact_types"]] == ["glitch", "dropout"]
@@ -25,10 +34,15 @@ def test_create_returns_the_contract_shape(api):
 
 
 def test_color_and_description_of_types(api):
-    response = api.post("/datasets", {"name": "x", "artifact_types": [
-        {"name": "hum", "description": "50 Hz", "color": "#00ff00"}]})
+    response = api.post(
+        "/datasets", {"name": "x", "artifact_types": [{"name": "hum", "description": "50 Hz", "color": "#00ff00"}]}
+    )
     assert response.json()["artifact_types"][0] | {"id": None} == {
-        "id": None, "name": "hum", "description": "50 Hz", "color": "#00FF00"}
+        "id": None,
+        "name": "hum",
+        "description": "50 Hz",
+        "color": "#00FF00",
+    }
 
 
 @pytest.mark.parametrize(
@@ -78,8 +92,9 @@ def test_patch_name_and_description(api):
 def test_patch_replaces_artifact_types_by_name(api):
     dataset = create(api, types=("glitch", "hum"))
     glitch_id = dataset["artifact_types"][0]["id"]
-    response = api.patch(f"/datasets/{dataset['id']}", {"artifact_types": [
-        {"name": "Glitch", "color": "#0000FF"}, {"name": "dropout"}]})
+    response = api.patch(
+        f"/datasets/{dataset['id']}", {"artifact_types": [{"name": "Glitch", "color": "#0000FF"}, {"name": "dropout"}]}
+    )
     assert response.status_code == 200, response.json()
     types = {t["name"]: t for t in response.json()["artifact_types"]}
     assert set(types) == {"Glitch", "dropout"}
@@ -89,8 +104,10 @@ def test_patch_replaces_artifact_types_by_name(api):
 def test_patch_validation_and_duplicates(api):
     dataset = create(api)
     assert_422(api.patch(f"/datasets/{dataset['id']}", {"name": 5}), ["body", "name"])
-    assert_422(api.patch(f"/datasets/{dataset['id']}", {"artifact_types": [{"name": "a"}, {"name": "a"}]}),
-               ["body", "artifact_types", 1, "name"])
+    assert_422(
+        api.patch(f"/datasets/{dataset['id']}", {"artifact_types": [{"name": "a"}, {"name": "a"}]}),
+        ["body", "artifact_types", 1, "name"],
+    )
     assert_422(api.patch(f"/datasets/{dataset['id']}", {"artifact_types": []}), ["body", "artifact_types"])
     assert api.get(f"/datasets/{dataset['id']}").json() == dataset
 

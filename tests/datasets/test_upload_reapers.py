@@ -45,8 +45,10 @@ def test_uploaded_but_unconfirmed_file_is_confirmed_not_lost(api, dataset, djang
 
 
 def test_expired_multipart_upload_is_aborted(api, dataset):
-    started = api.post(f"/datasets/{dataset}/audio/multipart", {
-        "filename": "x.wav", "content_type": "audio/wav", "file_size": 9 * 1024 * 1024}).json()
+    started = api.post(
+        f"/datasets/{dataset}/audio/multipart",
+        {"filename": "x.wav", "content_type": "audio/wav", "file_size": 9 * 1024 * 1024},
+    ).json()
     expire(started["audio_id"])
     assert uploads.expire_uploads()["failed"] == 1
     audio = AudioFile.objects.get(pk=started["audio_id"])
@@ -57,7 +59,8 @@ def test_stuck_files_are_sent_again_once_per_quiet_period(api, dataset):
     audio_id = af.upload_url(api, dataset, af.wav(1.0))["audio_id"]
     long_ago = timezone.now() - timedelta(hours=1)
     AudioFile.objects.filter(pk=audio_id).update(
-        processing_status=AudioStatus.NORMALIZING, confirmed_at=long_ago, updated_at=long_ago)
+        processing_status=AudioStatus.NORMALIZING, confirmed_at=long_ago, updated_at=long_ago
+    )
     assert uploads.requeue_stuck() == 1
     assert uploads.requeue_stuck() == 0  # touched: not again until it is quiet again
 
@@ -66,7 +69,8 @@ def test_a_file_that_keeps_failing_its_worker_is_given_up(api, dataset):
     data = af.wav(0.5)
     audio_id = af.upload_url(api, dataset, data)["audio_id"]
     AudioFile.objects.filter(pk=audio_id).update(
-        processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), processing_attempts=3)
+        processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), processing_attempts=3
+    )
     processing.process(audio_id)
     audio = AudioFile.objects.get(pk=audio_id)
     assert audio.processing_status == AudioStatus.FAILED and "3 attempts" in audio.error_message
@@ -77,7 +81,8 @@ def uploaded_and_processed(api, dataset, data):
     ticket = af.upload_url(api, dataset, data)
     af.post_to_s3(ticket, data)
     AudioFile.objects.filter(pk=ticket["audio_id"]).update(
-        processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now())
+        processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now()
+    )
     processing.process(ticket["audio_id"])
     return AudioFile.objects.get(pk=ticket["audio_id"])
 
@@ -88,7 +93,10 @@ def test_processing_is_idempotent(api, dataset):
     processing.process(audio.pk)  # a duplicate message: nothing changes
     again = AudioFile.objects.get(pk=audio.pk)
     assert (again.processing_status, again.processing_attempts, again.processed_at) == (
-        AudioStatus.READY, 1, audio.processed_at)
+        AudioStatus.READY,
+        1,
+        audio.processed_at,
+    )
 
 
 @override_settings(RELAY_MAX_AUDIO_DURATION_S=2)

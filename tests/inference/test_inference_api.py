@@ -15,8 +15,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def model(api):
-    return Model.objects.create(tenant=api.tenant, name="m", annotation_set_version=1, artifact_types=["glitch"],
-                                storage_key="tests/models/m/model.relay")
+    return Model.objects.create(
+        tenant=api.tenant,
+        name="m",
+        annotation_set_version=1,
+        artifact_types=["glitch"],
+        storage_key="tests/models/m/model.relay",
+    )
 
 
 def new_job(api, model, **body):
@@ -34,14 +39,17 @@ def test_create_with_defaults(api, model):
     assert detail["files"] == [] and detail["id"] == job["id"]
 
 
-@pytest.mark.parametrize("config, loc", [
-    ({"threshold": 1.5}, ["body", "config", "threshold"]),
-    ({"threshold": "0.5"}, ["body", "config", "threshold"]),
-    ({"merge_window_ms": 5001}, ["body", "config", "merge_window_ms"]),
-    ({"min_duration_ms": -1}, ["body", "config", "min_duration_ms"]),
-    ({"min_duration_ms": 1001}, ["body", "config", "min_duration_ms"]),
-    ({"smoothing": 3}, ["body", "config", "smoothing"]),
-])
+@pytest.mark.parametrize(
+    "config, loc",
+    [
+        ({"threshold": 1.5}, ["body", "config", "threshold"]),
+        ({"threshold": "0.5"}, ["body", "config", "threshold"]),
+        ({"merge_window_ms": 5001}, ["body", "config", "merge_window_ms"]),
+        ({"min_duration_ms": -1}, ["body", "config", "min_duration_ms"]),
+        ({"min_duration_ms": 1001}, ["body", "config", "min_duration_ms"]),
+        ({"smoothing": 3}, ["body", "config", "smoothing"]),
+    ],
+)
 def test_config_validation(api, model, config, loc):
     assert_422(api.post("/inference-jobs", {"model_id": str(model.pk), "config": config}), loc)
     assert InferenceJob.objects.count() == 0
@@ -60,24 +68,32 @@ def test_audio_file_ids_queue_dataset_audio(api, other_api, model, django_captur
         job = new_job(api, model, audio_file_ids=[str(a.pk) for a in ready])
     assert job["status"] == "processing" and job["total_files"] == 2 and len(callbacks) == 2
     files = api.get(f"/inference-jobs/{job['id']}/files").json()["items"]
-    assert {f["status"] for f in files} == {"queued"} and {f["audio_file_id"] for f in files} == {str(a.pk) for a in ready}
+    assert {f["status"] for f in files} == {"queued"} and {f["audio_file_id"] for f in files} == {
+        str(a.pk) for a in ready
+    }
     pending = make_audio(dataset["id"], "p.wav", status="normalizing")
-    assert_422(api.post("/inference-jobs", {"model_id": str(model.pk), "audio_file_ids": [str(ready[0].pk),
-                                                                                          str(pending.pk)]}),
-               ["body", "audio_file_ids", 1])
+    assert_422(
+        api.post("/inference-jobs", {"model_id": str(model.pk), "audio_file_ids": [str(ready[0].pk), str(pending.pk)]}),
+        ["body", "audio_file_ids", 1],
+    )
     other_dataset = other_api.post("/datasets", {"name": "o", "artifact_types": [{"name": "x"}]}).json()
     foreign = make_audio(other_dataset["id"])
-    assert_422(api.post("/inference-jobs", {"model_id": str(model.pk), "audio_file_ids": [str(foreign.pk)]}),
-               ["body", "audio_file_ids", 0])
-    assert_422(api.post("/inference-jobs", {"model_id": str(model.pk), "audio_file_ids": [str(ready[0].pk)] * 2}),
-               ["body", "audio_file_ids"])
+    assert_422(
+        api.post("/inference-jobs", {"model_id": str(model.pk), "audio_file_ids": [str(foreign.pk)]}),
+        ["body", "audio_file_ids", 0],
+    )
+    assert_422(
+        api.post("/inference-jobs", {"model_id": str(model.pk), "audio_file_ids": [str(ready[0].pk)] * 2}),
+        ["body", "audio_file_ids"],
+    )
 
 
 def test_upload_confirm_flow(api, model, django_capture_on_commit_callbacks):
     job = new_job(api, model)
     data = af.wav(1.0)
-    ticket = api.post(f"/inference-jobs/{job['id']}/files/upload-url",
-                      {"filename": "take.wav", "file_size_bytes": len(data)})
+    ticket = api.post(
+        f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "take.wav", "file_size_bytes": len(data)}
+    )
     assert ticket.status_code == 201, ticket.json()
     ticket = ticket.json()
     assert set(ticket) >= {"file_id", "upload_url", "upload_fields", "s3_key", "expires_in"}
@@ -100,29 +116,40 @@ def test_upload_url_validation(api, model):
     assert_422(api.post(path, {"filename": "a.wav", "file_size_bytes": 0}), ["body", "file_size_bytes"])
     assert_422(api.post(path, {"filename": "a.wav", "file_size_bytes": 524288001}), ["body", "file_size_bytes"])
     assert_422(api.post(path, {"filename": "", "file_size_bytes": 5}), ["body", "filename"])
-    assert_422(api.post(path, {"filename": "a.txt", "file_size_bytes": 5, "content_type": "text/plain"}),
-               ["body", "content_type"])
+    assert_422(
+        api.post(path, {"filename": "a.txt", "file_size_bytes": 5, "content_type": "text/plain"}),
+        ["body", "content_type"],
+    )
     assert InferenceFile.objects.count() == 0
 
 
 def test_cancel_fails_unstarted_files_and_closes_the_job(api, model):
     job = new_job(api, model)
-    ticket = api.post(f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "a.wav", "file_size_bytes": 10}).json()
+    ticket = api.post(
+        f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "a.wav", "file_size_bytes": 10}
+    ).json()
     cancelled = api.post(f"/inference-jobs/{job['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     inference_file = InferenceFile.objects.get(pk=ticket["file_id"])
     assert inference_file.status == FileStatus.FAILED and "cancelled" in inference_file.error_message
     assert_error(api.post(f"/inference-jobs/{job['id']}/cancel"), 409)
-    assert_error(api.post(f"/inference-jobs/{job['id']}/files/upload-url",
-                          {"filename": "b.wav", "file_size_bytes": 10}), 409, "cancelled")
+    assert_error(
+        api.post(f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "b.wav", "file_size_bytes": 10}),
+        409,
+        "cancelled",
+    )
     assert_error(api.post(f"/inference-jobs/{job['id']}/files/confirm", {"file_id": ticket["file_id"]}), 409)
 
 
 def test_finish_when_every_file_is_done(api, model):
     job = new_job(api, model)
     job_id = job["id"]
-    files = [InferenceFile.objects.create(job_id=job_id, original_filename=f"{i}", content_type="audio/wav",
-                                          s3_key=f"x/{i}", status=FileStatus.QUEUED) for i in range(2)]
+    files = [
+        InferenceFile.objects.create(
+            job_id=job_id, original_filename=f"{i}", content_type="audio/wav", s3_key=f"x/{i}", status=FileStatus.QUEUED
+        )
+        for i in range(2)
+    ]
     InferenceJob.objects.filter(pk=job_id).update(status="processing")
     assert services.finish_if_done(job_id) is False
     InferenceFile.objects.filter(pk=files[0].pk).update(status=FileStatus.COMPLETED)
@@ -139,7 +166,9 @@ def test_expired_upload_fails_and_lets_the_job_finish(api, model):
     from django.utils import timezone
 
     job = new_job(api, model)
-    ticket = api.post(f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "a.wav", "file_size_bytes": 10}).json()
+    ticket = api.post(
+        f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "a.wav", "file_size_bytes": 10}
+    ).json()
     InferenceFile.objects.filter(pk=ticket["file_id"]).update(upload_expires_at=timezone.now() - timedelta(seconds=1))
     assert services.expire_uploads() == {"confirmed": 0, "failed": 1}
     body = api.get(f"/inference-jobs/{job['id']}").json()
@@ -147,25 +176,39 @@ def test_expired_upload_fails_and_lets_the_job_finish(api, model):
 
 
 def test_batch_answers_in_order(api, model):
-    response = api.post("/inference-jobs/batch", {"jobs": [
-        {"model_id": str(model.pk)},
-        {"model_id": "00000000-0000-0000-0000-000000000000"},
-        {"model_id": str(model.pk), "config": {"threshold": 7}},
-        {"model_id": str(model.pk), "config": {"min_duration_ms": 0}},
-    ]})
+    response = api.post(
+        "/inference-jobs/batch",
+        {
+            "jobs": [
+                {"model_id": str(model.pk)},
+                {"model_id": "00000000-0000-0000-0000-000000000000"},
+                {"model_id": str(model.pk), "config": {"threshold": 7}},
+                {"model_id": str(model.pk), "config": {"min_duration_ms": 0}},
+            ]
+        },
+    )
     assert response.status_code == 200
     results = response.json()["results"]
     assert "id" in results[0] and "id" in results[3]
     assert results[1]["status_code"] == 404
-    assert results[2]["status_code"] == 422 and results[2]["detail"][0]["loc"] == ["body", "jobs", 2, "config", "threshold"]
+    assert results[2]["status_code"] == 422 and results[2]["detail"][0]["loc"] == [
+        "body",
+        "jobs",
+        2,
+        "config",
+        "threshold",
+    ]
     assert InferenceJob.objects.count() == 2
     assert_422(api.post("/inference-jobs/batch", {"jobs": []}), ["body", "jobs"])
 
 
 def test_other_tenants_see_nothing(api, other_api, model):
     job = new_job(api, model)
-    for path in (f"/inference-jobs/{job['id']}", f"/inference-jobs/{job['id']}/files",
-                 f"/inference-jobs/{job['id']}/results"):
+    for path in (
+        f"/inference-jobs/{job['id']}",
+        f"/inference-jobs/{job['id']}/files",
+        f"/inference-jobs/{job['id']}/results",
+    ):
         assert_error(other_api.get(path), 404, "inference job not found")
     assert_error(other_api.post(f"/inference-jobs/{job['id']}/cancel"), 404)
     assert other_api.get("/inference-jobs").json()["total"] == 0

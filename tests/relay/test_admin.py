@@ -17,9 +17,17 @@ def staff_client(client):
 
 
 def test_admin_pages_render(staff_client, api):
-    for url in ("/admin/", "/admin/relay/tenant/", "/admin/relay/apikey/", "/admin/datasets/dataset/",
-                f"/admin/relay/tenant/{api.tenant.pk}/change/", f"/admin/relay/apikey/{api.api_key.pk}/change/",
-                "/admin/relay/apikey/?state=active", "/admin/relay/apikey/?q=tenant-a", "/admin/relay/apikey/add/"):
+    for url in (
+        "/admin/",
+        "/admin/relay/tenant/",
+        "/admin/relay/apikey/",
+        "/admin/datasets/dataset/",
+        f"/admin/relay/tenant/{api.tenant.pk}/change/",
+        f"/admin/relay/apikey/{api.api_key.pk}/change/",
+        "/admin/relay/apikey/?state=active",
+        "/admin/relay/apikey/?q=tenant-a",
+        "/admin/relay/apikey/add/",
+    ):
         response = staff_client.get(url, secure=True)
         assert response.status_code == 200, url
 
@@ -27,9 +35,15 @@ def test_admin_pages_render(staff_client, api):
 def test_add_key_shows_secret_once(staff_client, api):
     response = staff_client.post(
         "/admin/relay/apikey/add/",
-        {"tenant": api.tenant.pk, "name": "from admin", "scopes": ["datasets:read"], "expires_at_0": "",
-         "expires_at_1": ""},
-        follow=True, secure=True,
+        {
+            "tenant": api.tenant.pk,
+            "name": "from admin",
+            "scopes": ["datasets:read"],
+            "expires_at_0": "",
+            "expires_at_1": "",
+        },
+        follow=True,
+        secure=True,
     )
     assert response.status_code == 200
     raw_key = re.search(r"rk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}", response.content.decode()).group(0)
@@ -50,21 +64,32 @@ def test_revoke_action(staff_client, api):
 
 
 def test_audio_admin_shows_a_player_and_reprocesses(staff_client, api):
-    from datasets.models import AudioFile, AudioStatus
     from django.utils import timezone
+
+    from datasets.models import AudioFile, AudioStatus
 
     dataset = api.post("/datasets", {"name": "d", "artifact_types": [{"name": "a"}]}).json()
     audio = AudioFile.objects.create(
-        dataset_id=dataset["id"], filename="x.wav", content_type="audio/wav", file_size=10,
-        storage_key=f"t/{dataset['id']}/audio/1/original.wav", upload_expires_at=timezone.now(),
-        confirmed_at=timezone.now(), processing_status=AudioStatus.FAILED, error_message="boom",
+        dataset_id=dataset["id"],
+        filename="x.wav",
+        content_type="audio/wav",
+        file_size=10,
+        storage_key=f"t/{dataset['id']}/audio/1/original.wav",
+        upload_expires_at=timezone.now(),
+        confirmed_at=timezone.now(),
+        processing_status=AudioStatus.FAILED,
+        error_message="boom",
     )
-    for url in ("/admin/datasets/audiofile/", "/admin/datasets/audiofile/?processing_status__exact=failed",
-                f"/admin/datasets/audiofile/{audio.pk}/change/"):
+    for url in (
+        "/admin/datasets/audiofile/",
+        "/admin/datasets/audiofile/?processing_status__exact=failed",
+        f"/admin/datasets/audiofile/{audio.pk}/change/",
+    ):
         assert staff_client.get(url, secure=True).status_code == 200, url
     page = staff_client.get(f"/admin/datasets/audiofile/{audio.pk}/change/", secure=True).content.decode()
     assert "<audio controls" in page and "X-Amz-Signature" in page
-    staff_client.post("/admin/datasets/audiofile/", {"action": "reprocess", "_selected_action": [audio.pk]},
-                      secure=True)
+    staff_client.post(
+        "/admin/datasets/audiofile/", {"action": "reprocess", "_selected_action": [audio.pk]}, secure=True
+    )
     audio.refresh_from_db()
     assert audio.processing_status == AudioStatus.NORMALIZING and audio.error_message == ""

@@ -62,13 +62,21 @@ def test_pagination_shape_and_walk(api):
         assert api.post("/datasets", {**GOOD, "name": f"set {index}"}).status_code == 201
     first = api.get("/datasets", {"page_size": 2}).json()
     assert {k: first[k] for k in ("total", "page", "page_size", "has_more")} == {
-        "total": 5, "page": 1, "page_size": 2, "has_more": True}
+        "total": 5,
+        "page": 1,
+        "page_size": 2,
+        "has_more": True,
+    }
     assert len(first["items"]) == 2
     last = api.get("/datasets", {"page_size": 2, "page": 3}).json()
     assert len(last["items"]) == 1 and last["has_more"] is False
     beyond = api.get("/datasets", {"page_size": 2, "page": 9}).json()
     assert beyond["items"] == [] and beyond["total"] == 5 and beyond["has_more"] is False
-    names = [item["name"] for page in (1, 2, 3) for item in api.get("/datasets", {"page_size": 2, "page": page}).json()["items"]]
+    names = [
+        item["name"]
+        for page in (1, 2, 3)
+        for item in api.get("/datasets", {"page_size": 2, "page": page}).json()["items"]
+    ]
     assert sorted(names) == [f"set {i}" for i in range(5)]
 
 

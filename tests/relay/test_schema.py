@@ -42,7 +42,11 @@ def test_every_operation_has_a_summary_and_error_responses(schema):
 def test_api_key_schemes(schema):
     schemes = schema["components"]["securitySchemes"]
     assert schemes["ApiKeyAuth"] == {
-        "type": "apiKey", "in": "header", "name": "X-API-Key", "description": schemes["ApiKeyAuth"]["description"]}
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schemes["ApiKeyAuth"]["description"],
+    }
     assert schemes["BearerAuth"]["scheme"] == "bearer"
     health = schema["paths"]["/api/v1/health"]["get"]
     assert health.get("security") in ([], [{}], None) or {} in health["security"]

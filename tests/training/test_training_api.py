@@ -39,8 +39,12 @@ def published(api, dataset, files):
 
 
 def body(dataset, annotation_set, **config):
-    return {"dataset_id": dataset["id"], "annotation_set_id": annotation_set["id"], "name": "first",
-            "config": {"artifact_types": ["glitch", "hum"], **config}}
+    return {
+        "dataset_id": dataset["id"],
+        "annotation_set_id": annotation_set["id"],
+        "name": "first",
+        "config": {"artifact_types": ["glitch", "hum"], **config},
+    }
 
 
 def test_create_queues_a_job_pinned_to_the_version(api, dataset, published, django_capture_on_commit_callbacks):
@@ -49,34 +53,46 @@ def test_create_queues_a_job_pinned_to_the_version(api, dataset, published, djan
     assert response.status_code == 201, response.json()
     job = response.json()
     assert job["status"] == "queued" and job["annotation_set_version"] == 1 and job["progress"] == 0
-    assert job["config"] == {"artifact_types": ["glitch", "hum"], "epochs": 3, "validation_split": 0.2,
-                             "learning_rate": 0.001, "batch_size": 32, "chunk_size_ms": 500, "stride_ms": 250,
-                             "seed": 0}
+    assert job["config"] == {
+        "artifact_types": ["glitch", "hum"],
+        "epochs": 3,
+        "validation_split": 0.2,
+        "learning_rate": 0.001,
+        "batch_size": 32,
+        "chunk_size_ms": 500,
+        "stride_ms": 250,
+        "seed": 0,
+    }
     assert job["model_id"] is None and job["metrics"] is None and job["tenant_id"] == str(api.tenant.id)
     assert len(callbacks) == 1  # the task is sent once the job is committed
     assert api.get(f"/training-jobs/{job['id']}").json() == job
 
 
-@pytest.mark.parametrize("config, loc", [
-    ({"epochs": 0}, ["body", "config", "epochs"]),
-    ({"epochs": 101}, ["body", "config", "epochs"]),
-    ({"validation_split": 0.6}, ["body", "config", "validation_split"]),
-    ({"learning_rate": 0.5}, ["body", "config", "learning_rate"]),
-    ({"batch_size": 4}, ["body", "config", "batch_size"]),
-    ({"epochs": "5"}, ["body", "config", "epochs"]),
-    ({"dropout": 0.1}, ["body", "config", "dropout"]),
-    ({"artifact_types": []}, ["body", "config", "artifact_types"]),
-    ({"artifact_types": ["glitch", "click"]}, ["body", "config", "artifact_types", 1]),
-    ({"artifact_types": ["glitch", "GLITCH"]}, ["body", "config", "artifact_types", 1]),
-])
+@pytest.mark.parametrize(
+    "config, loc",
+    [
+        ({"epochs": 0}, ["body", "config", "epochs"]),
+        ({"epochs": 101}, ["body", "config", "epochs"]),
+        ({"validation_split": 0.6}, ["body", "config", "validation_split"]),
+        ({"learning_rate": 0.5}, ["body", "config", "learning_rate"]),
+        ({"batch_size": 4}, ["body", "config", "batch_size"]),
+        ({"epochs": "5"}, ["body", "config", "epochs"]),
+        ({"dropout": 0.1}, ["body", "config", "dropout"]),
+        ({"artifact_types": []}, ["body", "config", "artifact_types"]),
+        ({"artifact_types": ["glitch", "click"]}, ["body", "config", "artifact_types", 1]),
+        ({"artifact_types": ["glitch", "GLITCH"]}, ["body", "config", "artifact_types", 1]),
+    ],
+)
 def test_config_validation(api, dataset, published, config, loc):
     assert_422(api.post("/training-jobs", body(dataset, published, **config)), loc)
     assert TrainingJob.objects.count() == 0
 
 
 def test_missing_config_and_unknown_fields(api, dataset, published):
-    assert_422(api.post("/training-jobs", {"dataset_id": dataset["id"], "annotation_set_id": published["id"]}),
-               ["body", "config"])
+    assert_422(
+        api.post("/training-jobs", {"dataset_id": dataset["id"], "annotation_set_id": published["id"]}),
+        ["body", "config"],
+    )
     assert_422(api.post("/training-jobs", {**body(dataset, published), "priority": 1}), ["body", "priority"])
 
 
@@ -106,15 +122,20 @@ def test_one_file_is_422(api, dataset):
 
 def test_type_without_annotations_is_422(api, dataset, files):
     annotation_set = make_set(api, dataset, [annotation(f) for f in files])
-    items = assert_422(api.post("/training-jobs", body(dataset, annotation_set)), ["body", "config", "artifact_types", 1])
+    items = assert_422(
+        api.post("/training-jobs", body(dataset, annotation_set)), ["body", "config", "artifact_types", 1]
+    )
     assert "no 'hum' annotation" in items[0]["msg"]
 
 
 def test_foreign_or_unknown_ids_are_404(api, other_api, dataset, published):
     assert_error(other_api.post("/training-jobs", body(dataset, published)), 404, "dataset not found")
     other = api.post("/datasets", {"name": "other", "artifact_types": [{"name": "glitch"}]}).json()
-    assert_error(api.post("/training-jobs", {**body(dataset, published), "dataset_id": other["id"]}), 404,
-                 "annotation set not found")
+    assert_error(
+        api.post("/training-jobs", {**body(dataset, published), "dataset_id": other["id"]}),
+        404,
+        "annotation set not found",
+    )
 
 
 def test_cancel(api, dataset, published):
@@ -153,8 +174,13 @@ def test_dataset_with_an_active_job_cannot_be_deleted(api, dataset, published):
 
 def make_model(api, dataset, annotation_set, name="m"):
     return Model.objects.create(
-        tenant=api.tenant, name=name, dataset_id=dataset["id"], annotation_set_id=annotation_set["id"],
-        annotation_set_version=1, artifact_types=["glitch", "hum"], storage_key=f"tests/models/{name}/model.relay",
+        tenant=api.tenant,
+        name=name,
+        dataset_id=dataset["id"],
+        annotation_set_id=annotation_set["id"],
+        annotation_set_version=1,
+        artifact_types=["glitch", "hum"],
+        storage_key=f"tests/models/{name}/model.relay",
         metrics={"macro_f1": 0.5},
     )
 
@@ -163,9 +189,20 @@ def test_models_list_get_patch_delete(api, other_api, dataset, published):
     model = make_model(api, dataset, published)
     listing = api.get("/models").json()
     assert listing["total"] == 1 and listing["items"][0]["id"] == str(model.pk)
-    assert set(listing["items"][0]) >= {"id", "tenant_id", "name", "training_job_id", "dataset_id", "annotation_set_id",
-                                        "annotation_set_version", "artifact_types", "config", "metrics", "size_bytes",
-                                        "created_at"}
+    assert set(listing["items"][0]) >= {
+        "id",
+        "tenant_id",
+        "name",
+        "training_job_id",
+        "dataset_id",
+        "annotation_set_id",
+        "annotation_set_version",
+        "artifact_types",
+        "config",
+        "metrics",
+        "size_bytes",
+        "created_at",
+    }
     renamed = api.patch(f"/models/{model.pk}", {"name": "podcast v1"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "podcast v1"
     assert_422(api.patch(f"/models/{model.pk}", {"name": ""}), ["body", "name"])

@@ -35,6 +35,8 @@ class Command(BaseCommand):
         api_key, raw_key = services.create_api_key(
             tenant=found, name=name, scopes=parse_scopes(scopes), expires_at=expires_at
         )
-        self.stdout.write(f"Scopes: {', '.join(api_key.scopes)}" + (f"; expires {expires_at:%Y-%m-%d}" if expires_at else ""))
+        self.stdout.write(
+            f"Scopes: {', '.join(api_key.scopes)}" + (f"; expires {expires_at:%Y-%m-%d}" if expires_at else "")
+        )
         self.stdout.write("API key (shown once, store it now):")
         self.stdout.write(raw_key)

@@ -36,14 +36,23 @@ class Command(BaseCommand):
             raise CommandError("give --out FOLDER, or --api URL --key KEY, or both")
         if options["api"] and not options["key"]:
             raise CommandError("--api needs --key")
-        files = list(demo_data.generate(options["seed"], options["files"], options["seconds"], kinds=kinds,
-                                        style=options["style"], events_per_minute=options["events_per_minute"]))
+        files = list(
+            demo_data.generate(
+                options["seed"],
+                options["files"],
+                options["seconds"],
+                kinds=kinds,
+                style=options["style"],
+                events_per_minute=options["events_per_minute"],
+            )
+        )
         if options["out"]:
             self._write(Path(options["out"]), files)
         if options["api"]:
             client = demo_data.HttpClient(options["api"], options["key"])
             dataset, annotation_set, _ = demo_data.load_into_relay(
-                client, files, options["dataset_name"], kinds=kinds, log=self.stdout.write)
+                client, files, options["dataset_name"], kinds=kinds, log=self.stdout.write
+            )
             self.stdout.write(f"export DATASET_ID={dataset['id']} SET_ID={annotation_set['id']}")
 
     def _write(self, out, files):
@@ -55,6 +64,8 @@ class Command(BaseCommand):
                 (out / demo.filename).write_bytes(demo.data)
                 for kind, start, end in demo.events:
                     writer.writerow([demo.filename, kind, start, end])
-                    jsonl.write(json.dumps({"filename": demo.filename, "artifact_type": kind, "start_ms": start,
-                                            "end_ms": end}) + "\n")
+                    jsonl.write(
+                        json.dumps({"filename": demo.filename, "artifact_type": kind, "start_ms": start, "end_ms": end})
+                        + "\n"
+                    )
         self.stdout.write(f"wrote {len(files)} recordings and labels.csv / labels.jsonl to {out}")
