@@ -32,6 +32,7 @@ app.conf.beat_schedule = {
     "requeue-stuck-training": {"task": "training.requeue_stuck_jobs", "schedule": 60.0},
     "expire-inference-uploads": {"task": "inference.expire_uploads", "schedule": 60.0},
     "requeue-stuck-inference": {"task": "inference.requeue_stuck", "schedule": 60.0},
+    "purge-idempotency-records": {"task": "relay.purge_idempotency_records", "schedule": 3600.0},
 }
 app.autodiscover_tasks()
 

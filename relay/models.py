@@ -81,3 +81,21 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope):
         return scope in self.scopes
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a creating POST sent with an `Idempotency-Key`, replayed for 24 h."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path, query and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while the first runs.")
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique")]
+
+    def __str__(self):
+        return f"{self.key} ({self.status_code or 'running'})"

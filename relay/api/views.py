@@ -3,9 +3,32 @@
 from django.http import JsonResponse
 from rest_framework.generics import GenericAPIView
 
+from relay import idempotency
+
 
 class TenantAPIView(GenericAPIView):
-    """A view whose every query is filtered by the caller's tenant (the key decides it)."""
+    """A view whose every query is filtered by the caller's tenant (the key decides it).
+
+    POSTs honour `Idempotency-Key` (relay/idempotency.py)."""
+
+    _idempotency = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            self._idempotency = idempotency.begin(request, self.tenant)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response()
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self._idempotency is not None:
+            idempotency.finish(self._idempotency, response)
+            self._idempotency = None
+        return response
 
     @property
     def tenant(self):

@@ -73,7 +73,7 @@ def match_events(references, detections, onset_collar_ms=200.0, offset_collar_ms
 
 
 def _ratio(num, den):
-    return None if den == 0 else num / den
+    return None if den == 0 else float(num) / float(den)
 
 
 def event_metrics(references: Mapping[str, Sequence], detections: Mapping[str, Sequence], type_names,

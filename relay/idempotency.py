@@ -1,0 +1,92 @@
+"""`Idempotency-Key` on creating POSTs (api.md, "Platform").
+
+The same key with the same request replays the first answer for 24 hours; the same key
+with another request is a 422; while the first request still runs, a retry is a 409.
+Only successful answers (2xx) are kept: after an error the key is free again, so that the
+corrected or retried request runs.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import APIException, ErrorDetail
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from relay.api.exceptions import Conflict, RequestValidationError
+from relay.models import IdempotencyRecord
+
+logger = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+LIFETIME = timedelta(hours=24)
+
+
+class Replay(APIException):
+    """Carries the stored answer out of the view's `initial()`."""
+
+    def __init__(self, record):
+        super().__init__()
+        self.record = record
+
+    def response(self):
+        response = Response(self.record.response_body, status=self.record.status_code)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def fingerprint(request):
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.META.get("QUERY_STRING", "")):
+        digest.update(part.encode() + b"\0")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def begin(request, tenant):
+    """Record a new key, or raise Replay / a 409 / a 422 for a key seen before."""
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        return None
+    if len(key) > 255:
+        raise RequestValidationError({HEADER: [ErrorDetail("at most 255 characters", code="value_error.too_long")]},
+                                     location="header")
+    print_ = fingerprint(request)
+    IdempotencyRecord.objects.filter(tenant=tenant, key=key, created_at__lt=timezone.now() - LIFETIME).delete()
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(tenant=tenant, key=key, fingerprint=print_)
+    except IntegrityError:
+        pass
+    existing = IdempotencyRecord.objects.filter(tenant=tenant, key=key).first()
+    if existing is None:  # removed meanwhile by its own failing request: try once more
+        return begin(request, tenant)
+    if existing.fingerprint != print_:
+        raise RequestValidationError(
+            {HEADER: [ErrorDetail("this Idempotency-Key was used with a different request", code="value_error.reused")]},
+            location="header",
+        )
+    if existing.status_code is None:
+        raise Conflict("A request with this Idempotency-Key is still being processed; retry in a moment")
+    logger.info("idempotent replay key=%s status=%s", key, existing.status_code)
+    raise Replay(existing)
+
+
+def finish(record, response):
+    if record is None:
+        return
+    if not 200 <= response.status_code < 300 or not hasattr(response, "data"):
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        return
+    body = json.loads(json.dumps(response.data, cls=JSONEncoder))
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response_body=body)
+
+
+def purge_expired():
+    count, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - LIFETIME).delete()
+    return count
+
