@@ -88,11 +88,12 @@ def process(file_id):
     if features is None:
         return
     config = job.config
+    # None: the per-type values calibrated on the model's validation split.
     detections = detector.detect(
         features,
         threshold=config.get("threshold"),
-        merge_window_ms=config.get("merge_window_ms", 200),
-        min_duration_ms=config.get("min_duration_ms", 50),
+        merge_window_ms=config.get("merge_window_ms"),
+        min_duration_ms=config.get("min_duration_ms"),
     )
     _store(inference_file, detections, duration_ms, sample_rate)
     finish_if_done(job.pk)
@@ -148,7 +149,7 @@ def _store(inference_file, detections, duration_ms, sample_rate):
             return
         if detections:
             columns = list(
-                zip(*[(d.type_name, d.start_ms, d.end_ms, float(d.confidence)) for d in detections], strict=True)
+                zip(*[(name, start, end, float(confidence)) for name, start, end, confidence in detections], strict=True)
             )
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_DETECTIONS, [inference_file.pk, *[list(c) for c in columns]])

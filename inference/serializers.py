@@ -25,17 +25,19 @@ class InferenceConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer
     )
     merge_window_ms = StrictIntegerField(
         required=False,
-        default=200,
+        allow_null=True,
+        default=None,
         min_value=0,
         max_value=5000,
-        help_text="Same-type detections closer than this merge.",
+        help_text="Same-type detections closer than this merge. Omitted or null: calibrated per type.",
     )
     min_duration_ms = StrictIntegerField(
         required=False,
-        default=50,
+        allow_null=True,
+        default=None,
         min_value=0,
         max_value=1000,
-        help_text="Shorter detections are dropped; 0 keeps clicks of a few ms.",
+        help_text="Shorter detections are dropped (0 keeps clicks of a few ms). Omitted or null: calibrated per type.",
     )
 
 

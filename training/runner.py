@@ -171,6 +171,19 @@ def _features(audio, feature_config, extractor_class):
     return features
 
 
+def describe(detector):
+    """What the model's `config` shows of its artifact: features and calibrated decoding."""
+    decoding = detector.decoding
+    return {
+        "feature_config": detector.feature_config.to_dict(),
+        "decoding": {
+            name: {"threshold": decoding.thresholds[i], "merge_window_ms": decoding.merge_window_ms[i],
+                   "min_duration_ms": decoding.min_duration_ms[i]}
+            for i, name in enumerate(detector.type_names)
+        },
+    }
+
+
 def _save(job, result, metrics):
     model_id = uuid.uuid4()
     key = f"tenants/{job.tenant_id}/models/{model_id}/model.relay"
@@ -188,7 +201,7 @@ def _save(job, result, metrics):
             artifact_types=job.config["artifact_types"],
             config={
                 "training": job.config,
-                **result.detector.describe(),
+                **describe(result.detector),
                 "colors": {
                     t.name: t.color for t in job.dataset.artifact_types.all() if t.name in job.config["artifact_types"]
                 },

@@ -33,7 +33,7 @@ def new_job(api, model, **body):
 def test_create_with_defaults(api, model):
     job = new_job(api, model)
     assert job["status"] == "pending" and job["model_id"] == str(model.pk)
-    assert job["config"] == {"threshold": None, "merge_window_ms": 200, "min_duration_ms": 50}
+    assert job["config"] == {"threshold": None, "merge_window_ms": None, "min_duration_ms": None}
     assert (job["total_files"], job["processed_files"], job["failed_files"], job["total_detections"]) == (0, 0, 0, 0)
     detail = api.get(f"/inference-jobs/{job['id']}").json()
     assert detail["files"] == [] and detail["id"] == job["id"]
