@@ -113,16 +113,19 @@ def _run(job, progress):
     logger.info("training job %s: %d files, types %s", job.pk, len(files), ",".join(type_names))
     feature_config = FeatureConfig()
     train_files = []
-    for index, audio in enumerate(files):
-        train_files.append(
-            TrainFile(
-                key=str(audio.pk),
-                features=_features(audio, feature_config, FeatureExtractor),
-                events=events[audio.pk],
-                source_sample_rate=audio.sample_rate or 16000,
+    try:
+        for index, audio in enumerate(files):
+            train_files.append(
+                TrainFile(
+                    key=str(audio.pk),
+                    features=_features(audio, feature_config, FeatureExtractor),
+                    events=events[audio.pk],
+                    source_sample_rate=audio.sample_rate or 16000,
+                )
             )
-        )
-        progress.within(TrainingStage.FEATURES, (index + 1) / len(files))
+            progress.within(TrainingStage.FEATURES, (index + 1) / len(files))
+    except MissingAudio as error:
+        return fail(job.pk, str(error))
 
     progress.stage(TrainingStage.TRAINING)
     configure_torch()
@@ -152,9 +155,22 @@ def _run(job, progress):
         return fail(job.pk, str(error))
 
     progress.stage(TrainingStage.EVALUATING)
-    metrics = result.metrics
+    metrics = {
+        **result.metrics,
+        "validation_files": len(result.validation_keys),
+        "validation_file_ids": list(result.validation_keys),
+        "training_files": len(result.train_keys),
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early,
+        "training_seconds": round(result.seconds, 1),
+    }
     progress.stage(TrainingStage.SAVING)
     _save(job, result, metrics)
+
+
+class MissingAudio(Exception):
+    pass
 
 
 def _features(audio, feature_config, extractor_class):
@@ -165,7 +181,10 @@ def _features(audio, feature_config, extractor_class):
         logger.info("no feature cache for audio %s (%s): computing it", audio.pk, feature_config.cache_key)
     with tempfile.TemporaryDirectory(prefix="relay-train-") as tmp:
         canonical = Path(tmp) / "canonical.flac"
-        storage.download(audio.canonical_key, canonical)
+        try:
+            storage.download(audio.canonical_key, canonical)
+        except storage.ObjectMissing:
+            raise MissingAudio(f"the decoded audio of {audio.filename} ({audio.pk}) is no longer in storage") from None
         features = extractor_class(feature_config).from_file(canonical)
     save_features(key, features)
     return features
