@@ -53,7 +53,7 @@ class Job(models.Model):
         return self.status in FINISHED
 
 
-def transition(model, pk, *, from_statuses, to_status, **fields) -> bool:
+def transition(model, pk, /, *, from_statuses, to_status, **fields) -> bool:
     """Move job `pk` to `to_status` only if it is in one of `from_statuses`. True if it moved."""
     now = timezone.now()
     if to_status in FINISHED:
@@ -66,7 +66,7 @@ def transition(model, pk, *, from_statuses, to_status, **fields) -> bool:
     )
 
 
-def update_running(model, pk, **fields) -> bool:
+def update_running(model, pk, /, **fields) -> bool:
     """Progress and stage updates of a running job; False once it is no longer processing
     (cancelled, failed by the reaper): the worker should stop."""
     now = timezone.now()

@@ -182,3 +182,21 @@ class JsonClient:
 
         response = requests.post(upload_url, data=fields, files={"file": ("upload", data)}, timeout=120)
         assert response.status_code == 204, response.text
+
+
+@pytest.fixture(scope="session")
+def trained(django_db_setup, django_db_blocker, celery_worker_process):
+    """Generated audio uploaded through S3, decoded and trained on by the real worker, once."""
+    from relay.models import Tenant
+    from tests import corpus
+    from training.models import Model
+
+    with django_db_blocker.unblock():
+        tenant, _, raw_key = services.create_tenant(name="corpus-owner")
+        client = JsonClient(Api(raw_key))
+        dataset, annotation_set, built = corpus.build_corpus(client)
+        job = corpus.train(client, dataset, annotation_set)
+        model = client.get(f"/models/{job['model_id']}") if job["model_id"] else None
+        storage_key = Model.objects.get(pk=job["model_id"]).storage_key if model else None
+        Tenant.objects.filter(pk=tenant.pk).delete()
+    return {"corpus": built, "job": job, "model": model, "trained": corpus.Trained(job, model, storage_key)}

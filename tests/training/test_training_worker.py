@@ -1,0 +1,98 @@
+"""Training through a real Celery worker on generated audio (>= 5 minutes, 5 artifact types)."""
+
+import numpy as np
+import pytest
+
+from annotations.models import Annotation
+from datasets.processing import load_features
+from relay import storage
+from tests import corpus
+from tests.conftest import JsonClient, wait_until
+from training.ml.detector import Detector
+from training.ml.features import FeatureConfig
+from training.ml.metrics import event_metrics
+from training.models import Model, TrainingJob
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def test_training_job_produces_a_model_with_computed_metrics(trained):
+    job, model = trained["job"], trained["model"]
+    assert job["status"] == "completed", job["error_message"]
+    assert job["progress"] == 1.0 and job["stage"] == "saving" and job["started_at"] and job["completed_at"]
+    assert model is not None and model["id"] == job["model_id"]
+    assert model["artifact_types"] == list(corpus.KINDS) and model["size_bytes"] > 1000
+    metrics = model["metrics"]
+    assert metrics == job["metrics"]
+    assert set(metrics["per_type"]) == set(corpus.KINDS)
+    assert metrics["validation_files"] == len(metrics["validation_file_ids"]) == 2
+    assert metrics["evaluation"].startswith("event-based")
+    for name, values in metrics["per_type"].items():
+        assert 0.0 <= values["precision"] <= 1.0 and 0.0 <= values["recall"] <= 1.0, name
+        assert values["support"] > 0, name
+    assert metrics["macro_f1"] == pytest.approx(np.mean([v["f1"] for v in metrics["per_type"].values()]), abs=1e-6)
+    assert model["config"]["feature_config"]["version"] == FeatureConfig().version
+    assert set(model["config"]["decoding"]) == set(corpus.KINDS)
+
+
+def test_stored_metrics_are_what_the_model_does_on_the_held_out_files(trained):
+    """Recompute the event metrics from the stored artifact and the held-out files' features:
+    the numbers on the model are measured, not made up."""
+    model = trained["model"]
+    detector = Detector.from_bytes(storage.get_bytes(trained["trained"].storage_key))
+    rows = {str(row["id"]): row for row in trained["corpus"].audio_rows}
+    type_names = model["artifact_types"]
+    references, detections = {}, {}
+    for audio_id in model["metrics"]["validation_file_ids"]:
+        row = rows[audio_id]
+        prefix = row["storage_key"].rsplit("/", 1)[0] + "/"
+        features = load_features(prefix + f"features-{detector.feature_config.cache_key}.npy")
+        references[audio_id] = [(type_names.index(k), s, e) for k, s, e in trained["corpus"].events[audio_id]]
+        detections[audio_id] = [(type_names.index(n), s, e) for n, s, e, _ in detector.detect(features)]
+    recomputed = event_metrics(references, detections, type_names)
+    assert recomputed["macro_f1"] == pytest.approx(model["metrics"]["macro_f1"], abs=1e-6)
+    for name in type_names:
+        assert recomputed["per_type"][name]["support"] == model["metrics"]["per_type"][name]["support"]
+        assert recomputed["per_type"][name]["f1"] == pytest.approx(model["metrics"]["per_type"][name]["f1"], abs=1e-6)
+
+
+def test_cancel_mid_training_never_completes(api, trained):
+    client = JsonClient(api)
+    dataset, annotation_set = corpus.corpus_for(api, trained["corpus"], client)
+    job = client.post("/training-jobs", {
+        "dataset_id": dataset["id"], "annotation_set_id": annotation_set["id"],
+        "config": {"artifact_types": list(corpus.KINDS), "epochs": 100}})
+
+    def training():
+        body = client.get(f"/training-jobs/{job['id']}")
+        return body if body["stage"] == "training" and body["progress"] > 0.16 else None
+
+    wait_until(training, timeout=300, interval=0.5, message="the job to be training")
+    cancelled = client.post(f"/training-jobs/{job['id']}/cancel")
+    assert cancelled["status"] == "cancelled"
+    # The worker notices at its next batch and stops; the job stays cancelled, with no model.
+    wait_until(lambda: not TrainingJob.objects.filter(pk=job["id"], heartbeat_at__isnull=False).exists()
+               or _worker_idle(), timeout=60, message="the worker to stop training")
+    final = client.get(f"/training-jobs/{job['id']}")
+    assert final["status"] == "cancelled" and final["model_id"] is None
+    assert Model.objects.filter(training_job_id=job["id"]).count() == 0
+
+
+def _worker_idle():
+    from relay.celery import app
+
+    active = app.control.inspect(timeout=1).active() or {}
+    return not any(tasks for tasks in active.values())
+
+
+def test_missing_stored_audio_fails_the_job_readably(api, trained):
+    client = JsonClient(api)
+    dataset, annotation_set = corpus.corpus_for(api, trained["corpus"], client)
+    # A file whose feature cache and decoded audio are gone (pointed elsewhere).
+    first = trained["corpus"].audio_rows[0]
+    from datasets.models import AudioFile
+
+    AudioFile.objects.filter(pk=first["id"]).update(storage_key=f"tests/missing/{first['id']}/original.wav")
+    job = corpus.train(client, dataset, annotation_set, epochs=1, timeout=120)
+    assert job["status"] == "failed" and "no longer in storage" in job["error_message"], job
+    assert Annotation.objects.filter(annotation_set_id=annotation_set["id"]).exists()
