@@ -13,6 +13,9 @@ class InferenceJob(Job):
 
     model = models.ForeignKey(Model, on_delete=models.SET_NULL, null=True, related_name="inference_jobs")
     config = models.JSONField(default=dict)
+    # When set, the job waits for this many files before it can complete, so that a client
+    # adding files one by one is not overtaken by a job that finished the first ones.
+    expected_files = models.PositiveIntegerField(null=True, blank=True)
     total_files = models.PositiveIntegerField(default=0)
     processed_files = models.PositiveIntegerField(default=0)
     failed_files = models.PositiveIntegerField(default=0)

@@ -149,7 +149,9 @@ def _store(inference_file, detections, duration_ms, sample_rate):
             return
         if detections:
             columns = list(
-                zip(*[(name, start, end, float(confidence)) for name, start, end, confidence in detections], strict=True)
+                zip(
+                    *[(name, start, end, float(confidence)) for name, start, end, confidence in detections], strict=True
+                )
             )
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_DETECTIONS, [inference_file.pk, *[list(c) for c in columns]])

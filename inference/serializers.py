@@ -52,6 +52,16 @@ class InferenceJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
         help_text="Run on audio already in a dataset (ready files of this tenant) (ours).",
     )
     client_reference = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
+    expected_files = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=10_000,
+        help_text="The number of files the job will get (ours). With it, the job completes only once that many "
+        "files were added and all finished; without it, as soon as every file added so far has finished, so a "
+        "client adding files one by one should set it.",
+    )
 
     def validate_audio_file_ids(self, value):
         if len(set(value)) != len(value):
@@ -107,6 +117,7 @@ class InferenceFileSerializer(serializers.Serializer):
 class InferenceJobSerializer(JobFieldsSerializer):
     model_id = serializers.UUIDField(allow_null=True)
     config = serializers.DictField()
+    expected_files = serializers.IntegerField(allow_null=True)
     total_files = serializers.IntegerField()
     processed_files = serializers.IntegerField()
     failed_files = serializers.IntegerField()

@@ -53,10 +53,21 @@ def _queue(job, files):
         enqueue_on_commit(process_inference_file, str(inference_file.pk))
 
 
-def create_job(*, tenant, model, config, audio_files=(), client_reference="") -> InferenceJob:
+def create_job(*, tenant, model, config, audio_files=(), client_reference="", expected_files=None) -> InferenceJob:
+    if expected_files is not None and expected_files < len(audio_files):
+        raise _invalid(
+            "expected_files",
+            f"expected_files ({expected_files}) is less than the {len(audio_files)} audio_file_ids",
+            "value_error.number.not_ge",
+        )
     with transaction.atomic():
         job = InferenceJob.objects.create(
-            tenant=tenant, model=model, config=config, client_reference=client_reference, status=JobStatus.PENDING
+            tenant=tenant,
+            model=model,
+            config=config,
+            expected_files=expected_files,
+            client_reference=client_reference,
+            status=JobStatus.PENDING,
         )
         if audio_files:
             files = [
@@ -108,6 +119,8 @@ def add_upload(*, job, filename, content_type, file_size, expires_in):
     url, fields = storage.presigned_post(key, content_type=content_type, size=file_size, expires_in=expires_in)
     with transaction.atomic():
         locked = _lock_open_job(job)
+        if locked.expected_files is not None and locked.total_files >= locked.expected_files:
+            raise Conflict(f"The job expects {locked.expected_files} file(s) and has them all")
         inference_file = InferenceFile.objects.create(
             id=file_id,
             job=locked,
@@ -173,6 +186,8 @@ def finish_if_done(job_id) -> bool:
         job = InferenceJob.objects.select_for_update().get(pk=job_id)
         if job.status != JobStatus.PROCESSING or job.files.filter(status__in=OPEN_FILES).exists():
             return False
+        if job.expected_files is not None and job.total_files < job.expected_files:
+            return False  # more files are coming
         done = transition(
             InferenceJob, job_id, from_statuses=[JobStatus.PROCESSING], to_status=JobStatus.COMPLETED, progress=1.0
         )

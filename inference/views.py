@@ -56,7 +56,12 @@ def create_job(tenant, data):
         services.dataset_audio(tenant=tenant, audio_file_ids=data["audio_file_ids"]) if data["audio_file_ids"] else []
     )
     return services.create_job(
-        tenant=tenant, model=model, config=dict(config), audio_files=audio, client_reference=data["client_reference"]
+        tenant=tenant,
+        model=model,
+        config=dict(config),
+        audio_files=audio,
+        client_reference=data["client_reference"],
+        expected_files=data.get("expected_files"),
     )
 
 

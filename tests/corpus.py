@@ -35,17 +35,24 @@ class Trained:
 
 def build_corpus(client, dataset_name="corpus"):
     files = list(demo_data.generate(TRAIN_SEED, FILES, SECONDS, kinds=KINDS))
-    dataset, annotation_set, audio_ids = demo_data.load_into_relay(client, files, dataset_name, kinds=KINDS,
-                                                                    log=lambda *_: None)
+    dataset, annotation_set, audio_ids = demo_data.load_into_relay(
+        client, files, dataset_name, kinds=KINDS, log=lambda *_: None
+    )
     rows = list(AudioFile.objects.filter(pk__in=audio_ids.values()).values())
     events = {audio_ids[f.filename]: f.events for f in files}
     return dataset, annotation_set, Corpus(rows, events)
 
 
 def train(client, dataset, annotation_set, epochs=EPOCHS, timeout=900):
-    job = client.post("/training-jobs", {
-        "dataset_id": dataset["id"], "annotation_set_id": annotation_set["id"], "name": "test model",
-        "config": {"artifact_types": list(KINDS), "epochs": epochs, "validation_split": 0.34, "seed": 3}})
+    job = client.post(
+        "/training-jobs",
+        {
+            "dataset_id": dataset["id"],
+            "annotation_set_id": annotation_set["id"],
+            "name": "test model",
+            "config": {"artifact_types": list(KINDS), "epochs": epochs, "validation_split": 0.34, "seed": 3},
+        },
+    )
     deadline = time.monotonic() + timeout
     while job["status"] not in ("completed", "failed", "cancelled"):
         assert time.monotonic() < deadline, f"training did not finish in {timeout} s: {job}"
@@ -61,8 +68,11 @@ def corpus_for(api, corpus, client):
         AudioFile.objects.create(**{**row, "dataset_id": dataset["id"]})
     annotation_set = client.post(f"/datasets/{dataset['id']}/annotation-sets")
     path = f"/datasets/{dataset['id']}/annotation-sets/{annotation_set['id']}"
-    items = [{"audio_file_id": str(audio_id), "artifact_type": kind, "start_ms": start, "end_ms": end}
-             for audio_id, events in corpus.events.items() for kind, start, end in events]
+    items = [
+        {"audio_file_id": str(audio_id), "artifact_type": kind, "start_ms": start, "end_ms": end}
+        for audio_id, events in corpus.events.items()
+        for kind, start, end in events
+    ]
     client.post(f"{path}/annotations/bulk", {"annotations": items})
     return dataset, client.post(f"{path}/publish")
 
@@ -71,7 +81,12 @@ def model_for(api, trained):
     """A Model of `api`'s tenant backed by the artifact trained once for the session."""
     model = trained.model
     return Model.objects.create(
-        tenant=api.tenant, name=model["name"], annotation_set_version=model["annotation_set_version"],
-        artifact_types=model["artifact_types"], config=model["config"], metrics=model["metrics"],
-        storage_key=trained.storage_key, size_bytes=model["size_bytes"],
+        tenant=api.tenant,
+        name=model["name"],
+        annotation_set_version=model["annotation_set_version"],
+        artifact_types=model["artifact_types"],
+        config=model["config"],
+        metrics=model["metrics"],
+        storage_key=trained.storage_key,
+        size_bytes=model["size_bytes"],
     )

@@ -160,6 +160,27 @@ def test_finish_when_every_file_is_done(api, model):
     assert_error(api.post(f"/inference-jobs/{job_id}/files/upload-url", {"filename": "x", "file_size_bytes": 1}), 409)
 
 
+def test_expected_files_hold_the_job_open(api, model):
+    job = new_job(api, model, expected_files=2)
+    job_id = job["id"]
+    first = InferenceFile.objects.create(
+        job_id=job_id, original_filename="1", content_type="audio/wav", s3_key="x/1", status=FileStatus.COMPLETED
+    )
+    InferenceJob.objects.filter(pk=job_id).update(status="processing", total_files=1)
+    assert services.finish_if_done(job_id) is False  # one more file is coming
+    api.post(f"/inference-jobs/{job_id}/files/upload-url", {"filename": "2.wav", "file_size_bytes": 10})
+    assert_error(
+        api.post(f"/inference-jobs/{job_id}/files/upload-url", {"filename": "3.wav", "file_size_bytes": 10}),
+        409,
+        "expects 2",
+    )
+    InferenceFile.objects.exclude(pk=first.pk).update(status=FileStatus.COMPLETED)
+    assert services.finish_if_done(job_id) is True
+    assert_422(
+        api.post("/inference-jobs", {"model_id": str(model.pk), "expected_files": 0}), ["body", "expected_files"]
+    )
+
+
 def test_expired_upload_fails_and_lets_the_job_finish(api, model):
     from datetime import timedelta
 

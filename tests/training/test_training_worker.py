@@ -59,9 +59,14 @@ def test_stored_metrics_are_what_the_model_does_on_the_held_out_files(trained):
 def test_cancel_mid_training_never_completes(api, trained):
     client = JsonClient(api)
     dataset, annotation_set = corpus.corpus_for(api, trained["corpus"], client)
-    job = client.post("/training-jobs", {
-        "dataset_id": dataset["id"], "annotation_set_id": annotation_set["id"],
-        "config": {"artifact_types": list(corpus.KINDS), "epochs": 100}})
+    job = client.post(
+        "/training-jobs",
+        {
+            "dataset_id": dataset["id"],
+            "annotation_set_id": annotation_set["id"],
+            "config": {"artifact_types": list(corpus.KINDS), "epochs": 100},
+        },
+    )
 
     def training():
         body = client.get(f"/training-jobs/{job['id']}")
@@ -71,8 +76,11 @@ def test_cancel_mid_training_never_completes(api, trained):
     cancelled = client.post(f"/training-jobs/{job['id']}/cancel")
     assert cancelled["status"] == "cancelled"
     # The worker notices at its next batch and stops; the job stays cancelled, with no model.
-    wait_until(lambda: not TrainingJob.objects.filter(pk=job["id"], heartbeat_at__isnull=False).exists()
-               or _worker_idle(), timeout=60, message="the worker to stop training")
+    wait_until(
+        lambda: not TrainingJob.objects.filter(pk=job["id"], heartbeat_at__isnull=False).exists() or _worker_idle(),
+        timeout=60,
+        message="the worker to stop training",
+    )
     final = client.get(f"/training-jobs/{job['id']}")
     assert final["status"] == "cancelled" and final["model_id"] is None
     assert Model.objects.filter(training_job_id=job["id"]).count() == 0
