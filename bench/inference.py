@@ -1,0 +1,135 @@
+"""Inference speed on a 1-hour file: real-time factor (audio seconds per wall second per
+core; goal >= 1000x), the same for feature extraction alone (the limit; goal: inference
+>= 0.5x of it) and peak worker RSS (goal < 500 MB).
+
+    .venv/bin/python bench/inference.py [--minutes 60]
+
+Trains a small model first (its quality does not matter here), then measures:
+- in-process, on one core: decoding to canonical audio, feature extraction, and
+  features -> probabilities -> events (the model's part);
+- end to end through a real worker (one process, one torch thread): the file's
+  processing time from the worker's start to its stored detections, and the worker's
+  peak memory.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import harness
+
+KINDS = ("glitch", "dropout", "long_pause", "hum", "clipping")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--worker-log", default=None)
+    args = parser.parse_args()
+    os.environ["RELAY_TORCH_THREADS"] = "1"
+    with harness.stack(), harness.worker(concurrency=1, log_path=args.worker_log) as worker:
+        run(args, worker)
+
+
+def _parse(value):
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def long_recording(minutes, path):
+    """A long speech-like WAV (16 kHz mono) with artifacts: generated minute by minute."""
+    import numpy as np
+    import soundfile as sf
+
+    from training.ml.synth import synthesize
+
+    with sf.SoundFile(path, "w", 16000, 1, subtype="PCM_16", format="WAV") as out:
+        for minute in range(int(minutes)):
+            recording = synthesize(5000 + minute, 60, sample_rate=16000, kinds=KINDS)
+            out.write(np.asarray(recording.samples, dtype=np.float32))
+    return path
+
+
+def run(args, worker):
+    import torch
+
+    from inference.models import InferenceFile
+    from training import demo_data
+    from training.ml.audio import decode_to_canonical
+    from training.ml.detector import Detector
+    from training.ml.features import FeatureExtractor
+
+    api = harness.Api()
+    print("training a small model to measure with ...")
+    small = list(demo_data.generate(3, 6, 55, kinds=KINDS))
+    dataset, annotation_set, _ = demo_data.load_into_relay(
+        api, small, "inference bench", kinds=KINDS, log=lambda *_: None
+    )
+    job = api.post(
+        "/training-jobs",
+        {
+            "dataset_id": dataset["id"],
+            "annotation_set_id": annotation_set["id"],
+            "config": {"artifact_types": list(KINDS), "epochs": 2},
+        },
+    )
+    job = api.wait(f"/training-jobs/{job['id']}", lambda j: j["status"] in ("completed", "failed", "cancelled"))
+    assert job["status"] == "completed", job["error_message"]
+
+    with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
+        wav = long_recording(args.minutes, Path(tmp) / "long.wav")
+        audio_s = args.minutes * 60
+        data = wav.read_bytes()
+        print(f"{args.minutes:.0f}-minute file: {len(data) / 1e6:.0f} MB WAV, 16 kHz mono\n")
+
+        torch.set_num_threads(1)
+        from relay import storage
+        from training.models import Model
+
+        detector = Detector.from_bytes(storage.get_bytes(Model.objects.get(pk=job["model_id"]).storage_key))
+        canonical = Path(tmp) / "canonical.flac"
+        started = time.perf_counter()
+        decode_to_canonical(wav, canonical, content_type="audio/wav")
+        decode_s = time.perf_counter() - started
+        started = time.perf_counter()
+        features = FeatureExtractor(detector.feature_config).from_file(canonical)
+        features_s = time.perf_counter() - started
+        started = time.perf_counter()
+        detections = detector.detect(features)
+        model_s = time.perf_counter() - started
+        print("in-process, 1 thread:")
+        print(f"  decode to canonical        {decode_s:6.2f} s  {audio_s / decode_s:8.0f}x real time")
+        print(f"  feature extraction (limit) {features_s:6.2f} s  {audio_s / features_s:8.0f}x real time")
+        print(
+            f"  model + event decoding     {model_s:6.2f} s  {audio_s / model_s:8.0f}x real time "
+            f"({len(detections)} detections)"
+        )
+        inference_rtf = audio_s / (features_s + model_s)
+        print(
+            f"  inference (features + model + events): {inference_rtf:.0f}x real time per core (goal >= 1000x); "
+            f"{inference_rtf / (audio_s / features_s):.2f} of feature extraction alone (goal >= 0.5)"
+        )
+
+        inference = api.post("/inference-jobs", {"model_id": job["model_id"], "expected_files": 1})
+        ticket = api.post(
+            f"/inference-jobs/{inference['id']}/files/upload-url",
+            {"filename": "long.wav", "file_size_bytes": len(data)},
+        )
+        api.upload(ticket["upload_url"], ticket["upload_fields"], data)
+        api.post(f"/inference-jobs/{inference['id']}/files/confirm", {"file_id": ticket["file_id"]})
+        result = api.wait(f"/inference-jobs/{inference['id']}", lambda j: j["status"] in ("completed", "cancelled"))
+        processed = result["files"][0]
+        record = InferenceFile.objects.get(pk=ticket["file_id"])
+        worker_s = (record.processed_at - record.started_at).total_seconds()
+        print("\nthrough the worker (1 process, 1 torch thread): download, decode, features, model, store:")
+        print(
+            f"  {worker_s:.1f} s for {audio_s / 60:.0f} min -> {audio_s / worker_s:.0f}x real time per core, "
+            f"{processed['detection_count']} detections, status {processed['status']}"
+        )
+        print(f"  peak worker RSS: {harness.peak_rss_mb(worker.pid):.0f} MB (goal < 500 MB)")
+
+
+if __name__ == "__main__":
+    main()
