@@ -53,8 +53,9 @@ def begin(request, tenant):
     if not key:
         return None
     if len(key) > 255:
-        raise RequestValidationError({HEADER: [ErrorDetail("at most 255 characters", code="value_error.too_long")]},
-                                     location="header")
+        raise RequestValidationError(
+            {HEADER: [ErrorDetail("at most 255 characters", code="value_error.too_long")]}, location="header"
+        )
     print_ = fingerprint(request)
     IdempotencyRecord.objects.filter(tenant=tenant, key=key, created_at__lt=timezone.now() - LIFETIME).delete()
     try:
@@ -67,7 +68,11 @@ def begin(request, tenant):
         return begin(request, tenant)
     if existing.fingerprint != print_:
         raise RequestValidationError(
-            {HEADER: [ErrorDetail("this Idempotency-Key was used with a different request", code="value_error.reused")]},
+            {
+                HEADER: [
+                    ErrorDetail("this Idempotency-Key was used with a different request", code="value_error.reused")
+                ]
+            },
             location="header",
         )
     if existing.status_code is None:
@@ -89,4 +94,3 @@ def finish(record, response):
 def purge_expired():
     count, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - LIFETIME).delete()
     return count
-

@@ -124,3 +124,42 @@ class NowView(APIView):
     def get(self, request):
         now = time.time()
         return Response({"now": datetime.fromtimestamp(now, tz=UTC), "unix": now})
+
+
+class JobsCountView(APIView):
+    @extend_schema(
+        summary="Count the caller's jobs",
+        description="Per kind (training, inference): `queued` (pending or queued), `running` (processing), `total`, "
+        "and the count of every status.",
+        responses=inline_serializer(
+            "JobsCount",
+            {
+                "training": serializers.DictField(child=serializers.JSONField()),
+                "inference": serializers.DictField(child=serializers.JSONField()),
+            },
+        ),
+        tags=["platform"],
+    )
+    def get(self, request):
+        from django.db.models import Count
+
+        from inference.models import InferenceJob
+        from relay.jobs import JobStatus
+        from training.models import TrainingJob
+
+        body = {}
+        for kind, model in (("training", TrainingJob), ("inference", InferenceJob)):
+            counts = dict(
+                model.objects.filter(tenant=request.user.tenant)
+                .values_list("status")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            by_status = {status: counts.get(status, 0) for status in JobStatus.values}
+            body[kind] = {
+                "queued": by_status["pending"] + by_status["queued"],
+                "running": by_status["processing"],
+                "total": sum(by_status.values()),
+                "by_status": by_status,
+            }
+        return Response(body)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("status", platform_views.StatusView.as_view(), name="status"),
     path("info", platform_views.InfoView.as_view(), name="info"),
     path("now", platform_views.NowView.as_view(), name="now"),
+    path("jobs/count", platform_views.JobsCountView.as_view(), name="jobs-count"),
     path("api-keys", key_views.ApiKeyListView.as_view(), name="api-key-list"),
     path("api-keys/<uuid:key_id>", key_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
     path("api-keys/<uuid:key_id>/revoke", key_views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),

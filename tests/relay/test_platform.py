@@ -67,3 +67,16 @@ def test_now(api):
     parsed = datetime.fromisoformat(body["now"].replace("Z", "+00:00"))
     assert abs(parsed.timestamp() - body["unix"]) < 0.001
     assert abs(body["unix"] - time.time()) < 5
+
+
+def test_jobs_count_is_per_tenant(api, other_api):
+    from inference.models import InferenceJob
+    from training.models import Model
+
+    model = Model.objects.create(tenant=api.tenant, name="m", annotation_set_version=1, storage_key="x")
+    for status in ("pending", "processing", "processing", "completed"):
+        InferenceJob.objects.create(tenant=api.tenant, model=model, status=status)
+    body = api.get("/jobs/count").json()
+    assert body["inference"]["queued"] == 1 and body["inference"]["running"] == 2 and body["inference"]["total"] == 4
+    assert body["inference"]["by_status"]["completed"] == 1 and body["training"]["total"] == 0
+    assert other_api.get("/jobs/count").json()["inference"]["total"] == 0
