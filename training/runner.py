@@ -196,8 +196,11 @@ def describe(detector):
     return {
         "feature_config": detector.feature_config.to_dict(),
         "decoding": {
-            name: {"threshold": decoding.thresholds[i], "merge_window_ms": decoding.merge_window_ms[i],
-                   "min_duration_ms": decoding.min_duration_ms[i]}
+            name: {
+                "threshold": decoding.thresholds[i],
+                "merge_window_ms": decoding.merge_window_ms[i],
+                "min_duration_ms": decoding.min_duration_ms[i],
+            }
             for i, name in enumerate(detector.type_names)
         },
     }

@@ -98,6 +98,8 @@ def test_detections_match_the_injected_artifacts(api, trained):
     }
     metrics = event_metrics(references, found, names)
     print(
+        "training validation macro F1:",
+        model.metrics["macro_f1"],
         "held-out event F1:",
         {k: round(v["f1"], 3) for k, v in metrics["per_type"].items()},
         "macro",

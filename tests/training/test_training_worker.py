@@ -25,7 +25,7 @@ def test_training_job_produces_a_model_with_computed_metrics(trained):
     metrics = model["metrics"]
     assert metrics == job["metrics"]
     assert set(metrics["per_type"]) == set(corpus.KINDS)
-    assert metrics["validation_files"] == len(metrics["validation_file_ids"]) == 2
+    assert metrics["validation_files"] == len(metrics["validation_file_ids"]) == 5
     assert metrics["evaluation"].startswith("event-based")
     for name, values in metrics["per_type"].items():
         assert 0.0 <= values["precision"] <= 1.0 and 0.0 <= values["recall"] <= 1.0, name

@@ -34,6 +34,7 @@ def frame_probabilities(model: FrameDetector, features: np.ndarray, chunk_frames
     n_types = model.out.out_channels
     out = np.empty((n_frames, n_types), dtype=np.float32)
     margin = model.margin
+    chunk_frames = -(-max(1, chunk_frames) // model.pool) * model.pool  # chunks start on context groups
     for first in range(0, n_frames, chunk_frames):
         count = min(chunk_frames, n_frames - first)
         lo, hi = first - margin, first + count + margin
@@ -55,13 +56,22 @@ class DecodingConfig:
     min_duration_ms: list[float]
 
     def to_dict(self):
-        return {"thresholds": list(self.thresholds), "merge_window_ms": list(self.merge_window_ms),
-                "min_duration_ms": list(self.min_duration_ms)}
+        return {
+            "thresholds": list(self.thresholds),
+            "merge_window_ms": list(self.merge_window_ms),
+            "min_duration_ms": list(self.min_duration_ms),
+        }
 
 
 class Detector:
-    def __init__(self, model: FrameDetector, type_names, feature_config: FeatureConfig, decoding: DecodingConfig,
-                 info: dict | None = None):
+    def __init__(
+        self,
+        model: FrameDetector,
+        type_names,
+        feature_config: FeatureConfig,
+        decoding: DecodingConfig,
+        info: dict | None = None,
+    ):
         self.model = model.cpu().eval()
         self.type_names = list(type_names)
         self.feature_config = feature_config
@@ -97,16 +107,19 @@ class Detector:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError("not a detector artifact")
         if payload.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"detector format version {payload.get('format_version')} is not supported "
-                             f"(this code reads version {FORMAT_VERSION})")
+            raise ValueError(
+                f"detector format version {payload.get('format_version')} is not supported "
+                f"(this code reads version {FORMAT_VERSION})"
+            )
         if payload["model"]["name"] != "FrameDetector":
             raise ValueError(f"unknown model {payload['model']['name']}")
         model = FrameDetector(**payload["model"]["kwargs"])
         model.load_state_dict(payload["state_dict"])
         model.set_normalisation(payload["normalisation"]["mean"], payload["normalisation"]["std"])
         decoding = DecodingConfig(**payload["decoding"])
-        return cls(model, payload["type_names"], FeatureConfig(**payload["feature_config"]), decoding,
-                   payload.get("info"))
+        return cls(
+            model, payload["type_names"], FeatureConfig(**payload["feature_config"]), decoding, payload.get("info")
+        )
 
     def probabilities(self, features: np.ndarray, chunk_frames: int = CHUNK_FRAMES) -> np.ndarray:
         """(frames, n_types) float32 probabilities of a file's features (frames, channels)."""
@@ -129,7 +142,8 @@ class Detector:
         """Events of precomputed probabilities; None = the calibrated per-type defaults."""
         d = self.decoding
         found = decode_events(
-            probs, self.feature_config.frame_ms,
+            probs,
+            self.feature_config.frame_ms,
             self._per_type(threshold, d.thresholds, "threshold"),
             self._per_type(merge_window_ms, d.merge_window_ms, "merge_window_ms"),
             self._per_type(min_duration_ms, d.min_duration_ms, "min_duration_ms"),

@@ -78,8 +78,10 @@ def decode_events(probs, frame_ms, thresholds=0.5, merge_window_ms=0.0, min_dura
     keep = duration >= min_dur[g_type]
     order = np.lexsort((g_type[keep], local_start[keep]))
     s, e, t, c = local_start[keep][order], local_end[keep][order], g_type[keep][order], confidence[keep][order]
-    return [Detection(int(ti), float(si * frame_ms), float(ei * frame_ms), float(ci))
-            for ti, si, ei, ci in zip(t, s, e, c, strict=True)]
+    return [
+        Detection(int(ti), float(si * frame_ms), float(ei * frame_ms), float(ci))
+        for ti, si, ei, ci in zip(t, s, e, c, strict=True)
+    ]
 
 
 def events_to_frames(events: Sequence, n_frames: int, n_types: int, frame_ms: float) -> np.ndarray:

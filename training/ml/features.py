@@ -68,7 +68,7 @@ def mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max) -> np.ndarray:
     rising = (fft_freqs[None, :] - lower) / (centre - lower)
     falling = (upper - fft_freqs[None, :]) / (upper - centre)
     weights = np.maximum(0.0, np.minimum(rising, falling))
-    weights *= (2.0 / (upper - lower))
+    weights *= 2.0 / (upper - lower)
     return weights.T.astype(np.float32)
 
 
@@ -94,8 +94,13 @@ class FeatureExtractor:
         c = self.config
         signal = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         spec = torch.stft(
-            signal, c.n_fft, hop_length=c.hop_length, win_length=c.n_fft, window=self.window,
-            center=False, return_complex=True,
+            signal,
+            c.n_fft,
+            hop_length=c.hop_length,
+            win_length=c.n_fft,
+            window=self.window,
+            center=False,
+            return_complex=True,
         )
         power = spec.real.square() + spec.imag.square()  # (freq, frames)
         power = power[:, :n_frames].T

@@ -25,8 +25,9 @@ from scipy.sparse.csgraph import connected_components
 EVALUATION = "event-based, onset collar 200 ms, offset collar max(200 ms, 20%)"
 
 
-def match_events(references, detections, onset_collar_ms=200.0, offset_collar_ms=200.0,
-                 offset_collar_rate=0.2) -> list[tuple[int, int]]:
+def match_events(
+    references, detections, onset_collar_ms=200.0, offset_collar_ms=200.0, offset_collar_rate=0.2
+) -> list[tuple[int, int]]:
     """Maximum matching of (start_ms, end_ms) references and detections: [(ref_i, det_j)]."""
     refs = np.asarray(references, dtype=np.float64).reshape(-1, 2)
     dets = np.asarray(detections, dtype=np.float64).reshape(-1, 2)
@@ -76,8 +77,14 @@ def _ratio(num, den):
     return None if den == 0 else float(num) / float(den)
 
 
-def event_metrics(references: Mapping[str, Sequence], detections: Mapping[str, Sequence], type_names,
-                  onset_collar_ms=200.0, offset_collar_ms=200.0, offset_collar_rate=0.2) -> dict:
+def event_metrics(
+    references: Mapping[str, Sequence],
+    detections: Mapping[str, Sequence],
+    type_names,
+    onset_collar_ms=200.0,
+    offset_collar_ms=200.0,
+    offset_collar_rate=0.2,
+) -> dict:
     """Scores of detections against references, both {file_key: [(type_index, start_ms, end_ms, ...)]}.
 
     Files in either mapping count (a file missing from `detections` has none).

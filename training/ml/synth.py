@@ -11,16 +11,23 @@ injects artifacts in the order a recording chain would make them:
   recording reaches 1 s),
 - `hum`: 50 or 60 Hz with harmonics (a soft hum or a rich buzz), 0.5-5 s, 8-35 dB above
   the noise floor,
-- `clipping`: a stretch of speech driven 2-8x into a hard clip level (label: from the
-  first to the last clipped sample),
-- `dropout`: 20-300 ms inside speech set to digital silence or dropped by 35-60 dB,
-- `glitch`: 2-20 ms clicks, single-sample spike trains, noise bursts or DC steps.
+- `clipping`: 60 ms-1 s of speech driven (gain ramped in over 10-40 ms) so its peaks
+  reach 3-10x a hard clip level set 1.0-1.5x above the loudest sample of the rest of
+  the file (as a fixed converter limit would be; label: first to last clipped sample),
+- `dropout`: 20-300 ms inside speech set to digital silence (60%) or dropped by 35-60 dB,
+- `glitch`: 2-20 ms clicks (damped 1.5-6 kHz ringing), single-sample spike trains, noise
+  bursts or DC steps, peaking at 0.6-2x the speech peak level and at least 1.5-3x the
+  signal around them, sometimes in one stereo channel only (then twice as strong).
+
+Events of different kinds (hum aside) are at least 0.4 s apart, of the same kind 1 s;
+hum never overlaps a dropout. `events_per_minute` sets the mean count of each kind
+(Poisson).
 
 Labels are computed from the sample indices actually modified, so they are exact at any
 sample rate. The timeline and every choice of time, length and level come from one
 random stream that does not depend on the sample rate or channels; waveform noise comes
-from another. The same seed thus gives the same recording, with the same events, at
-8 kHz or 48 kHz, mono or stereo.
+from another. The same seed thus gives the same timeline and events (clipping's ends,
+which follow the samples that actually clip, aside) at 8 kHz or 48 kHz, mono or stereo.
 """
 
 import math
@@ -33,11 +40,19 @@ ALL_KINDS = ("glitch", "dropout", "long_pause", "hum", "clipping")
 STYLES = ("speech", "music")
 
 # (F1, F2, F3) in Hz of a few vowels for an average adult voice.
-VOWELS = ((280, 2250, 2900), (400, 2000, 2600), (750, 1250, 2500), (450, 850, 2500),
-          (320, 800, 2300), (500, 1500, 2500), (600, 1700, 2450))
+VOWELS = (
+    (280, 2250, 2900),
+    (400, 2000, 2600),
+    (750, 1250, 2500),
+    (450, 850, 2500),
+    (320, 800, 2300),
+    (500, 1500, 2500),
+    (600, 1700, 2450),
+)
 # Fricatives: (low Hz, high Hz, relative level).
 FRICATIVES = ((4000, 7500, 0.22), (2000, 4500, 0.25), (1200, 7000, 0.08), (500, 3500, 0.07))
-EVENT_GAP_S = 0.4  # minimum distance between two non-hum events (any kinds)
+EVENT_GAP_S = 0.4  # minimum distance between two non-hum events of different kinds
+SAME_KIND_GAP_S = 1.0  # ... and of the same kind (closer ones would read as one event)
 
 
 @dataclass(frozen=True)
@@ -74,8 +89,16 @@ class _Unit:
     params: dict
 
 
-def synthesize(seed, duration_s, sample_rate=16000, channels=1, kinds=ALL_KINDS, style="speech",
-               events_per_minute=4.0, keep_clean=False) -> Recording:
+def synthesize(
+    seed,
+    duration_s,
+    sample_rate=16000,
+    channels=1,
+    kinds=ALL_KINDS,
+    style="speech",
+    events_per_minute=4.0,
+    keep_clean=False,
+) -> Recording:
     """A recording of `duration_s` seconds with about `events_per_minute` events of each kind."""
     if not 8000 <= sample_rate <= 48000:
         raise ValueError("sample_rate must be 8000-48000 Hz")
@@ -103,7 +126,7 @@ def synthesize(seed, duration_s, sample_rate=16000, channels=1, kinds=ALL_KINDS,
         units, words, pauses = _music_plan(plan_rng, duration_s, n_pauses)
     voiced = [u for u in units if u.kind in ("vowel", "note")]
 
-    occupied = [(a - EVENT_GAP_S, b + EVENT_GAP_S) for a, b in pauses]
+    occupied = [(a, b, "long_pause") for a, b in pauses]
     clip_plan = _place_clipping(plan_rng, count("clipping"), voiced, occupied)
     dropout_plan = _place_dropouts(plan_rng, count("dropout"), voiced, occupied)
     glitch_plan = _place_glitches(plan_rng, count("glitch"), words, duration_s, occupied)
@@ -131,8 +154,9 @@ def synthesize(seed, duration_s, sample_rate=16000, channels=1, kinds=ALL_KINDS,
     events = [Event("long_pause", *_ms(a, b, sr), "ambient") for a, b in pauses]
     for start, length, params in hum_plan:
         events.append(_add_hum(y, sr, start, length, params, noise_rms, scene["level"], wave_rng))
+    loudest = float(np.max(np.abs(y)))  # clip levels sit above anything else in the file
     for start, end, params in clip_plan:
-        event = _add_clipping(y, sr, start, end, params, peak)
+        event = _add_clipping(y, sr, start, end, params, loudest)
         if event:
             events.append(event)
     for start, length, params in dropout_plan:
@@ -245,35 +269,57 @@ def _speech_plan(rng, duration_s, n_pauses):
         state["phrase_pos"] = 0
         return int(rng.integers(3, 11))
 
-    return _layout(rng, duration_s, n_pauses, make_word, phrase_items, word_gap,
-                   lambda: rng.uniform(0.25, 0.7), 3.5)
+    return _layout(rng, duration_s, n_pauses, make_word, phrase_items, word_gap, lambda: rng.uniform(0.25, 0.7), 3.5)
 
 
 def _vowel(rng, t, speaker, level, stressed, phrase_pos):
     dur = rng.uniform(0.07, 0.16) * (1.4 if stressed else 1.0) / speaker["rate"]
     a = np.array(VOWELS[rng.integers(len(VOWELS))], float) * speaker["formant_scale"]
     a *= rng.uniform(0.95, 1.05, size=3)
-    b = a * rng.uniform(0.9, 1.1, size=3) if rng.random() < 0.7 else \
-        np.array(VOWELS[rng.integers(len(VOWELS))], float) * speaker["formant_scale"]
+    b = (
+        a * rng.uniform(0.9, 1.1, size=3)
+        if rng.random() < 0.7
+        else np.array(VOWELS[rng.integers(len(VOWELS))], float) * speaker["formant_scale"]
+    )
     declination = 1.12 - 0.03 * min(phrase_pos, 10)
     f0a = speaker["f0"] * declination * (1 + rng.normal(0, 0.06)) * (1.08 if stressed else 1.0)
     f0b = f0a * (1 + rng.normal(0, 0.08))
-    return _Unit("vowel", t, dur, {"f0": (f0a, f0b), "formants": (a, b), "level": level,
-                                   "breath": rng.uniform(0.01, 0.05)})
+    return _Unit(
+        "vowel", t, dur, {"f0": (f0a, f0b), "formants": (a, b), "level": level, "breath": rng.uniform(0.01, 0.05)}
+    )
 
 
 def _consonant(rng, kind, t, speaker, level):
     if kind == "fricative":
         low, high, rel = FRICATIVES[rng.integers(len(FRICATIVES))]
-        return _Unit("fricative", t, rng.uniform(0.04, 0.13) / speaker["rate"],
-                     {"band": (low, high), "level": level * rel * rng.uniform(0.6, 1.4)})
+        return _Unit(
+            "fricative",
+            t,
+            rng.uniform(0.04, 0.13) / speaker["rate"],
+            {"band": (low, high), "level": level * rel * rng.uniform(0.6, 1.4)},
+        )
     if kind == "plosive":
-        return _Unit("plosive", t, rng.uniform(0.02, 0.055),
-                     {"burst": rng.uniform(0.004, 0.012), "cut": rng.uniform(800, 3000),
-                      "level": level * rng.uniform(0.15, 0.45)})
-    return _Unit("nasal", t, rng.uniform(0.04, 0.09) / speaker["rate"],
-                 {"f0": (speaker["f0"],) * 2, "formants": ((250, 1100, 2500),) * 2,
-                  "level": level * rng.uniform(0.2, 0.4), "breath": 0.0})
+        return _Unit(
+            "plosive",
+            t,
+            rng.uniform(0.02, 0.055),
+            {
+                "burst": rng.uniform(0.004, 0.012),
+                "cut": rng.uniform(800, 3000),
+                "level": level * rng.uniform(0.15, 0.45),
+            },
+        )
+    return _Unit(
+        "nasal",
+        t,
+        rng.uniform(0.04, 0.09) / speaker["rate"],
+        {
+            "f0": (speaker["f0"],) * 2,
+            "formants": ((250, 1100, 2500),) * 2,
+            "level": level * rng.uniform(0.2, 0.4),
+            "breath": 0.0,
+        },
+    )
 
 
 def _music_plan(rng, duration_s, n_pauses):
@@ -289,16 +335,32 @@ def _music_plan(rng, duration_s, n_pauses):
         degrees = rng.choice(len(scale), size=int(rng.integers(1, 4)), replace=False)
         pitches = [root + scale[d] + 12 * int(rng.integers(0, 2)) for d in degrees]
         freqs = [440.0 * 2 ** ((p - 69) / 12) for p in pitches]
-        unit = _Unit("note", t0, dur, {"freqs": freqs, "instrument": str(instrument),
-                                       "level": 10 ** (rng.uniform(-5, 1) / 20),
-                                       "decay": rng.uniform(0.2, 0.9)})
+        unit = _Unit(
+            "note",
+            t0,
+            dur,
+            {
+                "freqs": freqs,
+                "instrument": str(instrument),
+                "level": 10 ** (rng.uniform(-5, 1) / 20),
+                "decay": rng.uniform(0.2, 0.9),
+            },
+        )
         return [unit], dur
 
     def note_gap():
         return rng.uniform(0.0, 0.03) if rng.random() < 0.5 else rng.uniform(0.03, 0.2)
 
-    return _layout(rng, duration_s, n_pauses, make_note, lambda: int(rng.integers(4, 13)), note_gap,
-                   lambda: rng.uniform(0.25, 0.7), 3.0)
+    return _layout(
+        rng,
+        duration_s,
+        n_pauses,
+        make_note,
+        lambda: int(rng.integers(4, 13)),
+        note_gap,
+        lambda: rng.uniform(0.25, 0.7),
+        3.0,
+    )
 
 
 def _scene_params(rng, channels):
@@ -315,8 +377,13 @@ def _scene_params(rng, channels):
 # --- placing events ----------------------------------------------------------------------
 
 
-def _free(a, b, occupied):
-    return all(b <= lo or a >= hi for lo, hi in occupied)
+def _free(a, b, occupied, kind=None):
+    """No occupied (lo, hi, kind) span within EVENT_GAP_S (SAME_KIND_GAP_S for the same kind) of [a, b]."""
+    for lo, hi, other in occupied:
+        gap = SAME_KIND_GAP_S if other == kind else EVENT_GAP_S
+        if b + gap > lo and a - gap < hi:
+            return False
+    return True
 
 
 def _place_clipping(rng, n, voiced, occupied):
@@ -331,11 +398,16 @@ def _place_clipping(rng, n, voiced, occupied):
             ends = [u for u in voiced if u.start <= start + target and u.start + u.dur > start]
             last = ends[-1]
             end = min(last.start + last.dur * rng.uniform(0.5, 0.9), start + target)
-            if end - start < 0.06 or end - start > 1.0 or not _free(start, end, occupied):
+            if end - start < 0.06 or end - start > 1.0 or not _free(start, end, occupied, "clipping"):
                 continue
-            out.append((start, end, {"drive": rng.uniform(2.0, 8.0), "clip": rng.uniform(0.6, 1.6),
-                                     "ramp": rng.uniform(0.01, 0.04)}))
-            occupied.append((start - EVENT_GAP_S, end + EVENT_GAP_S))
+            out.append(
+                (
+                    start,
+                    end,
+                    {"drive": rng.uniform(3.0, 10.0), "clip": rng.uniform(1.0, 1.5), "ramp": rng.uniform(0.01, 0.04)},
+                )
+            )
+            occupied.append((start, end, "clipping"))
             break
     return out
 
@@ -349,12 +421,17 @@ def _place_dropouts(rng, n, voiced, occupied):
             unit = voiced[rng.integers(len(voiced))]
             length = math.exp(rng.uniform(math.log(0.02), math.log(0.3)))
             start = unit.start + rng.uniform(0.0, 0.7) * unit.dur
-            if not _free(start, start + length, occupied):
+            if not _free(start, start + length, occupied, "dropout"):
                 continue
             silent = rng.random() < 0.6
-            out.append((start, length, {"variant": "digital_silence" if silent else "level_drop",
-                                        "drop_db": rng.uniform(35, 60)}))
-            occupied.append((start - EVENT_GAP_S, start + length + EVENT_GAP_S))
+            out.append(
+                (
+                    start,
+                    length,
+                    {"variant": "digital_silence" if silent else "level_drop", "drop_db": rng.uniform(35, 60)},
+                )
+            )
+            occupied.append((start, start + length, "dropout"))
             break
     return out
 
@@ -369,33 +446,53 @@ def _place_glitches(rng, n, words, duration_s, occupied):
                 start = rng.uniform(a, max(a, b - length))
             else:
                 start = rng.uniform(0.05, duration_s - 0.05 - length)
-            if not _free(start, start + length, occupied):
+            if not _free(start, start + length, occupied, "glitch"):
                 continue
             variant = rng.choice(["click", "spikes", "burst", "dc_step"], p=[0.3, 0.25, 0.25, 0.2])
-            out.append((start, length, {"variant": str(variant), "amp": rng.uniform(0.6, 2.0),
-                                        "one_channel": rng.random() < 0.3, "freq": rng.uniform(800, 5000),
-                                        "sign": 1.0 if rng.random() < 0.5 else -1.0}))
-            occupied.append((start - EVENT_GAP_S, start + length + EVENT_GAP_S))
+            out.append(
+                (
+                    start,
+                    length,
+                    {
+                        "variant": str(variant),
+                        "amp": rng.uniform(0.6, 2.0),
+                        "over_local": rng.uniform(1.5, 3.0),
+                        "one_channel": rng.random() < 0.3,
+                        "freq": rng.uniform(1500, 6000),
+                        "sign": 1.0 if rng.random() < 0.5 else -1.0,
+                    },
+                )
+            )
+            occupied.append((start, start + length, "glitch"))
             break
     return out
 
 
 def _place_hum(rng, n, duration_s, dropouts):
-    out, taken = [], [(s - 0.1, s + length + 0.1) for s, length, _ in dropouts]
+    out, taken = [], [(s - 0.1, s + length + 0.1, "dropout") for s, length, _ in dropouts]
     for _ in range(n):
         for _try in range(50):
             length = rng.uniform(0.5, 5.0)
             if length > duration_s - 0.2:
                 continue
             start = rng.uniform(0.05, duration_s - 0.05 - length)
-            if not _free(start, start + length, taken):
+            if not _free(start, start + length, taken, "hum"):
                 continue
             buzz = rng.random() < 0.5
-            out.append((start, length, {
-                "f0": 50.0 if rng.random() < 0.5 else 60.0, "buzz": buzz,
-                "above_floor_db": rng.uniform(8, 35), "rolloff": rng.uniform(0.15, 0.5) if not buzz else
-                rng.uniform(0.5, 1.2), "ramp": rng.uniform(0.005, 0.03)}))
-            taken.append((start - 0.5, start + length + 0.5))
+            out.append(
+                (
+                    start,
+                    length,
+                    {
+                        "f0": 50.0 if rng.random() < 0.5 else 60.0,
+                        "buzz": buzz,
+                        "above_floor_db": rng.uniform(8, 35),
+                        "rolloff": rng.uniform(0.15, 0.5) if not buzz else rng.uniform(0.5, 1.2),
+                        "ramp": rng.uniform(0.005, 0.03),
+                    },
+                )
+            )
+            taken.append((start, start + length, "hum"))
             break
     return out
 
@@ -535,18 +632,19 @@ def _add_hum(y, sr, start, length, p, noise_rms, speech_rms, rng):
     level = min(noise_rms * 10 ** (p["above_floor_db"] / 20), speech_rms * 10 ** (-4 / 20))
     wave *= level / (np.sqrt(np.mean(wave**2)) + 1e-12) * _envelope(b - a, sr, p["ramp"], p["ramp"])
     y[a:b] += wave[:, None]
-    detail = f"{'buzz' if p['buzz'] else 'hum'} {p['f0']:.0f} Hz, {20 * math.log10(level / noise_rms):.0f} dB over floor"
+    over_floor = 20 * math.log10(level / noise_rms)
+    detail = f"{'buzz' if p['buzz'] else 'hum'} {p['f0']:.0f} Hz, {over_floor:.0f} dB over floor"
     return Event("hum", a * 1000.0 / sr, b * 1000.0 / sr, detail)
 
 
-def _add_clipping(y, sr, start, end, p, peak):
+def _add_clipping(y, sr, start, end, p, loudest):
     ramp = p["ramp"]
     a, b = _span(sr, start - ramp, end - start + 2 * ramp, len(y))
     inner_a, inner_b = _span(sr, start, end - start, len(y))
     gain = np.ones(b - a)
     ra, rb = inner_a - a, b - inner_b
     local_peak = float(np.max(np.abs(y[inner_a:inner_b]))) + 1e-9
-    level = min(0.98, p["clip"] * peak)
+    level = min(0.98, p["clip"] * loudest)
     drive = max(1.0, p["drive"] * level / local_peak)
     gain[:] = drive
     if ra:
@@ -578,7 +676,8 @@ def _add_dropout(y, sr, start, length, p):
 def _add_glitch(y, sr, start, length, p, peak, rng):
     a, b = _span(sr, start, length, len(y))
     n = b - a
-    amp = min(0.95, p["amp"] * peak)
+    near = y[max(0, a - sr // 100) : b + sr // 100]
+    amp = min(0.95, max(p["amp"] * peak, p["over_local"] * float(np.max(np.abs(near)))))
     chans = [int(rng.integers(y.shape[1]))] if (p["one_channel"] and y.shape[1] > 1) else list(range(y.shape[1]))
     if len(chans) < y.shape[1]:
         amp = min(0.95, 2 * amp)
