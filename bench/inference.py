@@ -30,8 +30,13 @@ def main():
     parser.add_argument("--worker-log", default=None)
     args = parser.parse_args()
     os.environ["RELAY_TORCH_THREADS"] = "1"
-    with harness.stack(), harness.worker(concurrency=1, log_path=args.worker_log) as worker:
-        run(args, worker)
+    with harness.stack():
+        api = harness.Api()
+        with harness.worker(concurrency=1, log_path=args.worker_log):
+            model_id = train_small_model(api)
+        # A fresh worker for the measurement, so that its peak memory is the inference's own.
+        with harness.worker(queues="inference", concurrency=1, log_path=args.worker_log) as worker:
+            run(args, worker, api, model_id)
 
 
 def _parse(value):
@@ -52,16 +57,9 @@ def long_recording(minutes, path):
     return path
 
 
-def run(args, worker):
-    import torch
-
-    from inference.models import InferenceFile
+def train_small_model(api):
     from training import demo_data
-    from training.ml.audio import decode_to_canonical
-    from training.ml.detector import Detector
-    from training.ml.features import FeatureExtractor
 
-    api = harness.Api()
     print("training a small model to measure with ...")
     small = list(demo_data.generate(3, 6, 55, kinds=KINDS))
     dataset, annotation_set, _ = demo_data.load_into_relay(
@@ -77,6 +75,16 @@ def run(args, worker):
     )
     job = api.wait(f"/training-jobs/{job['id']}", lambda j: j["status"] in ("completed", "failed", "cancelled"))
     assert job["status"] == "completed", job["error_message"]
+    return job["model_id"]
+
+
+def run(args, worker, api, model_id):
+    import torch
+
+    from inference.models import InferenceFile
+    from training.ml.audio import decode_to_canonical
+    from training.ml.detector import Detector
+    from training.ml.features import FeatureExtractor
 
     with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
         wav = long_recording(args.minutes, Path(tmp) / "long.wav")
@@ -88,7 +96,7 @@ def run(args, worker):
         from relay import storage
         from training.models import Model
 
-        detector = Detector.from_bytes(storage.get_bytes(Model.objects.get(pk=job["model_id"]).storage_key))
+        detector = Detector.from_bytes(storage.get_bytes(Model.objects.get(pk=model_id).storage_key))
         canonical = Path(tmp) / "canonical.flac"
         started = time.perf_counter()
         decode_to_canonical(wav, canonical, content_type="audio/wav")
@@ -112,7 +120,7 @@ def run(args, worker):
             f"{inference_rtf / (audio_s / features_s):.2f} of feature extraction alone (goal >= 0.5)"
         )
 
-        inference = api.post("/inference-jobs", {"model_id": job["model_id"], "expected_files": 1})
+        inference = api.post("/inference-jobs", {"model_id": model_id, "expected_files": 1})
         ticket = api.post(
             f"/inference-jobs/{inference['id']}/files/upload-url",
             {"filename": "long.wav", "file_size_bytes": len(data)},

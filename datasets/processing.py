@@ -58,7 +58,7 @@ def fail(audio_id, message):
 
 def save_features(key, features: np.ndarray):
     buffer = io.BytesIO()
-    np.save(buffer, features.astype(np.float16))
+    np.save(buffer, features.astype(np.float16, copy=False))
     storage.put_bytes(key, buffer.getvalue(), content_type="application/octet-stream")
 
 
@@ -114,6 +114,7 @@ def process(audio_id):
         from training.ml.features import FeatureExtractor
 
         extractor = FeatureExtractor()
-        save_features(audio.features_key(extractor.config.cache_key), extractor.from_file(canonical))
+        features = extractor.from_file(canonical, dtype=np.float16)  # the cache's own type
+        save_features(audio.features_key(extractor.config.cache_key), features)
     if _advance(audio, AudioStatus.EMBEDDING, AudioStatus.READY, processed_at=timezone.now()):
         logger.info("audio ready audio=%s", audio_id)

@@ -25,10 +25,19 @@ def _colors(inference_file, type_names):
     return {name: configured.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(type_names)}
 
 
-def _canonical_key(inference_file):
+def _canonical_audio(inference_file, folder):
+    """The file as canonical audio: a dataset file's stored copy, or the upload decoded again
+    (plots are rare and cached; inference does not keep a copy for them)."""
+    canonical = Path(folder) / "canonical.flac"
     if inference_file.audio_file is not None:
-        return inference_file.audio_file.canonical_key
-    return inference_file.object_prefix + "canonical.flac"
+        storage.download(inference_file.audio_file.canonical_key, canonical)
+        return canonical
+    from training.ml.audio import decode_to_canonical
+
+    original = Path(folder) / "original"
+    storage.download(inference_file.s3_key, original)
+    decode_to_canonical(original, canonical, content_type=inference_file.content_type)
+    return canonical
 
 
 def png_for(inference_file) -> bytes:
@@ -38,9 +47,7 @@ def png_for(inference_file) -> bytes:
     except storage.ObjectMissing:
         pass
     with tempfile.TemporaryDirectory(prefix="relay-plot-") as tmp:
-        canonical = Path(tmp) / "canonical.flac"
-        storage.download(_canonical_key(inference_file), canonical)
-        png = render(canonical, inference_file)
+        png = render(_canonical_audio(inference_file, tmp), inference_file)
     storage.put_bytes(cache_key, png, content_type="image/png")
     return png
 

@@ -9,6 +9,7 @@ import functools
 import logging
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.conf import settings
@@ -191,10 +192,14 @@ def abort_multipart(key, *, upload_id):
             raise
 
 
+# Parallel parts for large objects, with bounded buffers (4 x 8 MB) in worker processes.
+TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=4)
+
+
 def download(key, path):
     """Stream an object to a local file."""
     try:
-        client().download_file(settings.S3_BUCKET, key, str(path))
+        client().download_file(settings.S3_BUCKET, key, str(path), Config=TRANSFER)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise ObjectMissing(key) from None
@@ -202,7 +207,7 @@ def download(key, path):
 
 
 def upload(path, key, *, content_type):
-    client().upload_file(str(path), settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type})
+    client().upload_file(str(path), settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type}, Config=TRANSFER)
 
 
 def put_bytes(key, data, *, content_type):

@@ -90,6 +90,12 @@ def test_detections_match_the_injected_artifacts(api, trained):
         assert abs(files[file_id]["duration_ms"] - demo.duration_ms) <= 10
         assert files[file_id]["detection_count"] == len(files[file_id]["detections"])
 
+    # The plot of an uploaded file (decoded again from the original for the picture).
+    first_id = next(iter(truth))
+    plot = api.get(f"/inference-jobs/{job['id']}/files/{first_id}/plot.png")
+    assert plot.status_code == 200 and plot.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert api.get(f"/inference-jobs/{job['id']}/files/{corrupt_id}/plot.png").status_code == 409
+
     names = model.artifact_types
     references = {f: [(names.index(k), s, e) for k, s, e in events] for f, events in truth.items()}
     found = {

@@ -123,7 +123,7 @@ class Detector:
 
     def probabilities(self, features: np.ndarray, chunk_frames: int = CHUNK_FRAMES) -> np.ndarray:
         """(frames, n_types) float32 probabilities of a file's features (frames, channels)."""
-        features = np.asarray(features, dtype=np.float32)
+        features = np.asarray(features)  # float16 or float32: converted chunk by chunk, not whole
         if features.ndim != 2 or features.shape[1] != self.feature_config.n_channels:
             raise ValueError(f"features must be (frames, {self.feature_config.n_channels}), got {features.shape}")
         return frame_probabilities(self.model, features, chunk_frames)

@@ -132,10 +132,11 @@ class FeatureExtractor:
         padded[lead : lead + usable] = samples[:usable]
         return self._compute(padded, n_frames)
 
-    def from_file(self, path, chunk_frames: int = 6000) -> np.ndarray:
-        """Features of a canonical file, read `chunk_frames` frames (60 s) at a time."""
+    def from_file(self, path, chunk_frames: int = 1500, dtype=np.float32) -> np.ndarray:
+        """Features of a canonical file, read `chunk_frames` frames (15 s) at a time. With
+        dtype=np.float16 (what the feature cache stores) an hour takes 48 MB instead of 97."""
         n_frames = self.config.n_frames(sf.info(str(path)).frames)
-        out = np.empty((n_frames, self.config.n_channels), dtype=np.float32)
+        out = np.empty((n_frames, self.config.n_channels), dtype=dtype)
         for first in range(0, n_frames, chunk_frames):
             count = min(chunk_frames, n_frames - first)
             start, length = self._context(first, count)
