@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv lint clean-data
+.PHONY: run test venv lint clean-data manage
 
 # Installs again whenever a requirements file changed.
 $(VENV)/.installed-%: requirements/*.txt
@@ -29,3 +29,8 @@ clean-data:
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+## make manage ARGS="create_tenant acme": a manage.py command against the stack of make run.
+manage: $(VENV)/.installed-test
+	@test -f .relay/env || { echo "No .relay/env: start the stack with make run first."; exit 1; }
+	@set -a; . ./.relay/env; set +a; $(PY) manage.py $(ARGS)

@@ -7,7 +7,6 @@ worker` processes, as in production.
 
 import json
 import os
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -90,62 +89,13 @@ def post_file(upload_url, fields, data, session=None):
 def worker(queues="default,audio,training,inference", concurrency=2, log_path=None):
     """A real `celery worker` process on the benchmark's stack; yields its Popen."""
     from relay.celery import app
+    from relay.embedded.servers import CeleryWorker
 
-    log = open(log_path or os.devnull, "wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "relay",
-            "worker",
-            "--queues",
-            queues,
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            f"bench-{os.getpid()}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=BASE_DIR,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = CeleryWorker(os.environ, log_path or os.devnull, queues=queues, concurrency=concurrency, name="bench")
     try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the celery worker did not start")
-        yield process
+        yield process.start(app)
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def tree_rss_mb(pid):
-    """Resident memory of a process and its children, MB (from /proc)."""
-    total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    for each in pids:
-        try:
-            for line in Path(f"/proc/{each}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+        process.stop()
 
 
 def peak_rss_mb(pid):

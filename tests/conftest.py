@@ -1,7 +1,4 @@
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -116,49 +113,16 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.db import connection
 
     from relay.celery import app
+    from relay.embedded.servers import CeleryWorker
 
     url = urlsplit(os.environ["DATABASE_URL"])
-    test_url = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": test_url, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))}
     env.pop("RELAY_TEST_DATABASE_NAME", None)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "relay",
-                "worker",
-                "--queues",
-                "default,audio,training,inference",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"test-{os.getpid()}@%h",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+    worker = CeleryWorker(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    process = worker.start(app)
     yield process
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    print(f"\ncelery worker log: {log_path}")
+    worker.stop()
+    print(f"\ncelery worker log: {worker.log_path}")
 
 
 class JsonClient:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -35,6 +36,27 @@ def load_secrets(data_dir):
     path.write_text(json.dumps(values, indent=2))
     path.chmod(0o600)
     return values
+
+
+ENV_FILE_KEYS = (
+    "RELAY_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "S3_ENDPOINT_URL",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_BUCKET",
+    "STATIC_ROOT",
+)
+
+
+def write_env_file(data_dir, env):
+    """`.relay/env`: the settings of this stack, for `make manage` while it runs."""
+    path = data_dir / "env"
+    lines = [f"{key}={shlex.quote(env[key])}" for key in ENV_FILE_KEYS if key in env]
+    path.write_text("# Written by make run: the settings of the running stack.\n" + "\n".join(lines) + "\n")
+    path.chmod(0o600)
 
 
 def manage(*args, env):
@@ -94,6 +116,7 @@ def main():
         else:
             logger.info("using S3_ENDPOINT_URL from the environment")
 
+        write_env_file(data_dir, env)
         manage("migrate", "--noinput", "-v", "0", env=env)
         manage("collectstatic", "--noinput", "-v", "0", env=env)
         manage("ensure_bucket", env=env)

@@ -300,3 +300,41 @@ class SeaweedS3:
 
     def stop(self):
         self.process.stop()
+
+
+class CeleryWorker:
+    """A real `celery -A relay worker` process (for the tests and benchmarks), started with
+    `env` and ready once it answers a ping."""
+
+    def __init__(self, env, log_path, queues="default,audio,training,inference", concurrency=2, name="test"):
+        self.env = {**env, "PYTHONUNBUFFERED": "1"}
+        self.log_path = Path(log_path)
+        self.argv = [
+            sys.executable, "-m", "celery", "-A", "relay", "worker", "--queues", queues,
+            "--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}@%h",
+            "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        self.process = None
+
+    def start(self, app, timeout=60):
+        base_dir = Path(__file__).resolve().parent.parent.parent
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(self.argv, cwd=base_dir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not app.control.ping(timeout=0.5):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = self.log_path.read_text(errors="replace")[-3000:]
+                raise ServerError(f"the celery worker did not start:\n{tail}")
+        return self.process
+
+    def stop(self, timeout=30):
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
