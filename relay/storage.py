@@ -82,15 +82,19 @@ def ensure_bucket():
         logger.info("created bucket %s", settings.S3_BUCKET)
 
 
-def check():
-    """Raise unless the bucket answers within the dependency timeout."""
-    quick = _client(
+@functools.cache
+def _check_client():
+    return _client(
         settings.S3_ENDPOINT_URL,
         connect_timeout=settings.RELAY_DEPENDENCY_TIMEOUT,
         read_timeout=settings.RELAY_DEPENDENCY_TIMEOUT,
         retries={"max_attempts": 1},
     )
-    quick.head_bucket(Bucket=settings.S3_BUCKET)
+
+
+def check():
+    """Raise unless the bucket answers within the dependency timeout."""
+    _check_client().head_bucket(Bucket=settings.S3_BUCKET)
 
 
 def head(key):

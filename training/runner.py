@@ -138,7 +138,18 @@ def _run(job, progress):
 
     def on_epoch(epoch, epochs, info):
         progress.within(TrainingStage.TRAINING, epoch / epochs)
-        logger.info("training job %s: epoch %d/%d %s", job.pk, epoch, epochs, info)
+        logger.info(
+            "training job %s: epoch %d/%d, train loss %.4f, validation loss %.4f, validation macro F1 %.3f "
+            "(best epoch %d, %.0f s)",
+            job.pk,
+            epoch,
+            epochs,
+            info["train_loss"],
+            info["validation_loss"],
+            info["validation_macro_f1"],
+            info["best_epoch"],
+            info["elapsed_s"],
+        )
 
     try:
         result = train_detector(
