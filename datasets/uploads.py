@@ -148,20 +148,13 @@ def _fail(audio, message, *, delete_objects=False, from_statuses=(AudioStatus.PE
 def _verify_uploaded_object(audio, *, field):
     """The stored object must be there with the declared size and type (else 409 or 422)."""
     try:
-        found = storage.head(audio.storage_key)
+        problem = storage.upload_problem(audio.storage_key, size=audio.file_size, content_type=audio.content_type)
     except storage.ObjectMissing:
         message = "no uploaded object yet: POST the file to upload_url (or complete the multipart upload) first"
         AudioFile.objects.filter(pk=audio.pk, processing_status=AudioStatus.PENDING).update(
             error_message=f"confirm: {message}", updated_at=timezone.now()
         )
         raise Conflict(f"Audio file {audio.id} has {message}") from None
-    problem = None
-    if found["size"] != audio.file_size:
-        problem = f"the uploaded object is {found['size']} bytes but file_size was declared as {audio.file_size}"
-    elif found["content_type"] and found["content_type"].lower() != audio.content_type:
-        problem = (
-            f"the uploaded object is {found['content_type']} but content_type was declared as {audio.content_type}"
-        )
     if problem:
         _fail(audio, problem, delete_objects=True)
         raise _body_error(field, problem, "value_error.upload_mismatch")

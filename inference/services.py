@@ -143,16 +143,21 @@ def confirm_upload(*, job, inference_file) -> InferenceFile:
     if inference_file.status != FileStatus.PENDING:
         return inference_file
     try:
-        found = storage.head(inference_file.s3_key)
+        problem = storage.upload_problem(
+            inference_file.s3_key,
+            size=inference_file.file_size,
+            content_type=inference_file.content_type,
+            size_field="file_size_bytes",
+        )
     except storage.ObjectMissing:
         raise Conflict("No uploaded object yet: POST the file to upload_url first") from None
-    if found["size"] != inference_file.file_size:
-        raise _invalid(
-            "file_id",
-            f"the uploaded object is {found['size']} bytes but file_size_bytes was declared as "
-            f"{inference_file.file_size}",
-            "value_error.upload_mismatch",
-        )
+    if problem:
+        from datasets.tasks import delete_storage_prefix
+        from inference.runner import fail_file
+
+        fail_file(inference_file.pk, problem, from_statuses=[FileStatus.PENDING])
+        enqueue_on_commit(delete_storage_prefix, inference_file.s3_key.rsplit("/", 1)[0] + "/")
+        raise _invalid("file_id", problem, "value_error.upload_mismatch")
     with transaction.atomic():
         _lock_open_job(job)
         current = InferenceFile.objects.select_for_update().get(pk=inference_file.pk)

@@ -110,6 +110,18 @@ def head(key):
     return {"size": response["ContentLength"], "content_type": response.get("ContentType", "")}
 
 
+def upload_problem(key, *, size, content_type, size_field="file_size"):
+    """What is wrong with an uploaded object against its declaration (None if nothing);
+    ObjectMissing if nothing was uploaded. The presigned POST already binds both, so a
+    problem here means the upload went around it."""
+    found = head(key)
+    if found["size"] != size:
+        return f"the uploaded object is {found['size']} bytes but {size_field} was declared as {size}"
+    if found["content_type"] and found["content_type"].lower() != content_type:
+        return f"the uploaded object is {found['content_type']} but content_type was declared as {content_type}"
+    return None
+
+
 def delete_prefix(prefix):
     """Delete every object under a prefix; returns how many were deleted."""
     if not prefix or not prefix.endswith("/"):

@@ -110,6 +110,21 @@ def test_upload_confirm_flow(api, model, django_capture_on_commit_callbacks):
     assert api.get(f"/inference-jobs/{job['id']}").json()["status"] == "processing"
 
 
+def test_object_of_another_size_fails_the_file_at_confirm(api, model):
+    from relay import storage
+
+    job = new_job(api, model)
+    ticket = api.post(
+        f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "a.wav", "file_size_bytes": 100}
+    ).json()
+    storage.put_bytes(ticket["s3_key"], b"x" * 90, content_type="audio/wav")  # around the presigned POST
+    response = api.post(f"/inference-jobs/{job['id']}/files/confirm", {"file_id": ticket["file_id"]})
+    items = assert_422(response, ["body", "file_id"])
+    assert "90 bytes" in items[0]["msg"]
+    body = api.get(f"/inference-jobs/{job['id']}").json()
+    assert body["files"][0]["status"] == "failed" and body["failed_files"] == 1
+
+
 def test_upload_url_validation(api, model):
     job = new_job(api, model)
     path = f"/inference-jobs/{job['id']}/files/upload-url"
