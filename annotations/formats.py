@@ -112,7 +112,8 @@ def _export_csv(rows, audio, meta):
     return Exported("text/csv", buffer.getvalue().encode(), "csv")
 
 
-def _audacity_track(rows):
+def audacity_track(rows):
+    """Audacity label track text of rows with start_ms, end_ms and artifact_type."""
     return "".join(f"{seconds(r['start_ms'])}\t{seconds(r['end_ms'])}\t{r['artifact_type']}\n" for r in rows)
 
 
@@ -121,11 +122,11 @@ def _export_audacity(rows, audio, meta):
     for row in rows:
         by_file[row["audio_file_id"]].append(row)
     if meta.get("audio_file_id"):
-        return Exported("text/plain", _audacity_track(by_file.get(meta["audio_file_id"], [])).encode(), "txt")
+        return Exported("text/plain", audacity_track(by_file.get(meta["audio_file_id"], [])).encode(), "txt")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for audio_id, file_rows in by_file.items():
-            archive.writestr(_track_name(audio[audio_id]), _audacity_track(file_rows))
+            archive.writestr(_track_name(audio[audio_id]), audacity_track(file_rows))
     return Exported("application/zip", buffer.getvalue(), "zip")
 
 
@@ -274,7 +275,7 @@ def _parse_csv(body, audio_file_id):
     return items
 
 
-def _parse_audacity_track(text, audio_ref):
+def _parseaudacity_track(text, audio_ref):
     items = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("\\"):  # "\" lines hold spectral selections
@@ -304,7 +305,7 @@ def _parse_audacity(body, audio_file_id):
                     base = name.rsplit("/", 1)[-1]
                     match = _UUID_PREFIX.match(base)
                     ref = {"audio_file_id": match[1]} if match else {"filename": base.rsplit(".", 1)[0]}
-                    items += _parse_audacity_track(_text(archive.read(name)), ref)
+                    items += _parseaudacity_track(_text(archive.read(name)), ref)
         except zipfile.BadZipFile as error:
             raise MalformedImport(f"bad zip file: {error}") from None
         return items
@@ -313,7 +314,7 @@ def _parse_audacity(body, audio_file_id):
             "a single audacity label track needs ?audio_file_id=; or send a zip of tracks "
             "named <audio_file_id>_<anything>.txt"
         )
-    return _parse_audacity_track(_text(body), {"audio_file_id": audio_file_id})
+    return _parseaudacity_track(_text(body), {"audio_file_id": audio_file_id})
 
 
 def _parse_label_studio(body, audio_file_id):

@@ -1,17 +1,9 @@
 """Audio formats Relay accepts, by declared Content-Type (api.md, "Audio files")."""
 
-# content type -> the decoder that reads it ("soundfile" is libsndfile, "av" is FFmpeg via PyAV).
-CONTENT_TYPES = {
-    "audio/wav": "soundfile",
-    "audio/x-wav": "soundfile",
-    "audio/wave": "soundfile",
-    "audio/flac": "soundfile",
-    "audio/ogg": "soundfile",
-    "audio/mpeg": "soundfile",
-    "audio/mp4": "av",
-    "audio/aac": "av",
-    "audio/webm": "av",
-}
+from training.ml.audio import DECODERS
+
+# Accepted declared content types: exactly those the decoder knows.
+CONTENT_TYPES = frozenset(DECODERS)
 
 SUPPORTED_FORMATS = [
     {"content_type": "audio/wav", "aliases": ["audio/x-wav", "audio/wave"], "extensions": [".wav"]},

@@ -4,8 +4,7 @@ from django.utils.html import format_html
 
 from inference import services
 from inference.models import Detection, FileStatus, InferenceFile, InferenceJob
-from relay.api.exceptions import Conflict
-from relay.jobs import ACTIVE
+from relay.jobs import cancel_each
 
 
 class InferenceFileInline(admin.TabularInline):
@@ -47,13 +46,7 @@ class InferenceJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected jobs")
     def cancel(self, request, queryset):
-        cancelled = 0
-        for job in queryset.filter(status__in=ACTIVE):
-            try:
-                services.cancel_job(job=job)
-                cancelled += 1
-            except Conflict:
-                pass
+        cancelled = cancel_each(queryset, services.cancel_job)
         self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
 
 

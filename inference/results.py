@@ -4,18 +4,10 @@ import csv
 import io
 import json
 import zipfile
-from dataclasses import dataclass
 
-from annotations.formats import seconds
+from annotations.formats import Exported, audacity_track
 
 FORMATS = ("json", "csv", "audacity")
-
-
-@dataclass
-class Exported:
-    content_type: str
-    body: bytes
-    extension: str
 
 
 def _detections(inference_file):
@@ -60,10 +52,7 @@ def export(fmt, job, files, single_file=False):
                     [f.pk, f.original_filename, d["artifact_type"], d["start_ms"], d["end_ms"], d["confidence"]]
                 )
         return Exported("text/csv", buffer.getvalue().encode(), "csv")
-    tracks = {
-        f: "".join(f"{seconds(d['start_ms'])}\t{seconds(d['end_ms'])}\t{d['artifact_type']}\n" for d in _detections(f))
-        for f in files
-    }
+    tracks = {f: audacity_track(_detections(f)) for f in files}
     if single_file and len(files) == 1:
         return Exported("text/plain", tracks[files[0]].encode(), "txt")
     buffer = io.BytesIO()

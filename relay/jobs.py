@@ -73,3 +73,17 @@ def update_running(model, pk, /, **fields) -> bool:
     return bool(
         model.objects.filter(pk=pk, status=JobStatus.PROCESSING).update(updated_at=now, heartbeat_at=now, **fields)
     )
+
+
+def cancel_each(jobs, cancel) -> int:
+    """Apply a cancel service to each unfinished job (the admin's bulk action); how many stopped."""
+    from relay.api.exceptions import Conflict
+
+    cancelled = 0
+    for job in jobs.filter(status__in=ACTIVE):
+        try:
+            cancel(job=job)
+            cancelled += 1
+        except Conflict:  # it finished meanwhile
+            pass
+    return cancelled

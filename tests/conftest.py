@@ -142,10 +142,9 @@ class JsonClient:
         return response.json()
 
     def upload(self, upload_url, fields, data):
-        import requests
+        from training.demo_data import post_upload
 
-        response = requests.post(upload_url, data=fields, files={"file": ("upload", data)}, timeout=120)
-        assert response.status_code == 204, response.text
+        post_upload(upload_url, fields, data, timeout=120)
 
 
 @pytest.fixture(scope="session")

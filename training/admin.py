@@ -1,7 +1,6 @@
 from django.contrib import admin, messages
 
-from relay.api.exceptions import Conflict
-from relay.jobs import ACTIVE
+from relay.jobs import cancel_each
 from training import services
 from training.models import Model, TrainingJob
 
@@ -40,13 +39,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected jobs")
     def cancel(self, request, queryset):
-        cancelled = 0
-        for job in queryset.filter(status__in=ACTIVE):
-            try:
-                services.cancel_training_job(job=job)
-                cancelled += 1
-            except Conflict:
-                pass
+        cancelled = cancel_each(queryset, services.cancel_training_job)
         self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
 
 

@@ -115,6 +115,15 @@ def load_into_relay(client, demo_files, dataset_name, kinds=ALL_KINDS, publish=T
     return dataset, annotation_set, audio_ids
 
 
+def post_upload(upload_url, fields, data, session=None, timeout=600):
+    """POST a file to a presigned S3 form (its fields, then the file); S3 answers 204."""
+    import requests
+
+    response = (session or requests).post(upload_url, data=fields, files={"file": ("upload", data)}, timeout=timeout)
+    if response.status_code != 204:
+        raise RuntimeError(f"S3 refused the upload: {response.status_code} {response.text[:300]}")
+
+
 class HttpClient:
     """The Relay API over HTTP, with an API key."""
 
@@ -139,8 +148,4 @@ class HttpClient:
         return self._json(self.session.post(self.base + path, json=body or {}, timeout=300))
 
     def upload(self, upload_url, fields, data):
-        import requests
-
-        response = requests.post(upload_url, data=fields, files={"file": ("upload", data)}, timeout=600)
-        if response.status_code != 204:
-            raise RuntimeError(f"S3 refused the upload: {response.status_code} {response.text[:300]}")
+        post_upload(upload_url, fields, data)

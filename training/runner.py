@@ -53,9 +53,6 @@ class Progress:
         if not update_running(TrainingJob, self.job_id, stage=stage, progress=round(value, 4)):
             raise JobStopped()
 
-    def within(self, stage, fraction):
-        self.stage(stage, fraction)
-
     def should_cancel(self):
         """Checked between batches; asks the database at most once a second."""
         now = time.monotonic()
@@ -123,7 +120,7 @@ def _run(job, progress):
                     source_sample_rate=audio.sample_rate or 16000,
                 )
             )
-            progress.within(TrainingStage.FEATURES, (index + 1) / len(files))
+            progress.stage(TrainingStage.FEATURES, (index + 1) / len(files))
     except MissingAudio as error:
         return fail(job.pk, str(error))
 
@@ -137,7 +134,7 @@ def _run(job, progress):
     )
 
     def on_epoch(epoch, epochs, info):
-        progress.within(TrainingStage.TRAINING, epoch / epochs)
+        progress.stage(TrainingStage.TRAINING, epoch / epochs)
         logger.info(
             "training job %s: epoch %d/%d, train loss %.4f, validation loss %.4f, validation macro F1 %.3f "
             "(best epoch %d, %.0f s)",

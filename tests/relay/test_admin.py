@@ -93,3 +93,25 @@ def test_audio_admin_shows_a_player_and_reprocesses(staff_client, api):
     )
     audio.refresh_from_db()
     assert audio.processing_status == AudioStatus.NORMALIZING and audio.error_message == ""
+
+
+def test_job_admin_cancel_actions(staff_client, api):
+    from inference.models import InferenceJob
+    from training.models import Model
+
+    model = Model.objects.create(tenant=api.tenant, name="m", annotation_set_version=1, storage_key="x")
+    running = InferenceJob.objects.create(tenant=api.tenant, model=model, status="processing")
+    done = InferenceJob.objects.create(tenant=api.tenant, model=model, status="completed")
+    for url in (
+        "/admin/inference/inferencejob/",
+        f"/admin/inference/inferencejob/{running.pk}/change/",
+        "/admin/training/trainingjob/",
+        "/admin/training/model/",
+    ):
+        assert staff_client.get(url, secure=True).status_code == 200, url
+    staff_client.post(
+        "/admin/inference/inferencejob/", {"action": "cancel", "_selected_action": [running.pk, done.pk]}, secure=True
+    )
+    running.refresh_from_db()
+    done.refresh_from_db()
+    assert (running.status, done.status) == ("cancelled", "completed")
