@@ -40,8 +40,8 @@ def _seconds(start, end):
 
 
 def run(args, worker):
+    from detector.metrics import event_metrics
     from training import demo_data
-    from training.ml.metrics import event_metrics
 
     api = harness.Api()
     files = max(2, round(args.minutes * 60 / args.seconds_per_file))

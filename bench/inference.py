@@ -48,7 +48,7 @@ def long_recording(minutes, path):
     import numpy as np
     import soundfile as sf
 
-    from training.ml.synth import synthesize
+    from detector.synth import synthesize
 
     with sf.SoundFile(path, "w", 16000, 1, subtype="PCM_16", format="WAV") as out:
         for minute in range(int(minutes)):
@@ -81,10 +81,10 @@ def train_small_model(api):
 def run(args, worker, api, model_id):
     import torch
 
+    from detector.artifact import Detector
+    from detector.audio import decode_to_canonical
+    from detector.features import FeatureExtractor
     from inference.models import InferenceFile
-    from training.ml.audio import decode_to_canonical
-    from training.ml.detector import Detector
-    from training.ml.features import FeatureExtractor
 
     with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
         wav = long_recording(args.minutes, Path(tmp) / "long.wav")

@@ -1,6 +1,6 @@
 """Audio formats Relay accepts, by declared Content-Type (api.md, "Audio files")."""
 
-from training.ml.audio import DECODERS
+from detector.audio import DECODERS
 
 # Accepted declared content types: exactly those the decoder knows.
 CONTENT_TYPES = frozenset(DECODERS)

@@ -18,8 +18,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from datasets.models import AudioFile, AudioStatus
+from detector.audio import SUFFIXES, DecodeError, decode_to_canonical
 from relay import storage
-from training.ml.audio import SUFFIXES, DecodeError, decode_to_canonical
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def process(audio_id):
             info.duration_ms,
         )
 
-        from training.ml.features import FeatureExtractor
+        from detector.features import FeatureExtractor
 
         extractor = FeatureExtractor()
         features = extractor.from_file(canonical, dtype=np.float16)  # the cache's own type

@@ -17,10 +17,10 @@ from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail
 
 from datasets.models import AudioFile, AudioStatus
+from detector.audio import SUFFIXES
 from relay import storage
 from relay.api.exceptions import Conflict, RequestValidationError
 from relay.queueing import enqueue_on_commit
-from training.ml.audio import SUFFIXES
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ def _canonical_audio(inference_file, folder):
     if inference_file.audio_file is not None:
         storage.download(inference_file.audio_file.canonical_key, canonical)
         return canonical
-    from training.ml.audio import decode_to_canonical
+    from detector.audio import decode_to_canonical
 
     original = Path(folder) / "original"
     storage.download(inference_file.s3_key, original)
@@ -66,7 +66,7 @@ def render(canonical_path, inference_file) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from training.ml.features import FeatureExtractor
+    from detector.features import FeatureExtractor
 
     samples, rate = sf.read(str(canonical_path), dtype="float32")
     duration_s = max(len(samples) / rate, 1e-3)

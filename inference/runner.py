@@ -40,7 +40,7 @@ FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::float8[]) AS rows (artif
 
 def load_detector(model):
     """The model's Detector, loaded from S3 once per worker process."""
-    from training.ml.detector import Detector
+    from detector.artifact import Detector
 
     with _models_lock:
         if model.pk in _models:
@@ -112,8 +112,8 @@ def process(file_id):
 
 def _features(inference_file, detector):
     """Features for the model: the dataset's cache when it matches, else decode the file."""
-    from training.ml.audio import DecodeError, decode_to_canonical
-    from training.ml.features import FeatureExtractor
+    from detector.audio import DecodeError, decode_to_canonical
+    from detector.features import FeatureExtractor
 
     audio = inference_file.audio_file
     if audio is not None:

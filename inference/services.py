@@ -17,12 +17,12 @@ from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail
 
 from datasets.models import AudioFile, AudioStatus
+from detector.audio import SUFFIXES
 from inference.models import FileStatus, InferenceFile, InferenceJob
 from relay import storage
 from relay.api.exceptions import Conflict, RequestValidationError
 from relay.jobs import ACTIVE, FINISHED, JobStatus, transition
 from relay.queueing import enqueue_on_commit
-from training.ml.audio import SUFFIXES
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import soundfile as sf
 
-from training.ml.synth import ALL_KINDS, synthesize
+from detector.synth import ALL_KINDS, synthesize
 
 COLORS = {"glitch": "#E6194B", "dropout": "#4363D8", "long_pause": "#3CB44B", "hum": "#F58231", "clipping": "#911EB4"}
 

@@ -2,7 +2,7 @@
 
 Reads the pinned published annotation set, loads each file's cached features (computing
 them from the canonical audio when the cache is missing), trains the detector of
-training/ml, stores the artifact in S3 and creates the Model, all guarded by conditional
+detector, stores the artifact in S3 and creates the Model, all guarded by conditional
 updates: a job cancelled meanwhile stops at the next check and never becomes completed.
 """
 
@@ -92,8 +92,8 @@ def fail(job_id, message):
 
 
 def _run(job, progress):
-    from training.ml.features import FeatureConfig, FeatureExtractor
-    from training.ml.train import TrainConfig, TrainFile, TrainingCancelled, train_detector
+    from detector.features import FeatureConfig, FeatureExtractor
+    from detector.train import TrainConfig, TrainFile, TrainingCancelled, train_detector
 
     if job.annotation_set is None or job.dataset is None:
         return fail(job.pk, "the annotation set or dataset was deleted")

@@ -57,7 +57,7 @@ def test_wav_happy_path(api, dataset):
     audio = AudioFile.objects.get(pk=ticket["audio_id"])
     canonical, rate = sf.read(__import__("io").BytesIO(storage.get_bytes(audio.canonical_key)))
     assert rate == 16000 and abs(len(canonical) - 40000) <= 1
-    from training.ml.features import FeatureConfig
+    from detector.features import FeatureConfig
 
     features = np.load(__import__("io").BytesIO(storage.get_bytes(audio.features_key(FeatureConfig().cache_key))))
     assert features.shape == (250, FeatureConfig().n_channels)

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from detector.metrics import event_metrics
 from inference.models import Detection, InferenceFile, InferenceJob
 from tests import audio_factory as af
 from tests import corpus
 from tests.conftest import JsonClient, wait_until
 from training import demo_data
-from training.ml.metrics import event_metrics
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

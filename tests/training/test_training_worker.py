@@ -5,12 +5,12 @@ import pytest
 
 from annotations.models import Annotation
 from datasets.processing import load_features
+from detector.artifact import Detector
+from detector.features import FeatureConfig
+from detector.metrics import event_metrics
 from relay import storage
 from tests import corpus
 from tests.conftest import JsonClient, wait_until
-from training.ml.detector import Detector
-from training.ml.features import FeatureConfig
-from training.ml.metrics import event_metrics
 from training.models import Model, TrainingJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

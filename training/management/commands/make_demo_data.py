@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from detector.synth import ALL_KINDS, STYLES
 from training import demo_data
-from training.ml.synth import ALL_KINDS, STYLES
 
 
 class Command(BaseCommand):

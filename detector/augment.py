@@ -19,7 +19,7 @@ Training only has features (no audio), so augmentation works on them:
 import numpy as np
 import torch
 
-from training.ml.features import FeatureConfig, mel_filterbank
+from detector.features import FeatureConfig, mel_filterbank
 
 # soxr HQ's magnitude response in dB at fractions of the source's Nyquist frequency (measured).
 _TRANSITION = ([0.93, 0.94, 0.96, 0.98, 1.0, 1.001], [0.0, -0.6, -8.0, -33.0, -50.0, -300.0])

@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from training.ml.audio import CANONICAL_RATE, read_canonical
+from detector.audio import CANONICAL_RATE, read_canonical
 
 EXTRA_CHANNELS = ("log_energy", "log_flatness", "discontinuity")
 

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from training.ml.metrics import EVALUATION, event_metrics, match_events
+from detector.metrics import EVALUATION, event_metrics, match_events
 
 NAMES = ["glitch", "hum"]
 

@@ -27,7 +27,7 @@ What the configuration means:
   is taken. The reported metrics are thus measured on the files the decoding was tuned
   on: slightly optimistic for unseen files.
 
-Augmentation (training.ml.augment), drawn per file and epoch: the file's features or
+Augmentation (detector.augment), drawn per file and epoch: the file's features or
 those of the same audio at a lower sample rate (emulated once per file), a gain of
 +-8 dB computed exactly through the log features, a spectral tilt of +-3 dB; and the
 window jitter above. Also: per-type positive weights in the BCE loss for rare types,
@@ -49,12 +49,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.ml.augment import BandLimiter, apply_gain_and_tilt
-from training.ml.detector import DecodingConfig, Detector, frame_probabilities
-from training.ml.events import decode_events, events_to_frames
-from training.ml.features import FeatureConfig
-from training.ml.metrics import EVALUATION, event_metrics
-from training.ml.model import FrameDetector
+from detector.artifact import DecodingConfig, Detector, frame_probabilities
+from detector.augment import BandLimiter, apply_gain_and_tilt
+from detector.events import decode_events, events_to_frames
+from detector.features import FeatureConfig
+from detector.metrics import EVALUATION, event_metrics
+from detector.model import FrameDetector
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 MERGE_GRID = (0.0, 50.0, 100.0, 200.0, 400.0)
@@ -96,7 +96,7 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     detector: Detector
-    metrics: dict  # event metrics on the validation files (see training.ml.metrics)
+    metrics: dict  # event metrics on the validation files (see detector.metrics)
     history: list[dict] = field(default_factory=list)  # one info dict per epoch run
     best_epoch: int = 0
     epochs_run: int = 0

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from training.ml.events import decode_events, per_type
-from training.ml.features import FeatureConfig
-from training.ml.model import FrameDetector
+from detector.events import decode_events, per_type
+from detector.features import FeatureConfig
+from detector.model import FrameDetector
 
 FORMAT = "relay-detector"
 FORMAT_VERSION = 1

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.ml.detector import Detector
-from training.ml.features import FeatureConfig
-from training.ml.train import TrainConfig, TrainFile, TrainingCancelled, split_files, train_detector
+from detector.artifact import Detector
+from detector.features import FeatureConfig
+from detector.train import TrainConfig, TrainFile, TrainingCancelled, split_files, train_detector
 
 N_CHANNELS = FeatureConfig().n_channels
 NAMES = ["loud", "click"]

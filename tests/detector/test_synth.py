@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.ml.synth import ALL_KINDS, synthesize
+from detector.synth import ALL_KINDS, synthesize
 
 DURATIONS_MS = {
     "glitch": (2, 20),

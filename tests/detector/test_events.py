@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.ml.events import Detection, decode_events, events_to_frames
+from detector.events import Detection, decode_events, events_to_frames
 
 
 def probs_of(*columns):

@@ -5,9 +5,9 @@ import pytest
 import soxr
 import torch
 
-from training.ml.augment import BandLimiter, apply_gain_and_tilt, gain_and_tilt
-from training.ml.features import FeatureExtractor
-from training.ml.synth import synthesize
+from detector.augment import BandLimiter, apply_gain_and_tilt, gain_and_tilt
+from detector.features import FeatureExtractor
+from detector.synth import synthesize
 
 
 def quantise(x):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.ml.detector import DecodingConfig, Detector, frame_probabilities
-from training.ml.features import FeatureConfig
-from training.ml.model import FrameDetector, opening, window_max
+from detector.artifact import DecodingConfig, Detector, frame_probabilities
+from detector.features import FeatureConfig
+from detector.model import FrameDetector, opening, window_max
 
 N_CHANNELS = FeatureConfig().n_channels
 NAMES = ["glitch", "hum", "long_pause"]
