@@ -20,6 +20,9 @@ import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 
+from relay.errors import problem
+from relay.exports import Exported, audacity_track, seconds
+
 FORMATS = ("json", "jsonl", "csv", "audacity", "label-studio", "edge-impulse")
 CSV_COLUMNS = ("id", "audio_file_id", "filename", "artifact_type", "start_ms", "end_ms", "confidence", "extra_data")
 EDGE_IMPULSE_BACKGROUND = "no_artifact"
@@ -31,22 +34,11 @@ class MalformedImport(Exception):
 
 
 @dataclass
-class Exported:
-    content_type: str
-    body: bytes
-    extension: str
-
-
-@dataclass
 class AudioFacts:
     id: str
     filename: str
     duration_ms: int | None
     url: str | None = None
-
-
-def seconds(ms):
-    return f"{ms / 1000:.6f}"
 
 
 def to_ms(value):
@@ -110,11 +102,6 @@ def _export_csv(rows, audio, meta):
         out["extra_data"] = json.dumps(out["extra_data"]) if out["extra_data"] else ""
         writer.writerow(out)
     return Exported("text/csv", buffer.getvalue().encode(), "csv")
-
-
-def audacity_track(rows):
-    """Audacity label track text of rows with start_ms, end_ms and artifact_type."""
-    return "".join(f"{seconds(r['start_ms'])}\t{seconds(r['end_ms'])}\t{r['artifact_type']}\n" for r in rows)
 
 
 def _export_audacity(rows, audio, meta):
@@ -387,9 +374,7 @@ _PARSERS = {
 
 
 def resolve_filenames(items, audio_by_filename, loc=("body", "annotations")):
-    """Replace `filename` with `audio_file_id`; problems as 422 items."""
-    from relay.api.exceptions import item
-
+    """Replace `filename` with `audio_file_id`; returns the problems (`relay.errors.problem`)."""
     errors = []
     for index, raw in enumerate(items):
         if not isinstance(raw, dict) or "audio_file_id" in raw or "filename" not in raw:
@@ -402,6 +387,8 @@ def resolve_filenames(items, audio_by_filename, loc=("body", "annotations")):
         if len(matches) == 1:
             raw["audio_file_id"] = str(matches[0])
         else:
-            problem = "no audio file of this dataset has" if not matches else "several audio files have"
-            errors.append(item([*loc, index, "filename"], f"{problem} the filename '{name}'", "value_error.filename"))
+            what = "no audio file of this dataset has" if not matches else "several audio files have"
+            errors.append(
+                problem([*loc, index, "filename"], f"{what} the filename '{name}'", "value_error.filename")
+            )
     return errors

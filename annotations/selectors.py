@@ -1,10 +1,13 @@
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
-from django.http import Http404
 
-from annotations.models import Annotation, AnnotationSet, SetStatus
+from annotations import formats
+from annotations.models import Annotation, AnnotationSet
+from relay import storage
+from relay.selectors import get_one
 
 # Time covered by at least one annotation, per set: overlapping or touching annotations of
 # one file are merged into islands first (gaps and islands over a window).
@@ -72,10 +75,7 @@ def sets_for(*, dataset):
 
 
 def get_set(*, dataset, set_id):
-    try:
-        return AnnotationSet.objects.select_related("dataset").get(dataset=dataset, pk=set_id)
-    except AnnotationSet.DoesNotExist:
-        raise Http404("Annotation set not found") from None
+    return get_one(AnnotationSet.objects.select_related("dataset").filter(dataset=dataset), "Annotation set", pk=set_id)
 
 
 def annotations_of(*, annotation_set):
@@ -83,16 +83,37 @@ def annotations_of(*, annotation_set):
 
 
 def get_annotation(*, annotation_set, annotation_id):
-    try:
-        return annotations_of(annotation_set=annotation_set).select_related("audio_file").get(pk=annotation_id)
-    except Annotation.DoesNotExist:
-        raise Http404("Annotation not found") from None
-
-
-def published_sets_using_audio(*, audio):
-    """Versions of the published sets that annotate this audio file."""
-    return sorted(
-        Annotation.objects.filter(audio_file=audio, annotation_set__status=SetStatus.PUBLISHED)
-        .values_list("annotation_set__version", flat=True)
-        .distinct()
+    return get_one(
+        annotations_of(annotation_set=annotation_set).select_related("audio_file"), "Annotation", pk=annotation_id
     )
+
+
+def export_set(*, annotation_set, fmt, audio_file_id=None) -> formats.Exported:
+    """The set in an export format (label-studio tasks carry a download URL of each file)."""
+    rows = list(
+        Annotation.objects.filter(annotation_set=annotation_set)
+        .order_by("audio_file_id", "start_ms", "end_ms", "id")
+        .values("id", "audio_file_id", "artifact_type__name", "start_ms", "end_ms", "confidence", "extra_data")
+    )
+    for row in rows:
+        row["id"], row["audio_file_id"] = str(row["id"]), str(row["audio_file_id"])
+        row["artifact_type"] = row.pop("artifact_type__name")
+    with_urls = fmt == "label-studio"
+    audio = {
+        str(a.id): formats.AudioFacts(
+            str(a.id),
+            a.filename,
+            a.duration_ms,
+            storage.presigned_get(a.storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES) if with_urls else None,
+        )
+        for a in annotation_set.dataset.audio_files.filter(pk__in={row["audio_file_id"] for row in rows})
+    }
+    meta = {
+        "dataset_id": str(annotation_set.dataset_id),
+        "annotation_set_id": str(annotation_set.pk),
+        "version": annotation_set.version,
+        "status": annotation_set.status,
+    }
+    if fmt == "audacity" and audio_file_id:
+        meta["audio_file_id"] = audio_file_id
+    return formats.export(fmt, rows, audio, meta)

@@ -2,10 +2,10 @@ from rest_framework import serializers
 
 from annotations.models import SetStatus
 from annotations.validation import EXTRA_DATA_MAX_BYTES
-from relay.api.fields import StrictCharField, StrictIntegerField
+from relay.api.fields import Input, StrictCharField, StrictIntegerField
 
 
-class AnnotationSetCreateSerializer(serializers.Serializer):
+class AnnotationSetCreateSerializer(Input):
     name = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
     from_version = StrictIntegerField(
         required=False, min_value=1, help_text="Copy the annotations of this version into the new draft."
@@ -29,7 +29,7 @@ class AnnotationSetSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField(allow_null=True)
 
 
-class AnnotationCreateSerializer(serializers.Serializer):
+class AnnotationCreateSerializer(Input):
     """The documented shape; requests are checked by annotations.validation (same rules, faster)."""
 
     audio_file_id = serializers.UUIDField(help_text="An audio file of this dataset that has been confirmed.")
@@ -65,7 +65,7 @@ class AnnotationSetDetailSerializer(AnnotationSetSerializer):
     )
 
 
-class BulkCreateSerializer(serializers.Serializer):
+class BulkCreateSerializer(Input):
     annotations = AnnotationCreateSerializer(many=True)
 
 

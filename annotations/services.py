@@ -7,18 +7,21 @@ publish either commits first (and is counted by the publish) or waits and gets a
 
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
-from rest_framework.exceptions import ErrorDetail
 
+from annotations import formats
 from annotations.models import Annotation, AnnotationSet, SetStatus
 from annotations.selectors import compute_stats
-from annotations.validation import new_annotation
+from annotations.validation import DatasetContext, new_annotation, validate_items, validate_one
 from datasets.models import Dataset
-from relay.api.exceptions import Conflict, RequestValidationError
+from relay.errors import Conflict, InvalidInput, Malformed
 
 logger = logging.getLogger(__name__)
+
+MAX_BULK = 10_000
 
 # One statement for any number of rows: each column travels as one array parameter, which
 # is far cheaper than the ORM compiling 10 placeholders per row.
@@ -49,15 +52,10 @@ def create_set(*, dataset, name="", from_version=None) -> AnnotationSet:
         if from_version is not None:
             source = AnnotationSet.objects.filter(dataset=dataset, version=from_version).first()
             if source is None:
-                raise RequestValidationError(
-                    {
-                        "from_version": [
-                            ErrorDetail(
-                                f"this dataset has no annotation set version {from_version}",
-                                code="value_error.not_found",
-                            )
-                        ]
-                    }
+                raise InvalidInput.at(
+                    ["body", "from_version"],
+                    f"this dataset has no annotation set version {from_version}",
+                    "value_error.not_found",
                 )
         latest = AnnotationSet.objects.filter(dataset=dataset).order_by("-version").values_list("version", flat=True)
         version = (latest.first() or 0) + 1
@@ -122,7 +120,57 @@ def _insert(annotation_set, objects, now):
         cursor.execute(_INSERT_SQL, [annotation_set.pk, now, now, *columns])
 
 
-def update_annotation(*, annotation, clean) -> Annotation:
+def add_annotation(*, annotation_set, raw):
+    """One annotation from a request body (validated here); the created annotation."""
+    (annotation,) = add_annotations(annotation_set=annotation_set, items=[validate_one(raw, _context(annotation_set))])
+    return annotation
+
+
+def add_bulk(*, annotation_set, raw_items):
+    """Up to MAX_BULK annotations from a request, all or nothing."""
+    if not isinstance(raw_items, list):
+        code, msg = (
+            ("value_error.missing", "field required")
+            if raw_items is None
+            else ("type_error.list", "value is not a valid list")
+        )
+        raise InvalidInput.at(["body", "annotations"], msg, code)
+    if len(raw_items) > MAX_BULK:
+        raise InvalidInput.at(
+            ["body", "annotations"], f"at most {MAX_BULK} annotations per call", "value_error.list.max_items"
+        )
+    assert_draft(annotation_set)
+    return add_annotations(annotation_set=annotation_set, items=validate_items(raw_items, _context(annotation_set)))
+
+
+def import_annotations(*, annotation_set, fmt, body, audio_file_id=None):
+    """Parse an uploaded file and add its annotations to a draft, all or nothing."""
+    assert_draft(annotation_set)  # a 409 before reading the file; checked again under the lock
+    try:
+        items = formats.parse(fmt, body, audio_file_id=audio_file_id)
+    except formats.MalformedImport as error:
+        raise Malformed(f"Malformed {fmt} import: {error}") from None
+    if not items:
+        raise InvalidInput.at(["body"], "the file holds no annotations", "value_error.empty")
+    if len(items) > settings.RELAY_MAX_IMPORT_ANNOTATIONS:
+        raise InvalidInput.at(
+            ["body"],
+            f"at most {settings.RELAY_MAX_IMPORT_ANNOTATIONS} annotations per import",
+            "value_error.list.max_items",
+        )
+    context = _context(annotation_set)
+    problems = formats.resolve_filenames(items, context.audio_by_filename())
+    if problems:
+        raise InvalidInput(problems)
+    return add_annotations(annotation_set=annotation_set, items=validate_items(items, context, strict=False))
+
+
+def _context(annotation_set):
+    return DatasetContext(annotation_set.dataset)
+
+
+def update_annotation(*, annotation, raw) -> Annotation:
+    clean = validate_one(raw, _context(annotation.annotation_set), partial_of=annotation)
     with transaction.atomic():
         _lock_draft(annotation.annotation_set)
         annotation.audio_file = clean["audio"]

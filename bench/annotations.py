@@ -50,7 +50,7 @@ def run(repeat):
             storage_key=f"bench/{uuid.uuid4()}",
             upload_expires_at=timezone.now(),
             confirmed_at=timezone.now(),
-            processing_status=AudioStatus.READY,
+            status=AudioStatus.READY,
             duration_ms=3_600_000,
         )
         for i in range(20)

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
 
-from datasets import audio_services
+from datasets import services
 from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
 from relay import storage
 
@@ -42,8 +42,8 @@ class DatasetAdmin(admin.ModelAdmin):
 
 @admin.register(AudioFile)
 class AudioFileAdmin(admin.ModelAdmin):
-    list_display = ("filename", "dataset", "tenant", "processing_status", "duration", "file_size", "created_at")
-    list_filter = ("processing_status", "content_type", "dataset__tenant", "created_at")
+    list_display = ("filename", "dataset", "tenant", "status", "duration", "file_size", "created_at")
+    list_filter = ("status", "content_type", "dataset__tenant", "created_at")
     list_select_related = ("dataset", "dataset__tenant")
     search_fields = ("filename", "id", "dataset__name", "storage_key")
     date_hierarchy = "created_at"
@@ -56,7 +56,7 @@ class AudioFileAdmin(admin.ModelAdmin):
         "content_type",
         "file_size",
         "storage_key",
-        "processing_status",
+        "status",
         "error_message",
         "duration_ms",
         "sample_rate",
@@ -64,8 +64,10 @@ class AudioFileAdmin(admin.ModelAdmin):
         "multipart_upload_id",
         "upload_expires_at",
         "confirmed_at",
-        "processing_attempts",
-        "processing_started_at",
+        "attempts",
+        "started_at",
+        "heartbeat_at",
+        "task_id",
         "processed_at",
         "created_at",
         "updated_at",
@@ -92,12 +94,12 @@ class AudioFileAdmin(admin.ModelAdmin):
         html = format_html(
             '<audio controls preload="none" src="{}"></audio> <a href="{}">original</a>', original, original
         )
-        if audio.processing_status == AudioStatus.READY:
+        if audio.status == AudioStatus.READY:
             canonical = storage.presigned_get(audio.canonical_key, expires_in=expires)
             html += format_html(' · <a href="{}">canonical 16 kHz mono FLAC</a>', canonical)
         return html
 
     @admin.action(description="Process selected files again")
     def reprocess(self, request, queryset):
-        count = audio_services.reprocess(queryset)
+        count = services.reprocess(queryset)
         self.message_user(request, f"Queued {count} file(s) for processing.", messages.SUCCESS)

@@ -21,14 +21,14 @@ class DatasetFilter(filters.FilterSet):
 
 class AudioFileFilter(filters.FilterSet):
     processing_status = filters.MultipleChoiceFilter(
-        choices=AudioStatus.choices, help_text="One or more statuses (repeat the parameter)."
+        field_name="status", choices=AudioStatus.choices, help_text="One or more statuses (repeat the parameter)."
     )
     filename = filters.CharFilter(lookup_expr="icontains", help_text="Part of the file name, any case.")
     content_type = filters.CharFilter()
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = OrderingFilter(
-        fields=("filename", "created_at", "updated_at", "duration_ms", "file_size", "processing_status"),
+        fields=("filename", "created_at", "updated_at", "duration_ms", "file_size", ("status", "processing_status")),
         case_insensitive=("filename",),
         help_text="filename, created_at, updated_at, duration_ms, file_size or processing_status; - for descending.",
     )

@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.db.models.functions import Lower
 
+from relay import uploads, work
 from relay.models import Tenant
 
 
@@ -52,45 +53,45 @@ class AudioStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class AudioFile(models.Model):
+@work.register
+class AudioFile(uploads.UploadedFile):
     """A recording in a dataset. Its bytes live in S3 under `storage_key`; the worker adds
-    a canonical mono copy and the feature cache beside it."""
+    a canonical mono copy and the feature cache beside it.
+
+    pending --confirm--> normalizing (queued, then decoding) --> embedding (features) --> ready;
+    any step can end in failed, with `error_message` saying why. The API calls `status`
+    `processing_status`."""
+
+    lifecycle = work.Lifecycle(
+        kind="audio_file",
+        queued=(AudioStatus.NORMALIZING,),
+        running=(AudioStatus.NORMALIZING, AudioStatus.EMBEDDING),
+        final=(AudioStatus.READY, AudioStatus.FAILED),
+        claim_to=AudioStatus.NORMALIZING,
+        finished_at="processed_at",
+        task="datasets.process_audio",
+        queue="audio",
+        time_limit_setting="RELAY_AUDIO_TIME_LIMIT_S",
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="audio_files")
-    filename = models.CharField(max_length=500)
-    content_type = models.CharField(max_length=100)
+    status = models.CharField(max_length=16, choices=AudioStatus.choices, default=AudioStatus.PENDING, db_index=True)
     file_size = models.BigIntegerField()
     storage_key = models.CharField(max_length=1024, unique=True)
-    processing_status = models.CharField(
-        max_length=16, choices=AudioStatus.choices, default=AudioStatus.PENDING, db_index=True
-    )
-    error_message = models.TextField(blank=True, default="")
+    upload_expires_at = models.DateTimeField()
     duration_ms = models.BigIntegerField(null=True, blank=True)
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
     # Multipart uploads only: the S3 upload id until it is completed or aborted.
     multipart_upload_id = models.CharField(max_length=1024, blank=True, default="")
     multipart_part_size = models.BigIntegerField(null=True, blank=True)
-    upload_expires_at = models.DateTimeField()
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    processing_attempts = models.PositiveSmallIntegerField(default=0)
-    processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["dataset", "processing_status"])]
-
-    def __str__(self):
-        return self.filename
-
-    @property
-    def object_prefix(self):
-        """Every object of this file (original, canonical copy, features) is under here."""
-        return self.storage_key.rsplit("/", 1)[0] + "/"
+        indexes = [models.Index(fields=["dataset", "status"])]
 
     @property
     def canonical_key(self):

@@ -1,8 +1,8 @@
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
 
 from datasets.models import ArtifactType, AudioFile, Dataset
+from relay.selectors import get_one
 
 
 def datasets_for(*, tenant):
@@ -20,14 +20,20 @@ def datasets_for(*, tenant):
     )
 
 
-def get_dataset(*, tenant, dataset_id, queryset=None):
-    queryset = queryset if queryset is not None else datasets_for(tenant=tenant)
-    try:
-        return queryset.get(tenant=tenant, pk=dataset_id)
-    except (Dataset.DoesNotExist, ValueError):
-        raise Http404("Dataset not found") from None
+def get_dataset(*, tenant, dataset_id, with_counts=True):
+    """The tenant's dataset (with the counts the API shows, unless `with_counts` is False)."""
+    queryset = datasets_for(tenant=tenant) if with_counts else Dataset.objects.filter(tenant=tenant)
+    return get_one(queryset, "Dataset", pk=dataset_id)
 
 
-def plain_datasets():
-    """Datasets without the counts: for looking up the parent of a nested resource."""
-    return Dataset.objects.all()
+def audio_of(*, dataset):
+    return AudioFile.objects.filter(dataset=dataset)
+
+
+def get_audio(*, dataset, audio_id):
+    return get_one(audio_of(dataset=dataset), "Audio file", pk=audio_id)
+
+
+def audio_by_id(*, tenant, audio_file_ids):
+    """The tenant's audio files with these ids: {id: AudioFile} (any status; the caller checks)."""
+    return {a.pk: a for a in AudioFile.objects.filter(pk__in=audio_file_ids, dataset__tenant=tenant)}

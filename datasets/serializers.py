@@ -1,14 +1,22 @@
 import re
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
-from relay.api.fields import StrictCharField
+from datasets.services import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
+from detector.audio import CONTENT_TYPES
+from relay import storage
+from relay.api.fields import Input, StrictCharField, StrictIntegerField, StrictUUIDField, merge_alias
 
 HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 MAX_ARTIFACT_TYPES = 100
 
+# --- datasets -----------------------------------------------------------------------------
 
-class ArtifactTypeInputSerializer(serializers.Serializer):
+
+class ArtifactTypeInputSerializer(Input):
     name = StrictCharField(min_length=1, max_length=100)
     description = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
     color = StrictCharField(required=False, default="#FF0000", help_text="Hex colour, #RRGGBB.")
@@ -25,6 +33,7 @@ class ArtifactTypeListField(serializers.ListSerializer):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("child", ArtifactTypeInputSerializer())
         kwargs.setdefault("allow_empty", False)
+        kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", MAX_ARTIFACT_TYPES)
         super().__init__(*args, **kwargs)
 
@@ -47,13 +56,13 @@ class ArtifactTypeListField(serializers.ListSerializer):
         return value
 
 
-class DatasetCreateSerializer(serializers.Serializer):
+class DatasetCreateSerializer(Input):
     name = StrictCharField(min_length=1, max_length=200)
     description = StrictCharField(required=False, allow_blank=True, max_length=10000, default="")
     artifact_types = ArtifactTypeListField()
 
 
-class DatasetUpdateSerializer(serializers.Serializer):
+class DatasetUpdateSerializer(Input):
     name = StrictCharField(required=False, min_length=1, max_length=200)
     description = StrictCharField(required=False, allow_blank=True, max_length=10000)
     artifact_types = ArtifactTypeListField(
@@ -79,3 +88,138 @@ class DatasetSerializer(serializers.Serializer):
     total_duration_ms = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+# --- audio --------------------------------------------------------------------------------
+
+
+class ContentTypeField(StrictCharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", f"One of: {', '.join(sorted(CONTENT_TYPES))}.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).lower()
+        if value not in CONTENT_TYPES:
+            raise serializers.ValidationError(
+                f"unsupported content type '{value}'; accepted: {', '.join(sorted(CONTENT_TYPES))}",
+                code="value_error.content_type",
+            )
+        return value
+
+
+def file_size_field(**kwargs):
+    return StrictIntegerField(min_value=1, max_value=settings.RELAY_MAX_UPLOAD_BYTES, **kwargs)
+
+
+def expires_in_field():
+    return StrictIntegerField(
+        required=False,
+        min_value=60,
+        max_value=7 * 24 * 3600,
+        help_text="Lifetime of the upload URL(s) in seconds (default RELAY_UPLOAD_URL_EXPIRES, 3600).",
+    )
+
+
+class UploadUrlRequestSerializer(Input):
+    filename = StrictCharField(min_length=1, max_length=500)
+    content_type = ContentTypeField()
+    file_size = file_size_field(
+        required=False,
+        help_text="Exact size of the file in bytes; S3 refuses any other size. Required (or file_size_bytes).",
+    )
+    file_size_bytes = file_size_field(
+        required=False, help_text="The same as file_size (the name inference uploads use); give one of the two."
+    )
+    expires_in = expires_in_field()
+
+    def validate(self, attrs):
+        return merge_alias(attrs, "file_size", "file_size_bytes")
+
+
+class UploadUrlResponseSerializer(serializers.Serializer):
+    audio_id = serializers.UUIDField()
+    upload_url = serializers.URLField(help_text="POST multipart/form-data here: every entry of `fields`, then `file`.")
+    fields = serializers.DictField(child=serializers.CharField())
+    key = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class AudioIdSerializer(Input):
+    audio_id = StrictUUIDField()
+
+
+class ConfirmResponseSerializer(serializers.Serializer):
+    audio_id = serializers.UUIDField()
+    status = serializers.CharField()
+    message = serializers.CharField()
+
+
+class MultipartRequestSerializer(UploadUrlRequestSerializer):
+    part_size = StrictIntegerField(
+        required=False,
+        min_value=MIN_PART_SIZE,
+        max_value=MAX_PART_SIZE,
+        help_text="Bytes per part, 8-64 MiB (default 16 MiB); every part but the last has exactly this size.",
+    )
+
+
+class PartUrlSerializer(serializers.Serializer):
+    part_number = serializers.IntegerField()
+    url = serializers.URLField(help_text="PUT the part's bytes here; keep the ETag header of the answer.")
+    size = serializers.IntegerField()
+
+
+class MultipartResponseSerializer(serializers.Serializer):
+    audio_id = serializers.UUIDField()
+    upload_id = serializers.CharField()
+    key = serializers.CharField()
+    part_size = serializers.IntegerField()
+    parts = PartUrlSerializer(many=True)
+    expires_in = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class CompletedPartSerializer(Input):
+    part_number = StrictIntegerField(min_value=1, max_value=MAX_PARTS)
+    etag = StrictCharField(min_length=1, max_length=200)
+
+
+class MultipartCompleteSerializer(Input):
+    audio_id = StrictUUIDField()
+    parts = CompletedPartSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_PARTS)
+
+
+class AudioFileSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    dataset_id = serializers.UUIDField()
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
+    file_size = serializers.IntegerField()
+    processing_status = serializers.CharField(source="status")
+    error_message = serializers.CharField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    sample_rate = serializers.IntegerField(allow_null=True)
+    channels = serializers.IntegerField(allow_null=True)
+    download_url = serializers.SerializerMethodField(
+        help_text="A presigned GET of the original, minted on each read; null until the upload is confirmed."
+    )
+    download_expires_at = serializers.SerializerMethodField()
+    upload_expires_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    processed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_download_url(self, audio) -> str | None:
+        if audio.confirmed_at is None:
+            return None
+        return storage.presigned_get(
+            audio.storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES, filename=audio.filename
+        )
+
+    def get_download_expires_at(self, audio) -> datetime | None:
+        if audio.confirmed_at is None:
+            return None
+        return timezone.now() + timedelta(seconds=settings.RELAY_DOWNLOAD_URL_EXPIRES)

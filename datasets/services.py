@@ -1,13 +1,30 @@
+"""Writes to datasets, their artifact types and audio files.
+
+Audio arrives through the core's presigned-upload flow (`relay.uploads`): a presigned POST
+or a multipart upload, confirm (the object is verified), then the `datasets.process_audio`
+task (`datasets/runner.py`).
+"""
+
 import logging
+import math
+import uuid
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
 
-from datasets.models import ArtifactType, Dataset
-from relay.api.exceptions import Conflict
-from relay.queueing import enqueue_on_commit
+from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
+from relay import storage, uploads, work
+from relay.errors import Conflict, InvalidInput
+from relay.jobs import ACTIVE
 
 logger = logging.getLogger(__name__)
+
+MIN_PART_SIZE = 8 * 1024 * 1024
+MAX_PART_SIZE = 64 * 1024 * 1024
+MAX_PARTS = 10_000
+
+# --- datasets -----------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -22,7 +39,7 @@ def create_dataset(*, tenant, name, description="", artifact_types) -> Dataset:
 def update_dataset(*, tenant, dataset, **changes) -> Dataset:
     """Change name and description; `artifact_types`, when given, is the full new list:
     types are matched by name (case-insensitive), new ones added, missing ones removed
-    (409 while annotations use them)."""
+    (a Conflict while annotations use them)."""
     dataset = Dataset.objects.select_for_update().get(tenant=tenant, pk=dataset.pk)
     for field in ("name", "description"):
         if field in changes:
@@ -58,18 +75,190 @@ def _replace_artifact_types(dataset, wanted):
 
 
 def delete_dataset(*, tenant, dataset) -> None:
-    from datasets.tasks import delete_storage_prefix
-    from relay.jobs import ACTIVE
-    from training.models import TrainingJob
-
-    prefix = dataset.storage_prefix
+    """Delete the dataset with its audio, annotation sets and, once that commits, its objects."""
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        if TrainingJob.objects.filter(dataset=dataset, status__in=ACTIVE).exists():
+        if dataset.training_jobs.filter(status__in=ACTIVE).exists():
             raise Conflict("A training job on this dataset has not finished; cancel it or wait before deleting")
         try:
             Dataset.objects.filter(tenant=tenant, pk=dataset.pk).delete()
         except (ProtectedError, RestrictedError, IntegrityError) as error:
             raise Conflict(f"Dataset is in use and cannot be deleted: {error}") from None
-        enqueue_on_commit(delete_storage_prefix, prefix)
+        work.delete_objects_on_commit(dataset.storage_prefix)
     logger.info("dataset deleted id=%s", dataset.id)
+
+
+# --- audio uploads ------------------------------------------------------------------------
+
+
+def _new_audio(*, dataset, filename, content_type, file_size, expires_in, **extra):
+    audio_id = uuid.uuid4()
+    return AudioFile(
+        id=audio_id,
+        dataset=dataset,
+        filename=filename,
+        content_type=content_type,
+        file_size=file_size,
+        storage_key=uploads.original_key(f"{dataset.storage_prefix}audio/", audio_id, content_type),
+        upload_expires_at=uploads.expiry(expires_in),
+        **extra,
+    )
+
+
+def create_upload(*, dataset, filename, content_type, file_size, expires_in):
+    """A pending AudioFile and the presigned POST that can fill it (and nothing else)."""
+    audio = _new_audio(
+        dataset=dataset, filename=filename, content_type=content_type, file_size=file_size, expires_in=expires_in
+    )
+    url, fields = uploads.presign(audio, expires_in)
+    audio.save(force_insert=True)
+    logger.info("upload url issued audio=%s size=%d type=%s", audio.id, file_size, content_type)
+    return audio, url, fields
+
+
+def create_multipart_upload(*, dataset, filename, content_type, file_size, part_size, expires_in):
+    part_count = math.ceil(file_size / part_size)
+    if part_count > MAX_PARTS:
+        raise InvalidInput.at(
+            ["body", "part_size"], f"{part_count} parts; S3 allows at most {MAX_PARTS}", "value_error.too_many_parts"
+        )
+    audio = _new_audio(
+        dataset=dataset,
+        filename=filename,
+        content_type=content_type,
+        file_size=file_size,
+        expires_in=expires_in,
+        multipart_part_size=part_size,
+    )
+    upload_id = storage.create_multipart(audio.storage_key, content_type=content_type)
+    try:
+        audio.multipart_upload_id = upload_id
+        audio.save(force_insert=True)
+    except Exception:
+        storage.abort_multipart(audio.storage_key, upload_id=upload_id)
+        raise
+    parts = [
+        {
+            "part_number": number,
+            "url": storage.presigned_part(
+                audio.storage_key, upload_id=upload_id, part_number=number, expires_in=expires_in
+            ),
+            "size": min(part_size, file_size - (number - 1) * part_size),
+        }
+        for number in range(1, part_count + 1)
+    ]
+    logger.info("multipart upload started audio=%s size=%d parts=%d", audio.id, file_size, part_count)
+    return audio, upload_id, parts
+
+
+def _pending_multipart(audio):
+    if audio.status != AudioStatus.PENDING or not audio.multipart_upload_id:
+        raise Conflict(f"Audio file {audio.id} has no multipart upload in progress")
+
+
+def complete_multipart_upload(*, audio, parts):
+    _pending_multipart(audio)
+    numbers = [part["part_number"] for part in parts]
+    expected = math.ceil(audio.file_size / audio.multipart_part_size)
+    if numbers != list(range(1, expected + 1)):
+        raise InvalidInput.at(
+            ["body", "parts"], f"expected parts 1 to {expected} in order, got {numbers[:20]}", "value_error.parts"
+        )
+    try:
+        storage.complete_multipart(audio.storage_key, upload_id=audio.multipart_upload_id, parts=parts)
+    except storage.MultipartRejected as error:
+        raise InvalidInput.at(["body", "parts"], f"S3 refused the parts: {error}", "value_error.parts") from None
+    AudioFile.objects.filter(pk=audio.pk).update(multipart_upload_id="", updated_at=timezone.now())
+    audio.multipart_upload_id = ""
+    uploads.verify(audio, loc=["body", "audio_id"])
+    logger.info("multipart upload completed audio=%s", audio.id)
+    return audio
+
+
+def abort_multipart_upload(*, audio):
+    _pending_multipart(audio)
+    storage.abort_multipart(audio.storage_key, upload_id=audio.multipart_upload_id)
+    AudioFile.objects.filter(pk=audio.pk).update(multipart_upload_id="")
+    uploads.discard(audio, "upload aborted by the client")
+    audio.refresh_from_db()
+    return audio
+
+
+def confirm_upload(*, audio):
+    """Verify the object and queue processing. Idempotent: a confirmed file is returned as it is."""
+    if audio.status == AudioStatus.PENDING and audio.multipart_upload_id:
+        raise Conflict("Complete the multipart upload first (POST .../audio/multipart/complete)")
+    return uploads.confirm(audio, loc=["body", "audio_id"])
+
+
+def queue_processing(audio):
+    """pending -> normalizing (queued for decoding), and the task is sent once that commits."""
+    with transaction.atomic():
+        if work.transition(
+            AudioFile,
+            audio.pk,
+            from_=[AudioStatus.PENDING],
+            to=AudioStatus.NORMALIZING,
+            confirmed_at=timezone.now(),
+            error_message="",
+        ):
+            work.enqueue(AudioFile, audio.pk)
+
+
+STATUS_MESSAGES = {
+    AudioStatus.PENDING: "Waiting for the upload",
+    AudioStatus.NORMALIZING: "Upload verified; decoding is queued or running",
+    AudioStatus.EMBEDDING: "Decoded; computing features",
+    AudioStatus.READY: "Ready",
+}
+
+
+def status_message(audio):
+    if audio.status == AudioStatus.FAILED:
+        return f"Failed: {audio.error_message}"
+    return STATUS_MESSAGES[audio.status]
+
+
+def delete_audio(*, audio):
+    """Delete the file and, once that commits, its objects. A Conflict while a published
+    annotation set refers to it: published ground truth never changes."""
+    with transaction.atomic():
+        locked = AudioFile.objects.select_for_update().filter(pk=audio.pk).first()
+        if locked is None:
+            return
+        versions = sorted(
+            locked.annotations.filter(annotation_set__published_at__isnull=False)
+            .values_list("annotation_set__version", flat=True)
+            .distinct()
+        )
+        if versions:
+            raise Conflict(
+                f"Audio file is annotated in published annotation set version(s) {', '.join(map(str, versions))} "
+                "and cannot be deleted"
+            )
+        if locked.multipart_upload_id:
+            storage.abort_multipart(locked.storage_key, upload_id=locked.multipart_upload_id)
+        locked.delete()
+        work.delete_objects_on_commit(audio.object_prefix)
+    logger.info("audio deleted audio=%s", audio.pk)
+
+
+def reprocess(queryset):
+    """Operator action: process confirmed files again (e.g. after a decoder fix)."""
+    count = 0
+    for audio in queryset.filter(confirmed_at__isnull=False):
+        with transaction.atomic():
+            updated = AudioFile.objects.filter(pk=audio.pk, confirmed_at__isnull=False).update(
+                status=AudioStatus.NORMALIZING,
+                error_message="",
+                attempts=0,
+                started_at=None,
+                heartbeat_at=None,
+                task_id="",
+                updated_at=timezone.now(),
+            )
+            if updated:
+                work.enqueue(AudioFile, audio.pk)
+                count += 1
+    logger.info("reprocessing %d audio files", count)
+    return count

@@ -1,27 +1,13 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from datasets import selectors, services
-from datasets.filters import DatasetFilter
-from datasets.models import Dataset
-from datasets.serializers import DatasetCreateSerializer, DatasetSerializer, DatasetUpdateSerializer
-from relay.api.schema import error_response
+from datasets import docs, selectors, services
+from datasets import serializers as s
+from datasets.filters import AudioFileFilter, DatasetFilter
+from datasets.models import AudioFile, Dataset
 from relay.api.views import TenantAPIView
-
-DATASET_EXAMPLE = {
-    "id": "123e4567-e89b-12d3-a456-426614174000",
-    "tenant_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
-    "name": "Podcast glitches",
-    "description": "Episodes 1-40",
-    "artifact_types": [
-        {"id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "name": "glitch", "description": "", "color": "#FF0000"}
-    ],
-    "audio_count": 0,
-    "total_duration_ms": 0,
-    "created_at": "2026-01-15T10:30:00Z",
-    "updated_at": "2026-01-15T10:30:00Z",
-}
 
 
 class DatasetListView(TenantAPIView):
@@ -32,28 +18,15 @@ class DatasetListView(TenantAPIView):
     def tenant_queryset(self):
         return selectors.datasets_for(tenant=self.tenant)
 
-    @extend_schema(summary="List datasets", responses=DatasetSerializer(many=True), tags=["datasets"])
+    @extend_schema(**docs.LIST_DATASETS)
     def get(self, request):
-        return self.list_response(DatasetSerializer)
+        return self.list_response(s.DatasetSerializer)
 
-    @extend_schema(
-        summary="Create a dataset",
-        request=DatasetCreateSerializer,
-        responses={201: DatasetSerializer},
-        examples=[
-            OpenApiExample(
-                "create",
-                request_only=True,
-                value={"name": "Podcast glitches", "artifact_types": [{"name": "glitch", "color": "#FF0000"}]},
-            ),
-            OpenApiExample("created", response_only=True, status_codes=["201"], value=DATASET_EXAMPLE),
-        ],
-        tags=["datasets"],
-    )
+    @extend_schema(**docs.CREATE_DATASET)
     def post(self, request):
-        dataset = services.create_dataset(tenant=self.tenant, **self.validated(DatasetCreateSerializer))
+        dataset = services.create_dataset(tenant=self.tenant, **self.validated(s.DatasetCreateSerializer))
         dataset = selectors.get_dataset(tenant=self.tenant, dataset_id=dataset.pk)
-        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+        return Response(s.DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
 
 class DatasetDetailView(TenantAPIView):
@@ -62,28 +35,17 @@ class DatasetDetailView(TenantAPIView):
     def get_object(self):
         return selectors.get_dataset(tenant=self.tenant, dataset_id=self.kwargs["dataset_id"])
 
-    @extend_schema(summary="Get a dataset", responses=DatasetSerializer, tags=["datasets"])
+    @extend_schema(**docs.GET_DATASET)
     def get(self, request, dataset_id):
-        return Response(DatasetSerializer(self.get_object()).data)
+        return Response(s.DatasetSerializer(self.get_object()).data)
 
-    @extend_schema(
-        summary="Update a dataset",
-        description="Change the name or description, or give the full new list of artifact types.",
-        request=DatasetUpdateSerializer,
-        responses={200: DatasetSerializer, 409: error_response(409, "An artifact type to remove is in use.")},
-        tags=["datasets"],
-    )
+    @extend_schema(**docs.UPDATE_DATASET)
     def patch(self, request, dataset_id):
         dataset = self.get_object()
-        services.update_dataset(tenant=self.tenant, dataset=dataset, **self.validated(DatasetUpdateSerializer))
-        return Response(DatasetSerializer(self.get_object()).data)
+        services.update_dataset(tenant=self.tenant, dataset=dataset, **self.validated(s.DatasetUpdateSerializer))
+        return Response(s.DatasetSerializer(self.get_object()).data)
 
-    @extend_schema(
-        summary="Delete a dataset",
-        description="Deletes the dataset, its audio, annotation sets and stored objects.",
-        responses={204: None, 409: error_response(409, "The dataset is in use.")},
-        tags=["datasets"],
-    )
+    @extend_schema(**docs.DELETE_DATASET)
     def delete(self, request, dataset_id):
         services.delete_dataset(tenant=self.tenant, dataset=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -96,6 +58,114 @@ class DatasetChildView(TenantAPIView):
     def dataset(self):
         if not hasattr(self, "_dataset"):
             self._dataset = selectors.get_dataset(
-                tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], queryset=selectors.plain_datasets()
+                tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], with_counts=False
             )
         return self._dataset
+
+
+class DatasetAudioView(DatasetChildView):
+    scope = "datasets"
+
+    def get_audio(self, audio_id):
+        return selectors.get_audio(dataset=self.dataset, audio_id=audio_id)
+
+    def expires_in(self, data):
+        return data.get("expires_in") or settings.RELAY_UPLOAD_URL_EXPIRES
+
+
+class AudioUploadUrlView(DatasetAudioView):
+    @extend_schema(**docs.UPLOAD_URL)
+    def post(self, request, dataset_id):
+        data = self.validated(s.UploadUrlRequestSerializer)
+        expires_in = self.expires_in(data)
+        audio, url, fields = services.create_upload(
+            dataset=self.dataset,
+            filename=data["filename"],
+            content_type=data["content_type"],
+            file_size=data["file_size"],
+            expires_in=expires_in,
+        )
+        body = {
+            "audio_id": audio.id,
+            "upload_url": url,
+            "fields": fields,
+            "key": audio.storage_key,
+            "expires_in": expires_in,
+            "expires_at": audio.upload_expires_at,
+        }
+        return Response(s.UploadUrlResponseSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class AudioConfirmView(DatasetAudioView):
+    @extend_schema(**docs.CONFIRM)
+    def post(self, request, dataset_id):
+        audio = self.get_audio(self.validated(s.AudioIdSerializer)["audio_id"])
+        audio = services.confirm_upload(audio=audio)
+        return Response(
+            {"audio_id": audio.id, "status": audio.status, "message": services.status_message(audio)},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class AudioListView(DatasetAudioView):
+    filterset_class = AudioFileFilter
+    queryset = AudioFile.objects.none()
+
+    def tenant_queryset(self):
+        return selectors.audio_of(dataset=self.dataset)
+
+    @extend_schema(**docs.LIST_AUDIO)
+    def get(self, request, dataset_id):
+        return self.list_response(s.AudioFileSerializer)
+
+
+class AudioDetailView(DatasetAudioView):
+    @extend_schema(**docs.GET_AUDIO)
+    def get(self, request, dataset_id, audio_id):
+        return Response(s.AudioFileSerializer(self.get_audio(audio_id)).data)
+
+    @extend_schema(**docs.DELETE_AUDIO)
+    def delete(self, request, dataset_id, audio_id):
+        services.delete_audio(audio=self.get_audio(audio_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MultipartStartView(DatasetAudioView):
+    @extend_schema(**docs.START_MULTIPART)
+    def post(self, request, dataset_id):
+        data = self.validated(s.MultipartRequestSerializer)
+        expires_in = self.expires_in(data)
+        part_size = data.get("part_size") or settings.RELAY_MULTIPART_PART_SIZE
+        audio, upload_id, parts = services.create_multipart_upload(
+            dataset=self.dataset,
+            filename=data["filename"],
+            content_type=data["content_type"],
+            file_size=data["file_size"],
+            part_size=part_size,
+            expires_in=expires_in,
+        )
+        body = {
+            "audio_id": audio.id,
+            "upload_id": upload_id,
+            "key": audio.storage_key,
+            "part_size": part_size,
+            "parts": parts,
+            "expires_in": expires_in,
+            "expires_at": audio.upload_expires_at,
+        }
+        return Response(s.MultipartResponseSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class MultipartCompleteView(DatasetAudioView):
+    @extend_schema(**docs.COMPLETE_MULTIPART)
+    def post(self, request, dataset_id):
+        data = self.validated(s.MultipartCompleteSerializer)
+        audio = services.complete_multipart_upload(audio=self.get_audio(data["audio_id"]), parts=data["parts"])
+        return Response(s.AudioFileSerializer(audio).data)
+
+
+class MultipartAbortView(DatasetAudioView):
+    @extend_schema(**docs.ABORT_MULTIPART)
+    def post(self, request, dataset_id):
+        audio = self.get_audio(self.validated(s.AudioIdSerializer)["audio_id"])
+        return Response(s.AudioFileSerializer(services.abort_multipart_upload(audio=audio)).data)

@@ -1,4 +1,5 @@
-"""Decoding any accepted upload into Relay's canonical audio: mono, 16 kHz, 16-bit FLAC.
+"""The accepted audio formats (one table), and decoding any upload into canonical audio:
+mono, 16 kHz, 16-bit FLAC.
 
 libsndfile (soundfile) reads WAV, FLAC, Ogg and MP3; FFmpeg (PyAV) reads MP4/M4A, AAC
 and WebM. Audio is streamed block by block through a downmix and a polyphase resampler
@@ -19,29 +20,50 @@ import soxr
 CANONICAL_RATE = 16000
 BLOCK_FRAMES = 1 << 16
 
-# Declared content type -> (decoder, container formats it may hold).
-DECODERS = {
-    "audio/wav": ("soundfile", {"WAV", "WAVEX", "RF64", "W64"}),
-    "audio/x-wav": ("soundfile", {"WAV", "WAVEX", "RF64", "W64"}),
-    "audio/wave": ("soundfile", {"WAV", "WAVEX", "RF64", "W64"}),
-    "audio/flac": ("soundfile", {"FLAC"}),
-    "audio/ogg": ("soundfile", {"OGG"}),
-    "audio/mpeg": ("soundfile", {"MP3"}),
-    "audio/mp4": ("av", {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}),
-    "audio/aac": ("av", {"aac"}),
-    "audio/webm": ("av", {"matroska", "webm"}),
-}
-SUFFIXES = {
-    "audio/wav": ".wav",
-    "audio/x-wav": ".wav",
-    "audio/wave": ".wav",
-    "audio/flac": ".flac",
-    "audio/ogg": ".ogg",
-    "audio/mpeg": ".mp3",
-    "audio/mp4": ".m4a",
-    "audio/aac": ".aac",
-    "audio/webm": ".webm",
-}
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """An accepted audio format: how it is declared, named, decoded and recognised."""
+
+    content_type: str  # the declared Content-Type
+    aliases: tuple[str, ...]  # other Content-Types that mean the same
+    suffixes: tuple[str, ...]  # file name endings; the first names stored objects
+    decoder: str  # "soundfile" (libsndfile) or "av" (FFmpeg)
+    containers: frozenset[str]  # what the decoder reports for such a file
+
+
+FORMATS = (
+    AudioFormat(
+        "audio/wav", ("audio/x-wav", "audio/wave"), (".wav",), "soundfile", frozenset({"WAV", "WAVEX", "RF64", "W64"})
+    ),
+    AudioFormat("audio/flac", (), (".flac",), "soundfile", frozenset({"FLAC"})),
+    AudioFormat("audio/ogg", (), (".ogg", ".oga", ".opus"), "soundfile", frozenset({"OGG"})),
+    AudioFormat("audio/mpeg", (), (".mp3",), "soundfile", frozenset({"MP3"})),
+    AudioFormat("audio/mp4", (), (".m4a", ".mp4"), "av", frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2"})),
+    AudioFormat("audio/aac", (), (".aac",), "av", frozenset({"aac"})),
+    AudioFormat("audio/webm", (), (".webm",), "av", frozenset({"matroska", "webm"})),
+)  # fmt: skip
+_BY_CONTENT_TYPE = {name: fmt for fmt in FORMATS for name in (fmt.content_type, *fmt.aliases)}
+# Every Content-Type an upload may declare.
+CONTENT_TYPES = frozenset(_BY_CONTENT_TYPE)
+
+
+def format_for(content_type) -> AudioFormat:
+    try:
+        return _BY_CONTENT_TYPE[content_type]
+    except KeyError:
+        raise DecodeError(f"unsupported content type {content_type}") from None
+
+
+def suffix_for(content_type) -> str:
+    return format_for(content_type).suffixes[0]
+
+
+def described_formats() -> list[dict]:
+    """The table as the API's /info shows it."""
+    return [
+        {"content_type": f.content_type, "aliases": list(f.aliases), "extensions": list(f.suffixes)} for f in FORMATS
+    ]
 
 
 class DecodeError(Exception):
@@ -150,11 +172,9 @@ def _av_source(path, expected_formats, content_type):
 
 def open_source(path, content_type):
     """`with open_source(path, type) as source:` the decoded stream of an upload."""
-    if content_type not in DECODERS:
-        raise DecodeError(f"unsupported content type {content_type}")
-    decoder, formats = DECODERS[content_type]
-    opener = _soundfile_source if decoder == "soundfile" else _av_source
-    return opener(path, formats, content_type)
+    fmt = format_for(content_type)
+    opener = _soundfile_source if fmt.decoder == "soundfile" else _av_source
+    return opener(path, fmt.containers, content_type)
 
 
 def decode_to_canonical(src_path, dst_path, *, content_type, max_duration_s=None) -> AudioInfo:
@@ -191,8 +211,3 @@ def read_canonical(path, start=0, frames=-1) -> np.ndarray:
     out = np.zeros(frames, dtype=np.float32)
     out[lead : lead + len(data)] = data
     return out
-
-
-def iter_canonical(path, block_frames) -> Iterator[np.ndarray]:
-    with sf.SoundFile(path) as handle:
-        yield from handle.blocks(block_frames, dtype="float32")

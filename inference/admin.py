@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from inference import services
@@ -12,7 +14,7 @@ class InferenceFileInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("original_filename", "status", "duration_ms", "detection_count", "error_message", "processed_at")
+    fields = ("filename", "status", "duration_ms", "detection_count", "error_message", "processed_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -63,10 +65,10 @@ class DetectionInline(admin.TabularInline):
 
 @admin.register(InferenceFile)
 class InferenceFileAdmin(admin.ModelAdmin):
-    list_display = ("original_filename", "job", "status", "duration_ms", "detection_count", "processed_at")
+    list_display = ("filename", "job", "status", "duration_ms", "detection_count", "processed_at")
     list_filter = ("status", "job__tenant")
     list_select_related = ("job",)
-    search_fields = ("original_filename", "id", "job__id")
+    search_fields = ("filename", "id", "job__id")
     readonly_fields = ["plot"] + [field.name for field in InferenceFile._meta.fields]
     inlines = [DetectionInline]
 
@@ -77,16 +79,18 @@ class InferenceFileAdmin(admin.ModelAdmin):
     def plot(self, inference_file):
         if inference_file.status != FileStatus.COMPLETED:
             return "-"
-        url = reverse("admin-inference-plot", args=[inference_file.pk])
+        url = reverse("admin:inference_inferencefile_plot", args=[inference_file.pk])
         return format_html('<img src="{}" style="max-width: 100%" alt="detections plot">', url)
 
+    def get_urls(self):
+        plot = path(
+            "<uuid:file_id>/plot.png", self.admin_site.admin_view(self.plot_view), name="inference_inferencefile_plot"
+        )
+        return [plot, *super().get_urls()]
 
-def plot_view(request, file_id):
-    """The admin's view of plot.png (staff session instead of an API key)."""
-    from django.http import HttpResponse
-    from django.shortcuts import get_object_or_404
+    def plot_view(self, request, file_id):
+        """plot.png for the admin (a staff session instead of an API key)."""
+        from inference import plot  # matplotlib: loaded on the first plot
 
-    from inference import plot
-
-    inference_file = get_object_or_404(InferenceFile, pk=file_id, status=FileStatus.COMPLETED)
-    return HttpResponse(plot.png_for(inference_file), content_type="image/png")
+        inference_file = get_object_or_404(InferenceFile, pk=file_id, status=FileStatus.COMPLETED)
+        return HttpResponse(plot.png_for(inference_file), content_type="image/png")

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class InferenceConfig(AppConfig):
     name = "inference"
     default_auto_field = "django.db.models.BigAutoField"
+    api_urlconf = "inference.urls"
+
+    def ready(self):
+        from inference import services
+        from inference.models import InferenceFile
+        from relay import uploads, work
+
+        uploads.register(InferenceFile, services.queue_upload)
+        work.on_failure(InferenceFile, services.count_failed_file)
+        work.on_reap(services.finish_stalled_jobs)

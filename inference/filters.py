@@ -21,13 +21,13 @@ class InferenceJobFilter(filters.FilterSet):
 
 class InferenceFileFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=FileStatus.choices)
-    original_filename = filters.CharFilter(lookup_expr="icontains")
+    original_filename = filters.CharFilter(field_name="filename", lookup_expr="icontains")
     has_detections = filters.BooleanFilter(
         field_name="detection_count", lookup_expr="gt", exclude=False, method="filter_has_detections"
     )
     ordering = OrderingFilter(
-        fields=("created_at", "processed_at", "detection_count", "original_filename"),
-        case_insensitive=("original_filename",),
+        fields=("created_at", "processed_at", "detection_count", ("filename", "original_filename")),
+        case_insensitive=("filename",),
     )
 
     class Meta:

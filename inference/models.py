@@ -1,15 +1,22 @@
 import uuid
 
 from django.db import models
+from django.db.models import Q
 
 from datasets.models import AudioFile
-from relay.jobs import Job
+from relay import uploads, work
+from relay.jobs import Job, JobStatus, job_lifecycle
 from training.models import Model
 
 
+@work.register
 class InferenceJob(Job):
-    """Runs a model over files. Counters are updated with database arithmetic by the
-    workers (F() expressions), never read-modify-write."""
+    """Runs a model over files. It has no task of its own: it is `processing` while any of
+    its files is queued or running and `completed` once every file has finished. Counters
+    are updated with database arithmetic by the workers (F() expressions), never
+    read-modify-write."""
+
+    lifecycle = job_lifecycle("inference_job")
 
     model = models.ForeignKey(Model, on_delete=models.SET_NULL, null=True, related_name="inference_jobs")
     config = models.JSONField(default=dict)
@@ -40,37 +47,42 @@ class FileStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class InferenceFile(models.Model):
+@work.register
+class InferenceFile(uploads.UploadedFile):
+    """One file of an inference job: an upload, or a dataset's audio (`audio_file`, whose
+    stored original `storage_key` points at). The API calls `filename` `original_filename`
+    and `storage_key` `s3_key`."""
+
+    lifecycle = work.Lifecycle(
+        kind="inference_file",
+        queued=(FileStatus.QUEUED,),
+        running=(FileStatus.PROCESSING,),
+        final=(FileStatus.COMPLETED, FileStatus.FAILED),
+        claim_to=FileStatus.PROCESSING,
+        finished_at="processed_at",
+        task="inference.process_file",
+        queue="inference",
+        time_limit_setting="RELAY_INFERENCE_TIME_LIMIT_S",
+        claim_filter=Q(job__status=JobStatus.PROCESSING),
+    )
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     job = models.ForeignKey(InferenceJob, on_delete=models.CASCADE, related_name="files")
-    original_filename = models.CharField(max_length=500)
-    content_type = models.CharField(max_length=100)
-    file_size = models.BigIntegerField(null=True, blank=True)
-    s3_key = models.CharField(max_length=1024)
-    # Set when the file is a dataset's audio (audio_file_ids) rather than an upload.
-    audio_file = models.ForeignKey(AudioFile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     status = models.CharField(max_length=16, choices=FileStatus.choices, default=FileStatus.PENDING, db_index=True)
-    error_message = models.TextField(blank=True, default="")
+    audio_file = models.ForeignKey(AudioFile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     duration_ms = models.BigIntegerField(null=True, blank=True)
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     detection_count = models.PositiveIntegerField(default=0)
-    upload_expires_at = models.DateTimeField(null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["job", "status"])]
 
-    def __str__(self):
-        return self.original_filename
-
     @property
     def object_prefix(self):
+        """This file's own objects (an upload's original, its plot); never a dataset's audio."""
         return f"{self.job.storage_prefix}files/{self.id}/"
 
 

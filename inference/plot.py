@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from detector.audio import decode_to_canonical
+from detector.features import FeatureExtractor
 from relay import storage
 
 MAX_COLUMNS = 3000
@@ -32,10 +34,8 @@ def _canonical_audio(inference_file, folder):
     if inference_file.audio_file is not None:
         storage.download(inference_file.audio_file.canonical_key, canonical)
         return canonical
-    from detector.audio import decode_to_canonical
-
     original = Path(folder) / "original"
-    storage.download(inference_file.s3_key, original)
+    storage.download(inference_file.storage_key, original)
     decode_to_canonical(original, canonical, content_type=inference_file.content_type)
     return canonical
 
@@ -65,8 +65,6 @@ def render(canonical_path, inference_file) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
-
-    from detector.features import FeatureExtractor
 
     samples, rate = sf.read(str(canonical_path), dtype="float32")
     duration_s = max(len(samples) / rate, 1e-3)
@@ -122,9 +120,7 @@ def render(canonical_path, inference_file) -> bytes:
     ]
     if handles:
         wave_axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    wave_axes.set_title(
-        f"{inference_file.original_filename} - {duration_s:.1f} s, {len(detections)} detection(s)", loc="left"
-    )
+    wave_axes.set_title(f"{inference_file.filename} - {duration_s:.1f} s, {len(detections)} detection(s)", loc="left")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -5,7 +5,7 @@ import io
 import json
 import zipfile
 
-from annotations.formats import Exported, audacity_track
+from relay.exports import Exported, audacity_track
 
 FORMATS = ("json", "csv", "audacity")
 
@@ -32,7 +32,7 @@ def export(fmt, job, files, single_file=False):
             "files": [
                 {
                     "file_id": str(f.pk),
-                    "original_filename": f.original_filename,
+                    "original_filename": f.filename,
                     "status": f.status,
                     "duration_ms": f.duration_ms,
                     "error_message": f.error_message,
@@ -48,9 +48,7 @@ def export(fmt, job, files, single_file=False):
         writer.writerow(["file_id", "original_filename", "artifact_type", "start_ms", "end_ms", "confidence"])
         for f in files:
             for d in _detections(f):
-                writer.writerow(
-                    [f.pk, f.original_filename, d["artifact_type"], d["start_ms"], d["end_ms"], d["confidence"]]
-                )
+                writer.writerow([f.pk, f.filename, d["artifact_type"], d["start_ms"], d["end_ms"], d["confidence"]])
         return Exported("text/csv", buffer.getvalue().encode(), "csv")
     tracks = {f: audacity_track(_detections(f)) for f in files}
     if single_file and len(files) == 1:
@@ -58,6 +56,6 @@ def export(fmt, job, files, single_file=False):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for f, track in tracks.items():
-            stem = f.original_filename.rsplit(".", 1)[0].replace("/", "_")[:80]
+            stem = f.filename.rsplit(".", 1)[0].replace("/", "_")[:80]
             archive.writestr(f"{f.pk}_{stem}.txt", track)
     return Exported("application/zip", buffer.getvalue(), "zip")

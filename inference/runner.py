@@ -13,17 +13,18 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datasets.processing import load_features
-from inference.models import FileStatus, InferenceFile, InferenceJob
+from datasets.runner import decode, download_original, load_features
+from detector.artifact import Detector
+from detector.features import FeatureExtractor
+from inference.models import FileStatus, InferenceJob
 from inference.services import finish_if_done
 from relay import storage
 from relay.compute import configure_torch
-from relay.jobs import JobStatus
+from relay.work import WorkFailed
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,6 @@ FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::float8[]) AS rows (artif
 
 def load_detector(model):
     """The model's Detector, loaded from S3 once per worker process."""
-    from detector.artifact import Detector
-
     with _models_lock:
         if model.pk in _models:
             _models.move_to_end(model.pk)
@@ -55,54 +54,27 @@ def load_detector(model):
     return detector
 
 
-def fail_file(file_id, message, from_statuses=(FileStatus.PROCESSING,)):
-    with transaction.atomic():
-        updated = InferenceFile.objects.filter(pk=file_id, status__in=list(from_statuses)).update(
-            status=FileStatus.FAILED,
-            error_message=message[:2000],
-            processed_at=timezone.now(),
-            updated_at=timezone.now(),
-        )
-        if updated:
-            job_id = InferenceFile.objects.filter(pk=file_id).values_list("job_id", flat=True).get()
-            InferenceJob.objects.filter(pk=job_id).update(failed_files=F("failed_files") + 1, updated_at=timezone.now())
-    if updated:
-        logger.warning("inference file %s failed: %s", file_id, message)
-        finish_if_done(job_id)
-
-
-def process(file_id):
-    claimed = InferenceFile.objects.filter(
-        pk=file_id, status=FileStatus.QUEUED, job__status=JobStatus.PROCESSING
-    ).update(
-        status=FileStatus.PROCESSING, started_at=timezone.now(), attempts=F("attempts") + 1, updated_at=timezone.now()
-    )
-    if not claimed:
-        logger.info("inference file %s is not queued (done, cancelled or taken)", file_id)
-        return
-    inference_file = InferenceFile.objects.select_related("job", "job__model", "audio_file").get(pk=file_id)
-    job = inference_file.job
+def process(inference_file, run):
+    """Run the job's model over one file and store its detections."""
+    job = InferenceJob.objects.select_related("model").get(pk=inference_file.job_id)
     if job.model is None:
-        return fail_file(file_id, "the model was deleted")
+        raise WorkFailed("the model was deleted")
     configure_torch()
     detector = load_detector(job.model)
-    features, duration_ms, sample_rate = _features(inference_file, detector)
-    if features is None:
-        return
-    config = job.config
-    # None: the per-type values calibrated on the model's validation split.
+    features, duration_ms, sample_rate = file_features(inference_file, detector)
     started = time.perf_counter()
+    # None: the per-type values calibrated on the model's validation split.
     detections = detector.detect(
         features,
-        threshold=config.get("threshold"),
-        merge_window_ms=config.get("merge_window_ms"),
-        min_duration_ms=config.get("min_duration_ms"),
+        threshold=job.config.get("threshold"),
+        merge_window_ms=job.config.get("merge_window_ms"),
+        min_duration_ms=job.config.get("min_duration_ms"),
     )
     detected = time.perf_counter()
-    _store(inference_file, detections, duration_ms, sample_rate)
+    store(inference_file, detections, duration_ms, sample_rate, run)
     logger.info(
         "inference file %s: model and events %.2f s, storing %d detections %.2f s",
-        file_id,
+        inference_file.pk,
         detected - started,
         len(detections),
         time.perf_counter() - detected,
@@ -110,11 +82,8 @@ def process(file_id):
     finish_if_done(job.pk)
 
 
-def _features(inference_file, detector):
-    """Features for the model: the dataset's cache when it matches, else decode the file."""
-    from detector.audio import DecodeError, decode_to_canonical
-    from detector.features import FeatureExtractor
-
+def file_features(inference_file, detector):
+    """(features, duration_ms, sample_rate): the dataset's cache when it matches, else the file decoded."""
     audio = inference_file.audio_file
     if audio is not None:
         try:
@@ -123,25 +92,11 @@ def _features(inference_file, detector):
         except storage.ObjectMissing:
             pass
     with tempfile.TemporaryDirectory(prefix="relay-infer-") as tmp:
-        original = Path(tmp) / "original"
-        canonical = Path(tmp) / "canonical.flac"
         started = time.perf_counter()
-        try:
-            storage.download(inference_file.s3_key, original)
-        except storage.ObjectMissing:
-            fail_file(inference_file.pk, "the uploaded object is no longer in storage")
-            return None, None, None
+        original = download_original(inference_file, tmp)
         downloaded = time.perf_counter()
-        try:
-            info = decode_to_canonical(
-                original,
-                canonical,
-                content_type=inference_file.content_type,
-                max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S,
-            )
-        except DecodeError as error:
-            fail_file(inference_file.pk, str(error))
-            return None, None, None
+        canonical = Path(tmp) / "canonical.flac"
+        info = decode(original, canonical, inference_file.content_type)
         decoded = time.perf_counter()
         # float16, as the dataset feature cache the model was trained on, and half the memory.
         features = FeatureExtractor(detector.feature_config).from_file(canonical, dtype=np.float16)
@@ -156,18 +111,16 @@ def _features(inference_file, detector):
     return features, info.duration_ms, info.sample_rate
 
 
-def _store(inference_file, detections, duration_ms, sample_rate):
+def store(inference_file, detections, duration_ms, sample_rate, run):
+    """Complete the file with its detections and count them on the job, all or nothing."""
     with transaction.atomic():
-        done = InferenceFile.objects.filter(pk=inference_file.pk, status=FileStatus.PROCESSING).update(
-            status=FileStatus.COMPLETED,
+        run.finish(
+            FileStatus.COMPLETED,
             detection_count=len(detections),
             duration_ms=duration_ms,
             sample_rate=sample_rate,
             processed_at=timezone.now(),
-            updated_at=timezone.now(),
         )
-        if not done:
-            return
         if detections:
             columns = list(
                 zip(

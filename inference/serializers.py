@@ -1,19 +1,12 @@
-from django.conf import settings
 from rest_framework import serializers
 
-from datasets.audio_serializers import ContentTypeField
+from datasets.serializers import ContentTypeField, file_size_field
 from inference.models import FileStatus
-from relay.api.fields import (
-    RejectUnknownFieldsMixin,
-    StrictCharField,
-    StrictFloatField,
-    StrictIntegerField,
-    StrictUUIDField,
-)
+from relay.api.fields import Input, StrictCharField, StrictFloatField, StrictIntegerField, StrictUUIDField, merge_alias
 from training.serializers import JobFieldsSerializer
 
 
-class InferenceConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class InferenceConfigSerializer(Input):
     threshold = StrictFloatField(
         required=False,
         allow_null=True,
@@ -41,7 +34,7 @@ class InferenceConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer
     )
 
 
-class InferenceJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class InferenceJobCreateSerializer(Input):
     model_id = StrictUUIDField()
     config = InferenceConfigSerializer(required=False)
     audio_file_ids = serializers.ListField(
@@ -69,11 +62,19 @@ class InferenceJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
         return value
 
 
-class FileUploadUrlRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class FileUploadUrlRequestSerializer(Input):
     filename = StrictCharField(min_length=1, max_length=500)
-    file_size_bytes = StrictIntegerField(min_value=1, max_value=settings.RELAY_MAX_UPLOAD_BYTES)
+    file_size_bytes = file_size_field(
+        required=False, help_text="Exact size of the file in bytes; S3 refuses any other size. Required (or file_size)."
+    )
+    file_size = file_size_field(
+        required=False, help_text="The same as file_size_bytes (the name dataset uploads use); give one of the two."
+    )
     content_type = ContentTypeField(required=False, default="audio/wav")
     expires_in = StrictIntegerField(required=False, min_value=60, max_value=7 * 24 * 3600)
+
+    def validate(self, attrs):
+        return merge_alias(attrs, "file_size_bytes", "file_size")
 
 
 class FileUploadUrlResponseSerializer(serializers.Serializer):
@@ -85,7 +86,7 @@ class FileUploadUrlResponseSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class FileConfirmSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class FileConfirmSerializer(Input):
     file_id = StrictUUIDField()
 
 
@@ -99,10 +100,10 @@ class DetectionSerializer(serializers.Serializer):
 class InferenceFileSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     inference_job_id = serializers.UUIDField(source="job_id")
-    original_filename = serializers.CharField()
+    original_filename = serializers.CharField(source="filename")
     content_type = serializers.CharField()
     file_size = serializers.IntegerField(allow_null=True)
-    s3_key = serializers.CharField()
+    s3_key = serializers.CharField(source="storage_key")
     audio_file_id = serializers.UUIDField(allow_null=True)
     duration_ms = serializers.IntegerField(allow_null=True)
     sample_rate = serializers.IntegerField(allow_null=True)
@@ -128,8 +129,8 @@ class InferenceJobDetailSerializer(InferenceJobSerializer):
     files = InferenceFileSerializer(many=True)
 
 
-class BatchRequestSerializer(serializers.Serializer):
-    jobs = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=100)
+class BatchRequestSerializer(Input):
+    jobs = serializers.ListField(child=serializers.DictField(), allow_empty=False, min_length=1, max_length=100)
 
 
 class BatchResultSerializer(serializers.Serializer):

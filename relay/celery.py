@@ -1,4 +1,9 @@
-"""The Celery app. Queues: `default` (small tasks), `audio`, `training`, `inference`."""
+"""The Celery app. Queues: `default` (small tasks), `audio`, `training`, `inference`.
+
+A kind of work's task goes to the queue its lifecycle names (the router `relay.work.route`,
+set in settings); anything else goes to `default`. Beat runs the core's periodic tasks
+(`relay/tasks.py`, scheduled in settings), which walk every registered kind of work.
+"""
 
 import os
 
@@ -11,29 +16,6 @@ app = Celery("relay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "audio", "training", "inference")
 app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES]
-# Exact names first, then patterns: audio processing has a queue of its own so that a
-# burst of uploads never waits behind a training job.
-app.conf.task_routes = {
-    "datasets.delete_storage_prefix": {"queue": "default"},
-    "datasets.expire_uploads": {"queue": "default"},
-    "datasets.requeue_stuck_audio": {"queue": "default"},
-    "datasets.*": {"queue": "audio"},
-    "annotations.*": {"queue": "default"},
-    "training.requeue_stuck_jobs": {"queue": "default"},
-    "training.*": {"queue": "training"},
-    "inference.expire_uploads": {"queue": "default"},
-    "inference.requeue_stuck": {"queue": "default"},
-    "inference.*": {"queue": "inference"},
-    "relay.*": {"queue": "default"},
-}
-app.conf.beat_schedule = {
-    "expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60.0},
-    "requeue-stuck-audio": {"task": "datasets.requeue_stuck_audio", "schedule": 60.0},
-    "requeue-stuck-training": {"task": "training.requeue_stuck_jobs", "schedule": 60.0},
-    "expire-inference-uploads": {"task": "inference.expire_uploads", "schedule": 60.0},
-    "requeue-stuck-inference": {"task": "inference.requeue_stuck", "schedule": 60.0},
-    "purge-idempotency-records": {"task": "relay.purge_idempotency_records", "schedule": 3600.0},
-}
 app.autodiscover_tasks()
 
 

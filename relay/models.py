@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -85,6 +86,8 @@ class ApiKey(models.Model):
 
 class IdempotencyRecord(models.Model):
     """The first answer to a creating POST sent with an `Idempotency-Key`, replayed for 24 h."""
+
+    LIFETIME = timedelta(hours=24)
 
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from relay.models import ALL_SCOPES, ApiKey, Tenant
+from relay.models import ALL_SCOPES, ApiKey, IdempotencyRecord, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -100,3 +100,8 @@ def _touch(api_key: ApiKey, now) -> None:
     )
     stale.update(last_used_at=now)
     api_key.last_used_at = now
+
+
+def purge_expired_idempotency_records() -> int:
+    count, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - IdempotencyRecord.LIFETIME).delete()
+    return count

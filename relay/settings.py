@@ -222,6 +222,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# A kind of work's task goes to the queue its lifecycle names; anything else to `default`.
+CELERY_TASK_ROUTES = ("relay.work.route",)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_WORKER_SEND_TASK_EVENTS = False
@@ -230,6 +232,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 # When the broker is down, publishing gives up after this many retries (then a 503).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+# Seconds between two passes of the reaper that re-sends lost work (relay/work.py).
+RELAY_REAPER_EVERY_S = env.int("RELAY_REAPER_EVERY_S", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-work": {"task": "relay.requeue_stuck_work", "schedule": float(RELAY_REAPER_EVERY_S)},
+    "expire-uploads": {"task": "relay.expire_uploads", "schedule": 60.0},
+    "purge-idempotency-records": {"task": "relay.purge_idempotency_records", "schedule": 3600.0},
+}
 
 # --- Logging ----------------------------------------------------------------------------
 
@@ -269,10 +278,19 @@ RELAY_UPLOAD_URL_EXPIRES = env.int("RELAY_UPLOAD_URL_EXPIRES", default=3600)
 RELAY_DOWNLOAD_URL_EXPIRES = env.int("RELAY_DOWNLOAD_URL_EXPIRES", default=3600)
 # Default part size of multipart uploads (8-64 MiB).
 RELAY_MULTIPART_PART_SIZE = env.int("RELAY_MULTIPART_PART_SIZE", default=16 * 1024 * 1024)
-# An audio file or job step silent for this long is handed to another worker (seconds).
-RELAY_STUCK_AFTER_S = env.int("RELAY_STUCK_AFTER_S", default=900)
-# Attempts before a file that keeps killing its worker is failed.
+# --- Background work (relay/work.py) ----------------------------------------------------
+
+# A worker writes the heartbeat of what it works on this often (seconds).
+RELAY_HEARTBEAT_S = env.int("RELAY_HEARTBEAT_S", default=10)
+# Work whose heartbeat is older than this is taken to have lost its worker and is handed
+# to another (seconds; several heartbeats).
+RELAY_STUCK_AFTER_S = env.int("RELAY_STUCK_AFTER_S", default=90)
+# Work queued this long without a worker starting it is sent again (seconds).
+RELAY_NEVER_STARTED_AFTER_S = env.int("RELAY_NEVER_STARTED_AFTER_S", default=300)
+# Attempts before work that keeps killing its worker is failed.
 RELAY_MAX_PROCESSING_ATTEMPTS = env.int("RELAY_MAX_PROCESSING_ATTEMPTS", default=3)
+# Time limit of decoding one uploaded audio file (seconds).
+RELAY_AUDIO_TIME_LIMIT_S = env.int("RELAY_AUDIO_TIME_LIMIT_S", default=600)
 # Largest annotation import, in bytes and in annotations.
 RELAY_MAX_IMPORT_BYTES = env.int("RELAY_MAX_IMPORT_BYTES", default=64 * 1024 * 1024)
 RELAY_MAX_IMPORT_ANNOTATIONS = env.int("RELAY_MAX_IMPORT_ANNOTATIONS", default=100_000)

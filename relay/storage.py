@@ -2,7 +2,7 @@
 
 Works against AWS S3 and S3-compatible servers (SeaweedFS, MinIO, ...): the endpoint,
 region, credentials and addressing style come from settings. Failures to reach the
-server raise StorageUnavailable, which the API answers with 503.
+server raise StorageUnavailable (a domain `Unavailable`: 503 on the API, a retry in workers).
 """
 
 import functools
@@ -14,13 +14,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.conf import settings
 
-from relay.api.exceptions import ServiceUnavailable
+from relay.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
 
-class StorageUnavailable(ServiceUnavailable):
-    default_detail = "Object storage unavailable; try again shortly"
+class StorageUnavailable(Unavailable):
+    default_message = "Object storage unavailable; try again shortly"
 
 
 class ObjectMissing(Exception):
@@ -154,14 +154,6 @@ def presigned_post(key, *, content_type, size, expires_in):
         ExpiresIn=expires_in,
     )
     return post["url"], post["fields"]
-
-
-def presigned_put(key, *, content_type, expires_in):
-    return presign_client().generate_presigned_url(
-        "put_object",
-        Params={"Bucket": settings.S3_BUCKET, "Key": key, "ContentType": content_type},
-        ExpiresIn=expires_in,
-    )
 
 
 def presigned_get(key, *, expires_in, filename=None):

@@ -1,8 +1,33 @@
+"""The core's tasks: the periodic ones of beat (they walk every registered kind of work)
+and removing stored objects."""
+
+import logging
+
 from celery import shared_task
+
+from relay import services, storage, uploads, work
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="relay.requeue_stuck_work")
+def requeue_stuck_work():
+    return work.requeue_stuck()
+
+
+@shared_task(name="relay.expire_uploads")
+def expire_uploads():
+    return uploads.expire_uploads()
 
 
 @shared_task(name="relay.purge_idempotency_records")
 def purge_idempotency_records():
-    from relay import idempotency
+    return services.purge_expired_idempotency_records()
 
-    return idempotency.purge_expired()
+
+@shared_task(name="relay.delete_storage_prefix", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def delete_storage_prefix(prefix):
+    """Remove every stored object under a prefix (a deleted dataset, audio file or model; idempotent)."""
+    deleted = storage.delete_prefix(prefix)
+    logger.info("deleted %d objects under %s", deleted, prefix)
+    return deleted

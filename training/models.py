@@ -4,7 +4,8 @@ from django.db import models
 
 from annotations.models import AnnotationSet
 from datasets.models import Dataset
-from relay.jobs import Job
+from relay import work
+from relay.jobs import Job, job_lifecycle
 from relay.models import Tenant
 
 
@@ -16,8 +17,16 @@ class TrainingStage(models.TextChoices):
     SAVING = "saving"
 
 
+@work.register
 class TrainingJob(Job):
     """Trains a detector on one published annotation set (pinned by id and version)."""
+
+    lifecycle = job_lifecycle(
+        "training_job",
+        task="training.run_training_job",
+        queue="training",
+        time_limit_setting="RELAY_TRAINING_TIME_LIMIT_S",
+    )
 
     dataset = models.ForeignKey(Dataset, on_delete=models.SET_NULL, null=True, related_name="training_jobs")
     annotation_set = models.ForeignKey(
@@ -61,3 +70,7 @@ class Model(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def storage_prefix(self):
+        return self.storage_key.rsplit("/", 1)[0] + "/"

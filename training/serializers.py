@@ -1,20 +1,15 @@
 from rest_framework import serializers
 
-from relay.api.fields import (
-    RejectUnknownFieldsMixin,
-    StrictCharField,
-    StrictFloatField,
-    StrictIntegerField,
-    StrictUUIDField,
-)
+from relay.api.fields import Input, StrictCharField, StrictFloatField, StrictIntegerField, StrictUUIDField
 from relay.jobs import JobStatus
 from training.models import TrainingStage
 
 
-class TrainingConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class TrainingConfigSerializer(Input):
     artifact_types = serializers.ListField(
         child=StrictCharField(min_length=1, max_length=100),
         allow_empty=False,
+        min_length=1,
         max_length=100,
         help_text="Names of the dataset's artifact types to learn.",
     )
@@ -47,7 +42,7 @@ class TrainingConfigSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
     )
 
 
-class TrainingJobCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class TrainingJobCreateSerializer(Input):
     dataset_id = StrictUUIDField()
     annotation_set_id = StrictUUIDField()
     name = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
@@ -96,5 +91,5 @@ class ModelSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class ModelUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class ModelUpdateSerializer(Input):
     name = StrictCharField(min_length=1, max_length=200)

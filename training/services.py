@@ -1,74 +1,60 @@
-"""Training jobs and models: the checks of api.md before a job starts, cancel, models."""
+"""Training jobs and models: the checks before a job starts, cancel, models."""
 
 import logging
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
-from rest_framework.exceptions import ErrorDetail
 
 from annotations.models import Annotation, SetStatus
-from datasets.models import AudioFile, AudioStatus
-from datasets.tasks import delete_storage_prefix
-from relay.api.exceptions import Conflict, RequestValidationError
-from relay.jobs import ACTIVE, JobStatus, transition
-from relay.queueing import enqueue_on_commit
+from datasets.models import AudioStatus
+from relay import work
+from relay.errors import Conflict, InvalidInput
+from relay.jobs import ACTIVE, JobStatus
 from training.models import Model, TrainingJob
+from training.selectors import training_files
 
 logger = logging.getLogger(__name__)
 
 
-def _invalid(loc, message, code):
-    """A 422 at ["body", *loc]."""
-    detail = [ErrorDetail(message, code=code)]
-    for key in reversed(loc):
-        detail = {key: detail}
-    return RequestValidationError(detail)
-
-
-def training_files(annotation_set):
-    """The audio files a set annotates: the training corpus."""
-    return AudioFile.objects.filter(
-        pk__in=Annotation.objects.filter(annotation_set=annotation_set).values("audio_file_id")
-    )
-
-
-def create_training_job(*, tenant, dataset, annotation_set, config, name="", client_reference="") -> TrainingJob:
+def _requested_types(dataset, requested):
+    """The dataset's spelling of each requested type name; InvalidInput for unknown or repeated ones."""
     types = {t.name.lower(): t.name for t in dataset.artifact_types.all()}
     wanted = []
-    for index, type_name in enumerate(config["artifact_types"]):
+    for index, type_name in enumerate(requested):
+        loc = ["body", "config", "artifact_types", index]
         if type_name.lower() not in types:
-            raise _invalid(
-                ["config", "artifact_types", index],
-                f"'{type_name}' is not an artifact type of this dataset ({', '.join(sorted(types.values()))})",
-                "value_error.artifact_type",
+            known = ", ".join(sorted(types.values()))
+            raise InvalidInput.at(
+                loc, f"'{type_name}' is not an artifact type of this dataset ({known})", "value_error.artifact_type"
             )
         if types[type_name.lower()] in wanted:
-            raise _invalid(
-                ["config", "artifact_types", index], f"'{type_name}' is listed twice", "value_error.duplicate"
-            )
+            raise InvalidInput.at(loc, f"'{type_name}' is listed twice", "value_error.duplicate")
         wanted.append(types[type_name.lower()])
-    config = {**config, "artifact_types": wanted}
+    return wanted
 
+
+def _check_trainable(annotation_set, wanted):
+    """A published set whose files are ready, hold enough audio, and has each type."""
     if annotation_set.status != SetStatus.PUBLISHED:
         raise Conflict(f"Annotation set version {annotation_set.version} is a draft: publish it before training")
     files = training_files(annotation_set)
-    not_ready = files.exclude(processing_status=AudioStatus.READY)
+    not_ready = files.exclude(status=AudioStatus.READY)
     if not_ready.exists():
-        examples = ", ".join(f"{a.filename} ({a.processing_status})" for a in not_ready[:5])
+        examples = ", ".join(f"{a.filename} ({a.status})" for a in not_ready[:5])
         raise Conflict(f"{not_ready.count()} audio file(s) of the set are not ready: {examples}")
     summary = files.aggregate(total=Sum("duration_ms"), count=Count("id"))
     total_ms, file_count = summary["total"] or 0, summary["count"]
     if total_ms < settings.RELAY_MIN_TRAINING_AUDIO_MS:
-        raise _invalid(
-            ["annotation_set_id"],
+        raise InvalidInput.at(
+            ["body", "annotation_set_id"],
             f"training needs at least {settings.RELAY_MIN_TRAINING_AUDIO_MS / 60000:g} minutes of audio; "
-            f"the set's {file_count} file(s) hold {total_ms / 60000:.1f}",
+            f"the set's {file_count} file(s) hold {total_ms / 60000:.1f} minutes",
             "value_error.too_little_audio",
         )
     if file_count < 2:
-        raise _invalid(
-            ["annotation_set_id"],
+        raise InvalidInput.at(
+            ["body", "annotation_set_id"],
             "training needs at least 2 annotated audio files (validation is split by file)",
             "value_error.too_few_files",
         )
@@ -79,14 +65,16 @@ def create_training_job(*, tenant, dataset, annotation_set, config, name="", cli
     )
     for index, type_name in enumerate(wanted):
         if not counts.get(type_name):
-            raise _invalid(
-                ["config", "artifact_types", index],
+            raise InvalidInput.at(
+                ["body", "config", "artifact_types", index],
                 f"the annotation set has no '{type_name}' annotation to learn from",
                 "value_error.no_examples",
             )
 
-    from training.tasks import run_training_job
 
+def create_training_job(*, tenant, dataset, annotation_set, config, name="", client_reference="") -> TrainingJob:
+    wanted = _requested_types(dataset, config["artifact_types"])
+    _check_trainable(annotation_set, wanted)
     with transaction.atomic():
         job = TrainingJob.objects.create(
             tenant=tenant,
@@ -94,11 +82,11 @@ def create_training_job(*, tenant, dataset, annotation_set, config, name="", cli
             annotation_set=annotation_set,
             annotation_set_version=annotation_set.version,
             name=name,
-            config=config,
+            config={**config, "artifact_types": wanted},
             client_reference=client_reference,
             status=JobStatus.QUEUED,
         )
-        enqueue_on_commit(run_training_job, str(job.pk))
+        work.enqueue(TrainingJob, job.pk)
     logger.info(
         "training job created job=%s set=%s v%d types=%s",
         job.pk,
@@ -110,7 +98,7 @@ def create_training_job(*, tenant, dataset, annotation_set, config, name="", cli
 
 
 def cancel_training_job(*, job) -> TrainingJob:
-    if not transition(TrainingJob, job.pk, from_statuses=ACTIVE, to_status=JobStatus.CANCELLED):
+    if not work.transition(TrainingJob, job.pk, from_=ACTIVE, to=JobStatus.CANCELLED):
         job.refresh_from_db()
         raise Conflict(f"Training job is {job.status} and cannot be cancelled")
     logger.info("training job cancelled job=%s", job.pk)
@@ -125,12 +113,10 @@ def rename_model(*, model, name) -> Model:
 
 
 def delete_model(*, model) -> None:
-    from inference.models import InferenceJob
-
     with transaction.atomic():
-        active = InferenceJob.objects.filter(model=model, status__in=ACTIVE).count()
+        active = model.inference_jobs.filter(status__in=ACTIVE).count()
         if active:
             raise Conflict(f"Model is used by {active} inference job(s) that have not finished")
         model.delete()
-        enqueue_on_commit(delete_storage_prefix, model.storage_key.rsplit("/", 1)[0] + "/")
+        work.delete_objects_on_commit(model.storage_prefix)
     logger.info("model deleted model=%s", model.pk)

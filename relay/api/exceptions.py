@@ -1,8 +1,10 @@
-"""The one error envelope of the API (api.md, "Errors").
+"""The one error envelope of the API, and the one place that maps errors to HTTP.
 
 Every failure is `{"detail": "..."}`; validation failures are 422 with
 `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}`, where `loc` starts with
-`body`, `query` or `path` and walks into nested fields and list indexes.
+`body`, `query`, `path` or `header` and walks into nested fields and list indexes.
+Services raise the domain errors of `relay.errors`; DRF raises its own exceptions for
+authentication, permissions, parsing and serializer validation; both end up here.
 """
 
 import logging
@@ -15,44 +17,19 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from relay import errors
+
 logger = logging.getLogger(__name__)
 
+INTERNAL_ERROR = "Internal server error; the request id in X-Request-ID identifies it in the logs"
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource"
-    default_code = "conflict"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "A service Relay depends on is unavailable; try again shortly"
-    default_code = "service_unavailable"
-
-
-class RequestValidationError(exceptions.ValidationError):
-    """A 422 whose `loc` starts at `location` (`body`, `query` or `path`)."""
-
-    def __init__(self, detail, location="body"):
-        super().__init__(detail)
-        self.location = location
-
-
-class ValidationItems(RequestValidationError):
-    """A 422 whose items (`{loc, msg, type}`) were built by the caller, e.g. a fast bulk validator."""
-
-    def __init__(self, items):
-        super().__init__({"detail": [item["msg"] for item in items]})
-        self.items = items
-
-
-def item(loc, msg, type_):
-    return {"loc": list(loc), "msg": msg, "type": type_}
-
-
-def query_error(field, message, code="invalid"):
-    return RequestValidationError({field: [exceptions.ErrorDetail(message, code=code)]}, location="query")
-
+_STATUS = {
+    errors.Malformed: status.HTTP_400_BAD_REQUEST,
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
 # DRF error codes -> the `type` strings of the contract (pydantic's vocabulary).
 _TYPES = {
@@ -78,6 +55,12 @@ _TYPES = {
 _MESSAGES = {"required": "field required"}
 
 
+def error_type(code):
+    """The contract's `type` of a Django/DRF error code."""
+    code = code or "invalid"
+    return code if "." in code else _TYPES.get(code, f"value_error.{code}")
+
+
 def error_items(detail, loc):
     """Flatten DRF's nested error structure into the contract's list of `{loc, msg, type}`."""
     if isinstance(detail, dict):
@@ -95,30 +78,52 @@ def error_items(detail, loc):
                     yield from error_items(item, [*loc, index])
     else:
         code = getattr(detail, "code", None) or "invalid"
-        error_type = code if "." in code else _TYPES.get(code, f"value_error.{code}")
-        yield {"loc": loc, "msg": _MESSAGES.get(code, str(detail)), "type": error_type}
+        yield errors.problem(loc, _MESSAGES.get(code, str(detail)), error_type(code))
 
 
-def validation_response(exc: exceptions.ValidationError) -> Response:
-    items = getattr(exc, "items", None)
-    if items is None:
-        items = list(error_items(exc.detail, [getattr(exc, "location", "body")]))
-    return Response({"detail": items}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+def problems_of(exc, location="body"):
+    """The `{loc, msg, type}` items of a domain InvalidInput or a DRF ValidationError."""
+    if isinstance(exc, errors.InvalidInput):
+        return exc.problems
+    return list(error_items(exc.detail, [location]))
+
+
+def as_api_exception(exc):
+    """A domain error (or a Django one) as the DRF exception the envelope is built from;
+    None for anything else (an internal error)."""
+    if isinstance(exc, exceptions.APIException):
+        return exc
+    if isinstance(exc, errors.InvalidInput):
+        return exceptions.ValidationError(exc.problems)
+    for error_class, code in _STATUS.items():
+        if isinstance(exc, error_class):
+            return _api_error(exc.message, code)
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(str(exc) or "Not found")
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("database unavailable: %s", exc)
+        return _api_error("Database unavailable; try again shortly", status.HTTP_503_SERVICE_UNAVAILABLE)
+    return None
+
+
+def _api_error(message, code):
+    error = exceptions.APIException(message)
+    error.status_code = code
+    return error
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) if str(exc) else "Not found")
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, (OperationalError, InterfaceError)):
-        logger.error("database unavailable: %s", exc)
-        exc = ServiceUnavailable("Database unavailable; try again shortly")
-
+    original = exc
+    exc = as_api_exception(exc)
     set_rollback()
+    if isinstance(original, errors.InvalidInput):
+        return Response({"detail": original.problems}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, exceptions.ValidationError):
-        return validation_response(exc)
-    if isinstance(exc, exceptions.APIException):
+        items = list(error_items(exc.detail, [getattr(exc, "location", "body")]))
+        return Response({"detail": items}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    if exc is not None:
         headers = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
@@ -128,11 +133,8 @@ def exception_handler(exc, context):
         if isinstance(detail, (list, dict)):  # a non-validation error raised with structure
             detail = "; ".join(item["msg"] for item in error_items(detail, []))
         return Response({"detail": str(detail)}, status=exc.status_code, headers=headers)
-    if isinstance(exc, DatabaseError):
+    if isinstance(original, DatabaseError):
         logger.exception("database error")
     else:
         logger.exception("unhandled error in %s", context.get("view").__class__.__name__)
-    return Response(
-        {"detail": "Internal server error; the request id in X-Request-ID identifies it in the logs"},
-        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+    return Response({"detail": INTERNAL_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)

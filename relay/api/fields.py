@@ -1,4 +1,5 @@
-"""Serializer fields that take JSON types as they are: `{"name": 5}` is a 422, not "5"."""
+"""Request bodies: `Input`, the base of every request serializer (unknown fields are a 422),
+and fields that take JSON types as they are (`{"name": 5}` is a 422, not "5")."""
 
 import json
 
@@ -97,3 +98,30 @@ class RejectUnknownFieldsMixin:
                     }
                 )
         return super().to_internal_value(data)
+
+
+class Input(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The base of every request body: the one input policy of the API."""
+
+
+def merge_alias(attrs, name, alias, *, required=True):
+    """Accept a field under two names (e.g. `file_size` and `file_size_bytes`): the value
+    ends under `name`; both with different values, or neither when required, is a 422."""
+    if alias in attrs:
+        value = attrs.pop(alias)
+        if name in attrs and attrs[name] != value:
+            raise serializers.ValidationError(
+                {
+                    alias: [
+                        serializers.ErrorDetail(
+                            f"differs from {name}; give one of the two", code="value_error.conflict"
+                        )
+                    ]
+                }
+            )
+        attrs[name] = value
+    if required and name not in attrs:
+        raise serializers.ValidationError(
+            {name: [serializers.ErrorDetail(f"field required (or {alias})", code="value_error.missing")]}
+        )
+    return attrs

@@ -3,9 +3,9 @@ import uuid
 from django import forms
 from django.db.models.functions import Lower
 from django_filters import rest_framework as filters
-from rest_framework.exceptions import ErrorDetail
 
-from relay.api.exceptions import RequestValidationError
+from relay.api.exceptions import error_type
+from relay.errors import InvalidInput, problem
 
 
 class FilterBackend(filters.DjangoFilterBackend):
@@ -16,11 +16,13 @@ class FilterBackend(filters.DjangoFilterBackend):
         if filterset is None:
             return queryset
         if not filterset.is_valid():
-            errors = {
-                field: [ErrorDetail(" ".join(error.messages), code=error.code or "invalid") for error in field_errors]
-                for field, field_errors in filterset.form.errors.as_data().items()
-            }
-            raise RequestValidationError(errors, location="query")
+            raise InvalidInput(
+                [
+                    problem(["query", field], " ".join(error.messages), error_type(error.code))
+                    for field, field_errors in filterset.form.errors.as_data().items()
+                    for error in field_errors
+                ]
+            )
         return filterset.qs
 
 

@@ -1,12 +1,12 @@
 """API keys of the caller's tenant (scope `admin`)."""
 
-from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from relay import services
-from relay.api.fields import StrictCharField
+from relay import selectors, services
+from relay.api.fields import Input, StrictCharField
 from relay.api.views import TenantAPIView
 from relay.models import ALL_SCOPES, ApiKey
 
@@ -29,7 +29,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
     key = serializers.CharField(help_text="The secret key. Shown only in this response.")
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(Input):
     name = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ALL_SCOPES), required=False, default=list(ALL_SCOPES), allow_empty=False
@@ -37,8 +37,6 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def validate_expires_at(self, value):
-        from django.utils import timezone
-
         if value is not None and value <= timezone.now():
             raise serializers.ValidationError("expires_at must be in the future", code="value_error.past")
         return value
@@ -49,7 +47,7 @@ class ApiKeyListView(TenantAPIView):
     queryset = ApiKey.objects.none()
 
     def tenant_queryset(self):
-        return ApiKey.objects.filter(tenant=self.tenant)
+        return selectors.api_keys_of(tenant=self.tenant)
 
     @extend_schema(summary="List API keys", responses=ApiKeySerializer(many=True), tags=["api keys"])
     def get(self, request):
@@ -75,19 +73,12 @@ class ApiKeyListView(TenantAPIView):
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
 
 
-def _get_key(tenant, key_id):
-    try:
-        return ApiKey.objects.get(tenant=tenant, pk=key_id)
-    except ApiKey.DoesNotExist:
-        raise Http404("API key not found") from None
-
-
 class ApiKeyDetailView(TenantAPIView):
     scope = "admin"
 
     @extend_schema(summary="Get an API key", responses=ApiKeySerializer, tags=["api keys"])
     def get(self, request, key_id):
-        return Response(ApiKeySerializer(_get_key(self.tenant, key_id)).data)
+        return Response(ApiKeySerializer(selectors.get_api_key(tenant=self.tenant, key_id=key_id)).data)
 
 
 class ApiKeyRevokeView(TenantAPIView):
@@ -101,7 +92,7 @@ class ApiKeyRevokeView(TenantAPIView):
         tags=["api keys"],
     )
     def post(self, request, key_id):
-        api_key = _get_key(self.tenant, key_id)
+        api_key = selectors.get_api_key(tenant=self.tenant, key_id=key_id)
         services.revoke_api_keys(tenant=self.tenant, keys=[api_key])
         api_key.refresh_from_db()
         return Response(ApiKeySerializer(api_key).data)

@@ -1,7 +1,7 @@
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from relay.api.exceptions import query_error
+from relay.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -14,11 +14,15 @@ def _positive_int(params, name, default, maximum=None):
     try:
         value = int(raw)
     except ValueError:
-        raise query_error(name, "value is not a valid integer", code="type_error.integer") from None
+        raise InvalidInput.at(["query", name], "value is not a valid integer", "type_error.integer") from None
     if value < 1:
-        raise query_error(name, "ensure this value is greater than or equal to 1", code="min_value")
+        raise InvalidInput.at(
+            ["query", name], "ensure this value is greater than or equal to 1", "value_error.number.not_ge"
+        )
     if maximum is not None and value > maximum:
-        raise query_error(name, f"ensure this value is less than or equal to {maximum}", code="max_value")
+        raise InvalidInput.at(
+            ["query", name], f"ensure this value is less than or equal to {maximum}", "value_error.number.not_le"
+        )
     return value
 
 

@@ -1,11 +1,7 @@
 from django.conf import settings
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, parsers
 
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large"
-    default_code = "payload_too_large"
+from relay.errors import TooLarge
 
 
 class JSONParser(parsers.JSONParser):
@@ -19,10 +15,24 @@ class JSONParser(parsers.JSONParser):
         except ValueError:
             length = 0
         if length > limit:
-            raise PayloadTooLarge(f"Request body is {length} bytes; the limit is {limit} bytes")
+            raise TooLarge(f"Request body is {length} bytes; the limit is {limit} bytes")
         try:
             return super().parse(stream, media_type, parser_context)
         except exceptions.ParseError as error:
             raise exceptions.ParseError(
                 f"Malformed JSON: {str(error.detail).removeprefix('JSON parse error - ')}"
             ) from None
+
+
+class RawBodyParser(parsers.BaseParser):
+    """Any body, as bytes (at most RELAY_MAX_IMPORT_BYTES): an uploaded file whose format a
+    query parameter names."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.RELAY_MAX_IMPORT_BYTES
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise TooLarge(f"Import body is larger than the limit of {limit} bytes")
+        return body

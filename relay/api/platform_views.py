@@ -11,8 +11,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets.formats import SUPPORTED_FORMATS
-from relay import health
+from detector.audio import described_formats
+from relay import health, jobs
 from relay.api.pagination import MAX_PAGE_SIZE
 from relay.api.schema import ErrorSerializer
 
@@ -106,7 +106,7 @@ class InfoView(APIView):
                     "max_json_body_bytes": settings.RELAY_MAX_JSON_BODY_BYTES,
                     "page_size_max": MAX_PAGE_SIZE,
                 },
-                "supported_formats": SUPPORTED_FORMATS,
+                "supported_formats": described_formats(),
             }
         )
 
@@ -141,25 +141,4 @@ class JobsCountView(APIView):
         tags=["platform"],
     )
     def get(self, request):
-        from django.db.models import Count
-
-        from inference.models import InferenceJob
-        from relay.jobs import JobStatus
-        from training.models import TrainingJob
-
-        body = {}
-        for kind, model in (("training", TrainingJob), ("inference", InferenceJob)):
-            counts = dict(
-                model.objects.filter(tenant=request.user.tenant)
-                .values_list("status")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            by_status = {status: counts.get(status, 0) for status in JobStatus.values}
-            body[kind] = {
-                "queued": by_status["pending"] + by_status["queued"],
-                "running": by_status["processing"],
-                "total": sum(by_status.values()),
-                "by_status": by_status,
-            }
-        return Response(body)
+        return Response(jobs.counts(tenant=request.user.tenant))

@@ -1,15 +1,17 @@
 """Shared plumbing for the tenant-scoped API views."""
 
 from django.http import JsonResponse
+from django.views import defaults
 from rest_framework.generics import GenericAPIView
 
-from relay import idempotency
+from relay.api import idempotency
+from relay.api.exceptions import INTERNAL_ERROR
 
 
 class TenantAPIView(GenericAPIView):
     """A view whose every query is filtered by the caller's tenant (the key decides it).
 
-    POSTs honour `Idempotency-Key` (relay/idempotency.py)."""
+    POSTs honour `Idempotency-Key` (relay/api/idempotency.py)."""
 
     _idempotency = None
 
@@ -59,16 +61,10 @@ def not_found(request, exception=None):
     """Django's 404 for unknown URLs; JSON on the API."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": f"Not found: {request.method} {request.path}"}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"detail": "Internal server error; the request id in X-Request-ID identifies it in the logs"}, status=500
-        )
-    from django.views.defaults import server_error as default_server_error
-
-    return default_server_error(request)
+        return JsonResponse({"detail": INTERNAL_ERROR}, status=500)
+    return defaults.server_error(request)

@@ -19,7 +19,7 @@ def make_audio(dataset_id, filename="a.wav", duration_ms=60_000, status=AudioSta
         storage_key=f"tests/{dataset_id}/audio/{audio_id}/original.wav",
         upload_expires_at=timezone.now(),
         confirmed_at=timezone.now() if confirmed else None,
-        processing_status=status,
+        status=status,
         duration_ms=duration_ms if status == AudioStatus.READY else None,
         sample_rate=16000,
         channels=1,

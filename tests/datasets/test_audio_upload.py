@@ -185,7 +185,7 @@ def test_confirm_twice_is_harmless(api, dataset):
     assert again.status_code == 202 and again.json()["audio_id"] == audio_id
     body = af.wait_processed(api, dataset, audio_id)
     assert body["processing_status"] == "ready"
-    assert AudioFile.objects.get(pk=audio_id).processing_attempts == 1
+    assert AudioFile.objects.get(pk=audio_id).attempts == 1
     final = api.post(f"/datasets/{dataset}/audio/confirm", {"audio_id": audio_id}).json()
     assert final == {"audio_id": audio_id, "status": "ready", "message": "Ready"}
 
@@ -271,7 +271,7 @@ def test_list_filters_and_ordering(api, dataset):
     assert [item["filename"] for item in listing["items"]] == ["alpha.wav", "Beta.wav"]
     only_ready = api.get(f"/datasets/{dataset}/audio", {"processing_status": "ready"}).json()
     assert [item["id"] for item in only_ready["items"]] == [ready]
-    both = api.get(f"/datasets/{dataset}/audio?processing_status=ready&processing_status=pending").json()
+    both = api.get(f"/datasets/{dataset}/audio?status=ready&status=pending").json()
     assert both["total"] == 2
     assert api.get(f"/datasets/{dataset}/audio", {"filename": "ALPHA"}).json()["total"] == 1
     assert_422(api.get(f"/datasets/{dataset}/audio", {"processing_status": "done"}), ["query", "processing_status"])

@@ -1,5 +1,6 @@
 """The beat tasks that keep uploads from being lost or stuck, and limits of processing.
-They are called here directly (same code the beat schedule runs) on real S3 and PostgreSQL."""
+They are called here directly (same code the beat schedule runs) on real S3 and PostgreSQL;
+the processing task runs in-process through its Celery wrapper (`apply`)."""
 
 from datetime import timedelta
 
@@ -7,9 +8,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from datasets import processing, uploads
 from datasets.models import AudioFile, AudioStatus
-from relay import storage
+from datasets.tasks import process_audio
+from relay import uploads, work
 from tests import audio_factory as af
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def test_uploaded_but_unconfirmed_file_is_confirmed_not_lost(api, dataset, djang
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert uploads.expire_uploads() == {"confirmed": 1, "failed": 0}
     assert len(callbacks) == 1  # process_audio is sent once the change commits
-    assert AudioFile.objects.get(pk=ticket["audio_id"]).processing_status == AudioStatus.NORMALIZING
+    assert AudioFile.objects.get(pk=ticket["audio_id"]).status == AudioStatus.NORMALIZING
 
 
 def test_expired_multipart_upload_is_aborted(api, dataset):
@@ -52,63 +53,91 @@ def test_expired_multipart_upload_is_aborted(api, dataset):
     expire(started["audio_id"])
     assert uploads.expire_uploads()["failed"] == 1
     audio = AudioFile.objects.get(pk=started["audio_id"])
-    assert audio.processing_status == AudioStatus.FAILED and audio.multipart_upload_id == ""
+    assert audio.status == AudioStatus.FAILED and audio.multipart_upload_id == ""
 
 
-def test_stuck_files_are_sent_again_once_per_quiet_period(api, dataset):
+def test_a_file_never_started_is_sent_again_once_per_quiet_period(api, dataset, django_capture_on_commit_callbacks):
     audio_id = af.upload_url(api, dataset, af.wav(1.0))["audio_id"]
     long_ago = timezone.now() - timedelta(hours=1)
+    AudioFile.objects.filter(pk=audio_id).update(status=AudioStatus.NORMALIZING, confirmed_at=long_ago, updated_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert work.requeue_stuck()["requeued"] == 1
+        assert work.requeue_stuck()["requeued"] == 0  # touched: not again until it is quiet again
+    assert len(callbacks) == 1
+
+
+def test_a_file_whose_worker_went_silent_is_handed_to_a_new_task(api, dataset, django_capture_on_commit_callbacks):
+    audio_id = af.upload_url(api, dataset, af.wav(1.0))["audio_id"]
+    silent = timezone.now() - timedelta(hours=1)
     AudioFile.objects.filter(pk=audio_id).update(
-        processing_status=AudioStatus.NORMALIZING, confirmed_at=long_ago, updated_at=long_ago
+        status=AudioStatus.EMBEDDING, started_at=silent, heartbeat_at=silent, attempts=1, task_id="old"
     )
-    assert uploads.requeue_stuck() == 1
-    assert uploads.requeue_stuck() == 0  # touched: not again until it is quiet again
+    with django_capture_on_commit_callbacks(execute=False):
+        assert work.requeue_stuck()["requeued"] == 1
+    audio = AudioFile.objects.get(pk=audio_id)
+    assert audio.task_id not in ("", "old")  # the old worker's reports no longer match
+    assert not work.heartbeat(AudioFile, audio_id, "old")
+
+
+def test_a_silent_file_that_used_up_its_attempts_is_failed(api, dataset):
+    audio_id = af.upload_url(api, dataset, af.wav(1.0))["audio_id"]
+    silent = timezone.now() - timedelta(hours=1)
+    AudioFile.objects.filter(pk=audio_id).update(
+        status=AudioStatus.NORMALIZING, started_at=silent, heartbeat_at=silent, attempts=3
+    )
+    assert work.requeue_stuck()["failed"] == 1
+    audio = AudioFile.objects.get(pk=audio_id)
+    assert audio.status == AudioStatus.FAILED and "stopped responding 3 times" in audio.error_message
 
 
 def test_a_file_that_keeps_failing_its_worker_is_given_up(api, dataset):
     data = af.wav(0.5)
     audio_id = af.upload_url(api, dataset, data)["audio_id"]
-    AudioFile.objects.filter(pk=audio_id).update(
-        processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), processing_attempts=3
-    )
-    processing.process(audio_id)
+    AudioFile.objects.filter(pk=audio_id).update(status=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), attempts=3)
+    process_audio.apply(args=[audio_id])
     audio = AudioFile.objects.get(pk=audio_id)
-    assert audio.processing_status == AudioStatus.FAILED and "3 attempts" in audio.error_message
+    assert audio.status == AudioStatus.FAILED and "3 attempts" in audio.error_message
 
 
 def uploaded_and_processed(api, dataset, data):
-    """Upload and mark confirmed, then run the task's code here (not through the broker)."""
+    """Upload and mark confirmed, then run the task here (not through the broker)."""
     ticket = af.upload_url(api, dataset, data)
     af.post_to_s3(ticket, data)
-    AudioFile.objects.filter(pk=ticket["audio_id"]).update(
-        processing_status=AudioStatus.NORMALIZING, confirmed_at=timezone.now()
-    )
-    processing.process(ticket["audio_id"])
+    AudioFile.objects.filter(pk=ticket["audio_id"]).update(status=AudioStatus.NORMALIZING, confirmed_at=timezone.now())
+    process_audio.apply(args=[ticket["audio_id"]])
     return AudioFile.objects.get(pk=ticket["audio_id"])
 
 
 def test_processing_is_idempotent(api, dataset):
     audio = uploaded_and_processed(api, dataset, af.wav(0.5))
-    assert audio.processing_status == AudioStatus.READY and audio.duration_ms == 500
-    processing.process(audio.pk)  # a duplicate message: nothing changes
+    assert audio.status == AudioStatus.READY and audio.duration_ms == 500
+    process_audio.apply(args=[str(audio.pk)])  # a duplicate message: nothing changes
     again = AudioFile.objects.get(pk=audio.pk)
-    assert (again.processing_status, again.processing_attempts, again.processed_at) == (
-        AudioStatus.READY,
-        1,
-        audio.processed_at,
+    assert (again.status, again.attempts, again.processed_at) == (AudioStatus.READY, 1, audio.processed_at)
+
+
+def test_a_redelivered_task_resumes_the_file_its_dead_worker_held(api, dataset):
+    """Celery re-delivers a task whose worker died with the same task id: it takes the
+    file over at once, without waiting for the heartbeat to go stale."""
+    data = af.wav(0.5)
+    ticket = af.upload_url(api, dataset, data)
+    af.post_to_s3(ticket, data)
+    AudioFile.objects.filter(pk=ticket["audio_id"]).update(
+        status=AudioStatus.EMBEDDING,
+        confirmed_at=timezone.now(),
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        attempts=1,
+        task_id="task-1",
     )
+    process_audio.apply(args=[ticket["audio_id"]], task_id="another-task")
+    assert AudioFile.objects.get(pk=ticket["audio_id"]).status == AudioStatus.EMBEDDING  # held by a live worker
+    process_audio.apply(args=[ticket["audio_id"]], task_id="task-1")
+    audio = AudioFile.objects.get(pk=ticket["audio_id"])
+    assert (audio.status, audio.attempts) == (AudioStatus.READY, 2)
 
 
 @override_settings(RELAY_MAX_AUDIO_DURATION_S=2)
 def test_too_long_file_fails(api, dataset):
     audio = uploaded_and_processed(api, dataset, af.wav(3.0))
-    assert audio.processing_status == AudioStatus.FAILED and "longer than the limit" in audio.error_message
-
-
-def test_presigned_put_uploads_with_the_bound_type(api):
-    import requests
-
-    url = storage.presigned_put("tests/put.bin", content_type="audio/wav", expires_in=60)
-    assert requests.put(url, data=b"RIFF", headers={"Content-Type": "audio/wav"}, timeout=30).status_code == 200
-    assert storage.head("tests/put.bin") == {"size": 4, "content_type": "audio/wav"}
-    storage.delete("tests/put.bin")
+    assert audio.status == AudioStatus.FAILED and "longer than the limit" in audio.error_message

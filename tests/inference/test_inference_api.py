@@ -4,6 +4,7 @@
 import pytest
 
 from inference import services
+from relay import uploads
 from inference.models import FileStatus, InferenceFile, InferenceJob
 from tests import audio_factory as af
 from tests.annotations.conftest import make_audio
@@ -161,7 +162,7 @@ def test_finish_when_every_file_is_done(api, model):
     job_id = job["id"]
     files = [
         InferenceFile.objects.create(
-            job_id=job_id, original_filename=f"{i}", content_type="audio/wav", s3_key=f"x/{i}", status=FileStatus.QUEUED
+            job_id=job_id, filename=f"{i}", content_type="audio/wav", storage_key=f"x/{i}", status=FileStatus.QUEUED
         )
         for i in range(2)
     ]
@@ -179,7 +180,7 @@ def test_expected_files_hold_the_job_open(api, model):
     job = new_job(api, model, expected_files=2)
     job_id = job["id"]
     first = InferenceFile.objects.create(
-        job_id=job_id, original_filename="1", content_type="audio/wav", s3_key="x/1", status=FileStatus.COMPLETED
+        job_id=job_id, filename="1", content_type="audio/wav", storage_key="x/1", status=FileStatus.COMPLETED
     )
     InferenceJob.objects.filter(pk=job_id).update(status="processing", total_files=1)
     assert services.finish_if_done(job_id) is False  # one more file is coming
@@ -206,7 +207,7 @@ def test_expired_upload_fails_and_lets_the_job_finish(api, model):
         f"/inference-jobs/{job['id']}/files/upload-url", {"filename": "a.wav", "file_size_bytes": 10}
     ).json()
     InferenceFile.objects.filter(pk=ticket["file_id"]).update(upload_expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.expire_uploads() == {"confirmed": 0, "failed": 1}
+    assert uploads.expire_uploads() == {"confirmed": 0, "failed": 1}
     body = api.get(f"/inference-jobs/{job['id']}").json()
     assert body["status"] == "completed" and body["failed_files"] == 1
 

@@ -77,12 +77,12 @@ def test_audio_admin_shows_a_player_and_reprocesses(staff_client, api):
         storage_key=f"t/{dataset['id']}/audio/1/original.wav",
         upload_expires_at=timezone.now(),
         confirmed_at=timezone.now(),
-        processing_status=AudioStatus.FAILED,
+        status=AudioStatus.FAILED,
         error_message="boom",
     )
     for url in (
         "/admin/datasets/audiofile/",
-        "/admin/datasets/audiofile/?processing_status__exact=failed",
+        "/admin/datasets/audiofile/?status__exact=failed",
         f"/admin/datasets/audiofile/{audio.pk}/change/",
     ):
         assert staff_client.get(url, secure=True).status_code == 200, url
@@ -92,7 +92,7 @@ def test_audio_admin_shows_a_player_and_reprocesses(staff_client, api):
         "/admin/datasets/audiofile/", {"action": "reprocess", "_selected_action": [audio.pk]}, secure=True
     )
     audio.refresh_from_db()
-    assert audio.processing_status == AudioStatus.NORMALIZING and audio.error_message == ""
+    assert audio.status == AudioStatus.NORMALIZING and audio.error_message == ""
 
 
 def test_job_admin_cancel_actions(staff_client, api):

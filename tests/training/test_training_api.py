@@ -102,7 +102,7 @@ def test_draft_set_is_409(api, dataset, files):
 
 
 def test_files_not_ready_is_409(api, dataset, files, published):
-    files[1].processing_status = AudioStatus.FAILED
+    files[1].status = AudioStatus.FAILED
     files[1].save()
     assert_error(api.post("/training-jobs", body(dataset, published)), 409, "not ready")
 

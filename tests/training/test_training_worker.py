@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from annotations.models import Annotation
-from datasets.processing import load_features
+from datasets.runner import load_features
 from detector.artifact import Detector
 from detector.features import FeatureConfig
 from detector.metrics import event_metrics

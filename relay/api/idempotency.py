@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on creating POSTs (api.md, "Platform").
+"""`Idempotency-Key` on creating POSTs.
 
 The same key with the same request replays the first answer for 24 hours; the same key
 with another request is a 422; while the first request still runs, a retry is a 409.
@@ -9,21 +9,20 @@ corrected or retried request runs.
 import hashlib
 import json
 import logging
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import APIException, ErrorDetail
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from relay.api.exceptions import Conflict, RequestValidationError
+from relay.errors import Conflict, InvalidInput
 from relay.models import IdempotencyRecord
 
 logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
-LIFETIME = timedelta(hours=24)
+LIFETIME = IdempotencyRecord.LIFETIME
 
 
 class Replay(APIException):
@@ -53,9 +52,7 @@ def begin(request, tenant):
     if not key:
         return None
     if len(key) > 255:
-        raise RequestValidationError(
-            {HEADER: [ErrorDetail("at most 255 characters", code="value_error.too_long")]}, location="header"
-        )
+        raise InvalidInput.at(["header", HEADER], "at most 255 characters", "value_error.any_str.max_length")
     print_ = fingerprint(request)
     IdempotencyRecord.objects.filter(tenant=tenant, key=key, created_at__lt=timezone.now() - LIFETIME).delete()
     try:
@@ -67,13 +64,8 @@ def begin(request, tenant):
     if existing is None:  # removed meanwhile by its own failing request: try once more
         return begin(request, tenant)
     if existing.fingerprint != print_:
-        raise RequestValidationError(
-            {
-                HEADER: [
-                    ErrorDetail("this Idempotency-Key was used with a different request", code="value_error.reused")
-                ]
-            },
-            location="header",
+        raise InvalidInput.at(
+            ["header", HEADER], "this Idempotency-Key was used with a different request", "value_error.reused"
         )
     if existing.status_code is None:
         raise Conflict("A request with this Idempotency-Key is still being processed; retry in a moment")
@@ -89,8 +81,3 @@ def finish(record, response):
         return
     body = json.loads(json.dumps(response.data, cls=JSONEncoder))
     IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response_body=body)
-
-
-def purge_expired():
-    count, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - LIFETIME).delete()
-    return count

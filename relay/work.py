@@ -1,0 +1,408 @@
+"""One lifecycle for background work: audio files, inference files and jobs (and anything new).
+
+A work item is a row with `status`, `attempts`, `started_at`, `heartbeat_at`, `task_id`
+and `error_message` (`WorkItem`). Its kind, a `Lifecycle` on the model, names the statuses
+that wait for a worker (`queued`), those in which a worker holds it (`running`), the final
+ones, and the Celery task that works on it:
+
+    queued --claim--> running --advance / heartbeat--> ... --finish--> final
+    any status that is not final --fail(reason)--> failed
+
+Every status change is a conditional UPDATE (`... WHERE status IN (...)`, and from a
+worker `AND task_id = <its task>`): a stale worker can never overwrite a cancelled,
+finished or re-claimed item.
+
+Claims: a task takes its item when the item waits and was never started, when the item is
+held by the same task id (Celery re-delivered the message because its worker died, or the
+task is retrying), or when the holder's heartbeat is older than RELAY_STUCK_AFTER_S.
+
+`work_task` turns a function `fn(item, run)` into the Celery task of a kind and owns what
+surrounds the work: the claim, a heartbeat thread, the time limit, retries with backoff
+when storage, the database or the broker is out, and what the tenant may read: a clear
+reason in `error_message`, never internal exception text (the traceback goes to the worker
+log, tagged with the task id that the reason names).
+
+`requeue_stuck` (beat) sends the task again for items whose task was lost: queued and
+never started for RELAY_NEVER_STARTED_AFTER_S, or running with a heartbeat older than
+RELAY_STUCK_AFTER_S; an item claimed RELAY_MAX_PROCESSING_ATTEMPTS times is failed instead.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import ClassVar
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections, models, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from relay.celery import app as celery_app
+from relay.errors import Unavailable
+
+logger = logging.getLogger(__name__)
+
+# Failures of what the work depends on, not of the work itself: retried with backoff.
+OUTAGES = (Unavailable, OperationalError, InterfaceError, BrokerError)
+MAX_OUTAGE_RETRIES = 8  # 5 s doubling to 5 min: about 20 minutes in all
+
+
+class WorkFailed(Exception):
+    """The work cannot be done, for a reason the tenant may read (a corrupt file, ...)."""
+
+
+class WorkStopped(Exception):
+    """The item is no longer this task's to work on (cancelled, failed or taken over)."""
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    kind: str  # names the kind in logs: "audio_file", "training_job", ...
+    queued: tuple[str, ...]  # waiting for a worker
+    running: tuple[str, ...]  # held by a worker
+    final: tuple[str, ...]  # never change again
+    claim_to: str = ""  # the status a claim moves to
+    failed: str = "failed"
+    finished_at: str = ""  # a field stamped on every move to a final status
+    task: str = ""  # the Celery task that works on an item of this kind, by name
+    queue: str = "default"
+    time_limit_setting: str = ""  # the setting holding the task's time limit in seconds
+    claim_filter: Q | None = field(default=None, compare=False)  # more conditions to claim
+
+
+class WorkItem(models.Model):
+    status = models.CharField(max_length=16, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker took it.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Written by its worker while it runs.")
+    task_id = models.CharField(max_length=64, blank=True, default="", help_text="The Celery task that holds it.")
+    error_message = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    lifecycle: ClassVar[Lifecycle]
+
+    class Meta:
+        abstract = True
+
+
+KINDS: dict[str, type[WorkItem]] = {}
+_failure_hooks: dict[type, list] = {}
+_reap_hooks: list = []
+
+
+def register(model):
+    """Class decorator: a kind of work the reaper watches."""
+    KINDS[model.lifecycle.kind] = model
+    return model
+
+
+def on_failure(model, hook):
+    """Call `hook(pk)` in the same transaction whenever an item of `model` fails."""
+    _failure_hooks.setdefault(model, []).append(hook)
+
+
+def on_reap(hook):
+    """Call `hook(now)` on every reaper pass (for a kind's own housekeeping)."""
+    _reap_hooks.append(hook)
+
+
+def statuses(model):
+    return [value for value, _ in model._meta.get_field("status").choices]
+
+
+def unfinished(model):
+    return [s for s in statuses(model) if s not in model.lifecycle.final]
+
+
+# --- transitions --------------------------------------------------------------------------
+
+
+def _rows(model, pk, from_, token=None):
+    rows = model.objects.filter(pk=pk, status__in=list(from_))
+    return rows if token is None else rows.filter(task_id=token)
+
+
+def transition(model, pk, /, *, to, from_=None, token=None, **fields) -> bool:
+    """Move item `pk` to `to` if its status is in `from_` (default: any unfinished one) and,
+    with `token`, its holder is that task. True if it moved."""
+    life = model.lifecycle
+    now = timezone.now()
+    if to in life.final and life.finished_at:
+        fields.setdefault(life.finished_at, now)
+    moved = _rows(model, pk, unfinished(model) if from_ is None else from_, token).update(
+        status=to, updated_at=now, **fields
+    )
+    return bool(moved)
+
+
+def fail(model, pk, reason, /, *, from_=None, token=None) -> bool:
+    """Fail the item with a reason its tenant reads; runs the kind's failure hooks."""
+    with transaction.atomic():
+        moved = transition(
+            model, pk, to=model.lifecycle.failed, from_=from_, token=token, error_message=str(reason)[:2000]
+        )
+        if moved:
+            for hook in _failure_hooks.get(model, ()):
+                hook(pk)
+    if moved:
+        logger.warning("%s %s failed: %s", model.lifecycle.kind, pk, reason)
+    return moved
+
+
+def claim(model, pk, token):
+    """Take the item for task `token` (see the module docstring); the item, or None."""
+    life = model.lifecycle
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.RELAY_STUCK_AFTER_S)
+    waiting = Q(status__in=life.queued, started_at__isnull=True)
+    held = Q(status__in=life.running) & (Q(task_id=token) | Q(heartbeat_at__lt=stale))
+    rows = model.objects.filter(waiting | held, pk=pk)
+    if life.claim_filter is not None:
+        rows = rows.filter(life.claim_filter)
+    claimed = rows.update(
+        status=life.claim_to,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", Value(now)),
+        heartbeat_at=now,
+        task_id=token,
+        updated_at=now,
+    )
+    return model.objects.get(pk=pk) if claimed else None
+
+
+def heartbeat(model, pk, token, **fields) -> bool:
+    """Still held by `token` and running? Then refresh heartbeat_at (and write `fields`)."""
+    now = timezone.now()
+    return bool(_rows(model, pk, model.lifecycle.running, token).update(heartbeat_at=now, updated_at=now, **fields))
+
+
+# --- sending tasks ------------------------------------------------------------------------
+
+
+def route(name, args, kwargs, options, task=None, **kw):
+    """Celery router (task_routes): a kind's task goes to the queue its lifecycle names."""
+    for model in KINDS.values():
+        if model.lifecycle.task == name:
+            return {"queue": model.lifecycle.queue}
+    return None
+
+
+def send_on_commit(task_name, *args, queue="default", task_id=None):
+    """Send a task by name once the current transaction commits.
+
+    The change that asked for it is durable by then, so a broker outage is logged, not
+    raised: the reaper sends the task again for whatever still waits."""
+
+    def send():
+        try:
+            celery_app.send_task(task_name, args=list(args), queue=queue, task_id=task_id)
+        except BrokerError as error:
+            logger.error("could not send %s%s (%s); the reaper will send it again", task_name, args, error)
+
+    transaction.on_commit(send)
+
+
+def delete_objects_on_commit(prefix):
+    """Remove every stored object under `prefix` in the background, once this transaction commits."""
+    send_on_commit("relay.delete_storage_prefix", prefix)
+
+
+def enqueue(model, pk, task_id=None):
+    """Send the kind's task for item `pk` once the current transaction commits."""
+    life = model.lifecycle
+    send_on_commit(life.task, str(pk), queue=life.queue, task_id=task_id)
+
+
+# --- the reaper ---------------------------------------------------------------------------
+
+
+def requeue_stuck(now=None, limit=500) -> dict:
+    """Beat: send the task again for lost items; fail items that keep losing their worker."""
+    now = now or timezone.now()
+    counts = {"requeued": 0, "failed": 0}
+    for model in KINDS.values():
+        if model.lifecycle.task:
+            for key, n in _requeue_kind(model, now, limit).items():
+                counts[key] += n
+    for hook in _reap_hooks:
+        hook(now)
+    if any(counts.values()):
+        logger.warning("reaper: %s", counts)
+    return counts
+
+
+def _requeue_kind(model, now, limit):
+    life = model.lifecycle
+    never_started = Q(
+        status__in=life.queued,
+        started_at__isnull=True,
+        updated_at__lt=now - timedelta(seconds=settings.RELAY_NEVER_STARTED_AFTER_S),
+    )
+    silent = Q(status__in=life.running, heartbeat_at__lt=now - timedelta(seconds=settings.RELAY_STUCK_AFTER_S))
+    rows = model.objects.filter(never_started | silent)
+    if life.claim_filter is not None:
+        rows = rows.filter(life.claim_filter)
+    counts = {"requeued": 0, "failed": 0}
+    for pk, status, attempts, started_at, updated_at in rows.values_list(
+        "pk", "status", "attempts", "started_at", "updated_at"
+    )[:limit]:
+        started = started_at is not None
+        if started and attempts >= settings.RELAY_MAX_PROCESSING_ATTEMPTS:
+            reason = f"its worker stopped responding {attempts} times; giving up"
+            counts["failed"] += fail(model, pk, reason, from_=life.running)
+            continue
+        # Hand the item to a new task id, on the condition that nothing changed meanwhile:
+        # two reapers never both send, and the new task's claim matches its token.
+        task_id = str(uuid.uuid4())
+        with transaction.atomic():
+            handed = model.objects.filter(pk=pk, status=status, updated_at=updated_at).update(
+                task_id=task_id, heartbeat_at=now if started else None, updated_at=now
+            )
+            if handed:
+                enqueue(model, pk, task_id=task_id)
+        counts["requeued"] += handed
+    return counts
+
+
+# --- the task wrapper ---------------------------------------------------------------------
+
+
+class Run:
+    """What a work function gets besides its item: its holder token and ways to report.
+
+    Each report is a conditional update that also says whether the item is still this
+    task's: when it is not (cancelled, failed or taken over), it raises WorkStopped."""
+
+    def __init__(self, model, pk, token):
+        self.model, self.pk, self.token = model, pk, token
+        self._last_check = 0.0
+
+    def advance(self, from_status, to_status, **fields):
+        if not transition(self.model, self.pk, from_=[from_status], to=to_status, token=self.token, **fields):
+            raise WorkStopped()
+
+    def progress(self, **fields):
+        if not heartbeat(self.model, self.pk, self.token, **fields):
+            raise WorkStopped()
+
+    def still_ours(self, every_s=1.0) -> bool:
+        """For tight loops: asks the database at most once every `every_s` seconds."""
+        now = time.monotonic()
+        if now - self._last_check < every_s:
+            return True
+        self._last_check = now
+        return heartbeat(self.model, self.pk, self.token)
+
+    def finish(self, to_status, **fields):
+        """The last move, from whichever running status; WorkStopped if the item was
+        cancelled or taken over meanwhile."""
+        running = self.model.lifecycle.running
+        if not transition(self.model, self.pk, from_=running, to=to_status, token=self.token, **fields):
+            raise WorkStopped()
+
+
+class _Heartbeat:
+    """Refreshes heartbeat_at every RELAY_HEARTBEAT_S while the work runs, on a thread of its
+    own (with its own database connection), so that a long step does not look dead."""
+
+    def __init__(self, model, pk, token):
+        self.model, self.pk, self.token = model, pk, token
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{pk}", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join(timeout=5)
+
+    def _beat(self):
+        try:
+            while not self.done.wait(settings.RELAY_HEARTBEAT_S):
+                try:
+                    heartbeat(self.model, self.pk, self.token)
+                except Exception as error:  # a database blip: the next beat tries again
+                    logger.warning("heartbeat of %s %s failed: %s", self.model.lifecycle.kind, self.pk, error)
+        finally:
+            connections.close_all()
+
+
+def time_limit_s(model):
+    life = model.lifecycle
+    return (
+        getattr(settings, life.time_limit_setting) if life.time_limit_setting else settings.CELERY_TASK_SOFT_TIME_LIMIT
+    )
+
+
+def work_task(model):
+    """Decorator: `fn(item, run)` becomes the Celery task of `model`'s kind (see the module
+    docstring). The task takes the item's id and is idempotent."""
+    life = model.lifecycle
+    limit = time_limit_s(model)
+
+    def decorate(fn):
+        @shared_task(bind=True, name=life.task, soft_time_limit=limit, time_limit=limit + 60, acks_late=True)
+        def task(self, pk):
+            return execute(self, model, pk, fn, limit)
+
+        task.work = fn
+        return task
+
+    return decorate
+
+
+def execute(task, model, pk, fn, limit):
+    life = model.lifecycle
+    token = task.request.id or f"local-{uuid.uuid4()}"
+    retries = task.request.retries or 0
+    try:
+        item = claim(model, pk, token)
+    except OUTAGES as error:
+        return _retry_or_fail(task, model, pk, token, error, retries)
+    if item is None:
+        logger.info("%s %s is not waiting for a worker (finished, cancelled or held by another)", life.kind, pk)
+        return None
+    if item.attempts > settings.RELAY_MAX_PROCESSING_ATTEMPTS + retries:
+        reason = f"processing did not finish after {item.attempts - 1} attempts (its worker stopped each time)"
+        fail(model, pk, reason, token=token)
+        return None
+    try:
+        with _Heartbeat(model, pk, token):
+            return fn(item, Run(model, pk, token))
+    except WorkStopped:
+        logger.info("%s %s stopped: cancelled, failed or taken over meanwhile", life.kind, pk)
+    except WorkFailed as error:
+        fail(model, pk, str(error), token=token)
+    except SoftTimeLimitExceeded:
+        fail(model, pk, f"it took longer than the time limit of {limit} s", token=token)
+    except OUTAGES as error:
+        return _retry_or_fail(task, model, pk, token, error, retries)
+    except Exception:
+        logger.exception("%s %s: internal error in task %s", life.kind, pk, token)
+        fail(
+            model,
+            pk,
+            f"internal error while processing this {life.kind.replace('_', ' ')}; the operators can find "
+            f"the details in the worker log under task {token}",
+            token=token,
+        )
+    return None
+
+
+def _retry_or_fail(task, model, pk, token, error, retries):
+    if retries < MAX_OUTAGE_RETRIES:
+        countdown = min(300, 5 * 2**retries)
+        logger.warning("%s %s: %s; retrying in %d s", model.lifecycle.kind, pk, error.__class__.__name__, countdown)
+        raise task.retry(countdown=countdown, max_retries=MAX_OUTAGE_RETRIES, exc=error)
+    logger.error("%s %s: %s after %d retries", model.lifecycle.kind, pk, error, retries)
+    fail(model, pk, "a service Relay depends on stayed unavailable; try again later", token=token)
+    return None
