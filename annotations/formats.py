@@ -388,7 +388,5 @@ def resolve_filenames(items, audio_by_filename, loc=("body", "annotations")):
             raw["audio_file_id"] = str(matches[0])
         else:
             what = "no audio file of this dataset has" if not matches else "several audio files have"
-            errors.append(
-                problem([*loc, index, "filename"], f"{what} the filename '{name}'", "value_error.filename")
-            )
+            errors.append(problem([*loc, index, "filename"], f"{what} the filename '{name}'", "value_error.filename"))
     return errors

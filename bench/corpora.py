@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 import field_corpus  # noqa: E402
+
 from detector.audio import decode_to_canonical  # noqa: E402
 from detector.features import FeatureExtractor  # noqa: E402
 from detector.train import TrainFile  # noqa: E402
@@ -93,9 +95,12 @@ def corpus(family, seed, n_files, seconds_per_file=60.0, role="train", cache_dir
     if missing:
         if log:
             log(f"  generating {len(missing)} {family} files (seed {seed}, {seconds_per_file:g} s each) ...")
+        started = time.perf_counter()
         made = _generate(family, seed, n_files, missing, seconds_per_file, role, cache_dir)
-        for index, made_file in made:
+        for done, (index, made_file) in enumerate(made, 1):
             _store(folder, index, made_file)
+            if log and (done % 10 == 0 or done == len(missing)):
+                log(f"    {done}/{len(missing)} {family} files ({time.perf_counter() - started:.0f} s)")
     return [_load(folder, family, seed, i) for i in range(n_files)]
 
 

@@ -7,19 +7,30 @@ training time per hour of audio (goal < 60 s on 2 CPU cores) and peak worker mem
 
 Starts a throwaway PostgreSQL, Valkey and SeaweedFS (unless DATABASE_URL, CELERY_BROKER_URL
 and S3_ENDPOINT_URL are set) and one `celery worker` with one process and 2 torch threads.
+
+    .venv/bin/python bench/detection.py cross [--quick] [options of bench/cross_corpus.py]
+
+is the cross-corpus benchmark instead: in process (no Django, no servers), trained on one
+corpus family (synth: detector/synth.py; field: bench/field_corpus.py) and tested on the
+other; see bench/cross_corpus.py.
 """
 
 import argparse
 import os
+import sys
 import time
 from datetime import datetime
-
-import harness
 
 KINDS = ("glitch", "dropout", "long_pause", "hum", "clipping")
 
 
 def main():
+    if sys.argv[1:2] in (["cross"], ["--cross-corpus"]):
+        import cross_corpus
+
+        return cross_corpus.main(sys.argv[2:])
+    import harness
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--minutes", type=float, default=30.0, help="Training audio.")
@@ -40,6 +51,8 @@ def _seconds(start, end):
 
 
 def run(args, worker):
+    import harness
+
     from detector.metrics import event_metrics
     from training import demo_data
 
@@ -117,4 +130,4 @@ def run(args, worker):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -57,7 +57,7 @@ ACTIVE_DB = -40.0  # a 5 ms frame is speech within this of the utterance's loud 
 ENVELOPE_S = 0.01  # frames of the speech envelope used to place events inside speech
 EVENTS_PER_MINUTE = (2.0, 6.0)  # per kind, drawn per recording
 SPEECH_RMS = 0.1  # working level of the dry speech (before the recording's final level)
-MAX_DRIVE = 12.0  # clipping: the most a span's gain is driven up
+MAX_DRIVE = 16.0  # clipping: the most a span's gain is driven up
 
 LANGUAGES = {
     "en": ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc"),
@@ -234,6 +234,7 @@ class Timeline:
     spans: list[tuple[int, int]]  # each utterance's speech, [start, end) samples
     pauses: list[tuple[int, int]]  # the long pauses, [end of speech, start of the next)
     envelope: np.ndarray  # ENVELOPE_S-frame RMS of `speech`
+    loud: float = 0.0  # the 99th percentile of `envelope` over the utterances
 
     def speech_mask(self) -> np.ndarray:
         mask = np.zeros(len(self.speech), dtype=bool)
@@ -305,7 +306,9 @@ def _assemble(pieces, gaps, pause_joints, lead, tail, rate) -> Timeline:
     for (a, b), piece in zip(spans, pieces, strict=True):
         speech[a:b] = piece
     hop = round(rate * ENVELOPE_S)
-    return Timeline(speech, rate, spans, pauses, frame_rms(speech, hop))
+    envelope = frame_rms(speech, hop)
+    loud = float(np.percentile(np.concatenate([envelope[a // hop : b // hop] for a, b in spans]), 99))
+    return Timeline(speech, rate, spans, pauses, envelope, loud)
 
 
 # ---------------------------------------------------------------- the scene: room, background, EQ
@@ -586,11 +589,12 @@ def _place_hum(rng, timeline):
     return Planned("hum", start, start + length, "converter")
 
 
-def _inside_speech(rng, timeline, length, edge_share, body_share=0.0):
+def _inside_speech(rng, timeline, length, edge_share, loud_share=0.0):
     """A [start, end) inside one utterance whose edge frames (and its loudest frame) are loud enough.
 
-    `edge_share` and `body_share` are of the utterance's typical frame level: a dropout's edges
-    must be mid-speech; a clipping span's loudest frame must be loud (so driving it is plausible).
+    `edge_share` is of the utterance's typical frame level (a dropout's edges must be mid-speech);
+    `loud_share` of the recording's loud speech frames (99th percentile): a clipping span must hold
+    loud speech, or no plausible drive would reach the converter's limit.
     """
     spans = [s for s in timeline.spans if s[1] - s[0] > length + 2 * round(0.02 * timeline.rate)]
     if not spans:
@@ -603,14 +607,14 @@ def _inside_speech(rng, timeline, length, edge_share, body_share=0.0):
     typical = float(np.median(utterance[utterance > 0.05 * utterance.max()]))
     edges = (env[start // hop], env[(start + length - 1) // hop])
     body = float(np.max(env[start // hop : (start + length) // hop + 1]))
-    if min(edges) < edge_share * typical or body < body_share * typical:
+    if min(edges) < edge_share * typical or body < loud_share * timeline.loud:
         return None
     return start, start + length
 
 
 def _place_clipping(rng, timeline):
     length = round(_log_uniform(rng, 0.05, 1.5) * timeline.rate)
-    span = _inside_speech(rng, timeline, length, 0.2, body_share=1.5)
+    span = _inside_speech(rng, timeline, length, 0.2, loud_share=0.35)
     return Planned("clipping", *span, "converter", str(rng.choice(["hard", "soft", "asymmetric"]))) if span else None
 
 

@@ -16,7 +16,6 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import harness
@@ -37,10 +36,6 @@ def main():
         # A fresh worker for the measurement, so that its peak memory is the inference's own.
         with harness.worker(queues="inference", concurrency=1, log_path=args.worker_log) as worker:
             run(args, worker, api, model_id)
-
-
-def _parse(value):
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def long_recording(minutes, path):

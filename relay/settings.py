@@ -269,7 +269,7 @@ LOGGING = {
 
 # --- Limits -----------------------------------------------------------------------------
 
-# Largest audio upload (api.md: 500 MB).
+# Largest audio upload (500 MB by default).
 RELAY_MAX_UPLOAD_BYTES = env.int("RELAY_MAX_UPLOAD_BYTES", default=524_288_000)
 # Longest audio Relay accepts (seconds); longer files end `failed`.
 RELAY_MAX_AUDIO_DURATION_S = env.int("RELAY_MAX_AUDIO_DURATION_S", default=4 * 3600)

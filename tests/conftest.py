@@ -1,15 +1,13 @@
+"""Fixtures: tenants with keys, the bucket, a real Celery worker, a model trained once."""
+
 import os
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from rest_framework.test import APIClient
 
 from relay import services
 from relay.models import READ_ONLY_SCOPES
-from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests)
-
-BASE_DIR = Path(__file__).resolve().parent.parent
+from tests.helpers import Api, JsonClient
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -20,34 +18,6 @@ def bucket():
 
     storage.ensure_bucket()
     return settings.S3_BUCKET
-
-
-class Api:
-    """An API client bound to one key: `api.get("/datasets")` -> response with `.json()`."""
-
-    def __init__(self, raw_key=None):
-        self.client = APIClient()
-        self.raw_key = raw_key
-        if raw_key:
-            self.client.credentials(HTTP_X_API_KEY=raw_key)
-
-    def _url(self, path):
-        return path if path.startswith("/api/") else f"/api/v1{path}"
-
-    def get(self, path, params=None, **extra):
-        return self.client.get(self._url(path), params, **extra)
-
-    def post(self, path, data=None, **extra):
-        return self.client.post(self._url(path), data, format="json", **extra)
-
-    def patch(self, path, data=None, **extra):
-        return self.client.patch(self._url(path), data, format="json", **extra)
-
-    def delete(self, path, **extra):
-        return self.client.delete(self._url(path), **extra)
-
-    def raw(self, method, path, body, content_type="application/json", **extra):
-        return self.client.generic(method, self._url(path), body, content_type=content_type, **extra)
 
 
 @pytest.fixture
@@ -84,29 +54,6 @@ def anonymous():
     return Api()
 
 
-def assert_error(response, status, detail_contains=None):
-    assert response.status_code == status, (response.status_code, response.content[:500])
-    body = response.json()
-    assert set(body) >= {"detail"}, body
-    assert isinstance(body["detail"], str), body
-    if detail_contains:
-        assert detail_contains.lower() in body["detail"].lower(), body
-    return body
-
-
-def assert_422(response, *locs):
-    """A 422 whose items include each of `locs` (tuples)."""
-    assert response.status_code == 422, (response.status_code, response.content[:500])
-    items = response.json()["detail"]
-    assert isinstance(items, list) and items
-    for item in items:
-        assert set(item) == {"loc", "msg", "type"}, item
-    found = [tuple(item["loc"]) for item in items]
-    for loc in locs:
-        assert tuple(loc) in found, (loc, found)
-    return items
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` process (prefork, 2 children) on the test database."""
@@ -123,28 +70,6 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     yield process
     worker.stop()
     print(f"\ncelery worker log: {worker.log_path}")
-
-
-class JsonClient:
-    """The interface of training.demo_data's clients over the test client: JSON in, JSON out."""
-
-    def __init__(self, api):
-        self.api = api
-
-    def get(self, path):
-        response = self.api.get(path)
-        assert response.status_code == 200, response.content[:500]
-        return response.json()
-
-    def post(self, path, body=None):
-        response = self.api.post(path, body or {})
-        assert response.status_code in (200, 201, 202), response.content[:500]
-        return response.json()
-
-    def upload(self, upload_url, fields, data):
-        from training.demo_data import post_upload
-
-        post_upload(upload_url, fields, data, timeout=120)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def _positive_int(params, name, default, maximum=None):
 
 
 class PagePagination(BasePagination):
-    """`?page=1&page_size=50` -> `{items, total, page, page_size, has_more}` (api.md)."""
+    """`?page=1&page_size=50` -> `{items, total, page, page_size, has_more}`."""
 
     max_page_size = MAX_PAGE_SIZE
 

@@ -61,9 +61,14 @@ class AutoSchema(openapi.AutoSchema):
             codes.append(404)
         if self.method in ("POST", "PUT", "PATCH"):
             codes += [400, 413, 415, 422]
-        elif self._get_filter_parameters() or self._get_pagination_parameters():
+        if self.method == "POST" and self._requires_key():
+            codes.append(409)  # an Idempotency-Key whose first request still runs
+        if self._get_filter_parameters() or self._get_pagination_parameters() or self._query_parameters():
             codes.append(422)
         return sorted(set(codes))
+
+    def _query_parameters(self):
+        return [p for p in self.get_override_parameters() if getattr(p, "location", "query") == "query"]
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -3,7 +3,7 @@ import pytest
 from annotations.models import Annotation
 from datasets.models import AudioStatus
 from tests.annotations.conftest import annotation, make_audio, set_path
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +191,7 @@ def test_other_tenants_cannot_touch_annotations(api, other_api, dataset, draft, 
 
 def test_scopes(api, dataset, draft, audio):
     from relay import services
-    from tests.conftest import Api
+    from tests.helpers import Api
 
     _, raw = services.create_api_key(tenant=api.tenant, scopes=["annotations:read", "datasets:read"])
     reader = Api(raw)

@@ -8,7 +8,7 @@ import pytest
 
 from annotations.models import Annotation
 from tests.annotations.conftest import annotation, make_audio, set_path
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
 

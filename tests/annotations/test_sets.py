@@ -7,7 +7,7 @@ from django.db import connection
 
 from annotations.models import Annotation, AnnotationSet
 from tests.annotations.conftest import annotation, set_path
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
 

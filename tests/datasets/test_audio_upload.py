@@ -9,7 +9,7 @@ from django.conf import settings
 from datasets.models import AudioFile
 from relay import storage
 from tests import audio_factory as af
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -145,7 +145,7 @@ def test_object_of_another_size_fails_at_confirm_and_is_removed(api, dataset):
     assert "bytes" in items[0]["msg"]
     body = api.get(f"/datasets/{dataset}/audio/{ticket['audio_id']}").json()
     assert body["processing_status"] == "failed" and "declared" in body["error_message"]
-    from tests.conftest import wait_until
+    from tests.helpers import wait_until
 
     wait_until(lambda: not object_exists(ticket["key"]), message="mismatched object to be deleted")
 
@@ -254,7 +254,7 @@ def test_delete_removes_objects(api, dataset):
     audio = AudioFile.objects.get(pk=audio_id)
     assert object_exists(audio.storage_key) and object_exists(audio.canonical_key)
     assert api.delete(f"/datasets/{dataset}/audio/{audio_id}").status_code == 204
-    from tests.conftest import wait_until
+    from tests.helpers import wait_until
 
     wait_until(
         lambda: not object_exists(audio.storage_key) and not object_exists(audio.canonical_key),

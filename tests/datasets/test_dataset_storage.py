@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 
 from relay import storage
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -1,7 +1,7 @@
 import pytest
 
 from datasets.models import ArtifactType, Dataset
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
 

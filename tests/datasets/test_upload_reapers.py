@@ -59,7 +59,9 @@ def test_expired_multipart_upload_is_aborted(api, dataset):
 def test_a_file_never_started_is_sent_again_once_per_quiet_period(api, dataset, django_capture_on_commit_callbacks):
     audio_id = af.upload_url(api, dataset, af.wav(1.0))["audio_id"]
     long_ago = timezone.now() - timedelta(hours=1)
-    AudioFile.objects.filter(pk=audio_id).update(status=AudioStatus.NORMALIZING, confirmed_at=long_ago, updated_at=long_ago)
+    AudioFile.objects.filter(pk=audio_id).update(
+        status=AudioStatus.NORMALIZING, confirmed_at=long_ago, updated_at=long_ago
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert work.requeue_stuck()["requeued"] == 1
         assert work.requeue_stuck()["requeued"] == 0  # touched: not again until it is quiet again
@@ -93,7 +95,9 @@ def test_a_silent_file_that_used_up_its_attempts_is_failed(api, dataset):
 def test_a_file_that_keeps_failing_its_worker_is_given_up(api, dataset):
     data = af.wav(0.5)
     audio_id = af.upload_url(api, dataset, data)["audio_id"]
-    AudioFile.objects.filter(pk=audio_id).update(status=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), attempts=3)
+    AudioFile.objects.filter(pk=audio_id).update(
+        status=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), attempts=3
+    )
     process_audio.apply(args=[audio_id])
     audio = AudioFile.objects.get(pk=audio_id)
     assert audio.status == AudioStatus.FAILED and "3 attempts" in audio.error_message

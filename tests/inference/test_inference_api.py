@@ -4,11 +4,11 @@
 import pytest
 
 from inference import services
-from relay import uploads
 from inference.models import FileStatus, InferenceFile, InferenceJob
+from relay import uploads
 from tests import audio_factory as af
 from tests.annotations.conftest import make_audio
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 from training.models import Model
 
 pytestmark = pytest.mark.django_db

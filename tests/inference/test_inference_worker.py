@@ -12,7 +12,7 @@ from detector.metrics import event_metrics
 from inference.models import Detection, InferenceFile, InferenceJob
 from tests import audio_factory as af
 from tests import corpus
-from tests.conftest import JsonClient, wait_until
+from tests.helpers import JsonClient, wait_until
 from training import demo_data
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

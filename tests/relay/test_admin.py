@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from relay.models import ApiKey
-from tests.conftest import Api
+from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ import pytest
 
 from relay import services
 from relay.models import ApiKey
-from tests.conftest import Api, assert_422, assert_error
+from tests.helpers import Api, assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from relay import services
 from relay.models import ApiKey, Tenant
-from tests.conftest import Api, assert_error
+from tests.helpers import Api, assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from relay.models import ApiKey, Tenant
-from tests.conftest import Api
+from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
 

@@ -1,11 +1,11 @@
-"""The API conventions of api.md, shared by every view."""
+"""The API conventions shared by every view: the error envelope, pagination, filters, limits."""
 
 import json
 
 import pytest
 from django.test import override_settings
 
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
 

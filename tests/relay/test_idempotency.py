@@ -2,7 +2,7 @@ import pytest
 
 from datasets.models import Dataset
 from relay.models import IdempotencyRecord
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
 BODY = {"name": "once", "artifact_types": [{"name": "glitch"}]}

@@ -5,7 +5,7 @@ import pytest
 from django.test import override_settings
 
 from relay.embedded.servers import Valkey, free_ports
-from tests.conftest import assert_error
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

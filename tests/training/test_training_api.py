@@ -7,7 +7,7 @@ from annotations.models import Annotation, AnnotationSet
 from datasets.models import AudioStatus
 from relay.jobs import JobStatus
 from tests.annotations.conftest import annotation, make_audio
-from tests.conftest import assert_422, assert_error
+from tests.helpers import assert_422, assert_error
 from training.models import Model, TrainingJob
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from detector.features import FeatureConfig
 from detector.metrics import event_metrics
 from relay import storage
 from tests import corpus
-from tests.conftest import JsonClient, wait_until
+from tests.helpers import JsonClient, wait_until
 from training.models import Model, TrainingJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

@@ -1,0 +1,95 @@
+"""What the tests share besides fixtures: an API client that checks every answer against
+the schema, error assertions, and a JSON client for the demo-data and corpus helpers."""
+
+from rest_framework.test import APIClient
+
+from tests.schema_check import check_response
+from tests.waiting import wait_until
+
+__all__ = ["Api", "JsonClient", "assert_422", "assert_error", "wait_until"]
+
+
+class Api:
+    """An API client bound to one key: `api.get("/datasets")` -> response with `.json()`.
+
+    Every answer is checked against the OpenAPI schema (tests/schema_check.py)."""
+
+    def __init__(self, raw_key=None):
+        self.client = APIClient()
+        self.raw_key = raw_key
+        if raw_key:
+            self.client.credentials(HTTP_X_API_KEY=raw_key)
+
+    def _url(self, path):
+        return path if path.startswith("/api/") else f"/api/v1{path}"
+
+    def _checked(self, method, url, response):
+        check_response(method, url, response)
+        return response
+
+    def get(self, path, params=None, **extra):
+        url = self._url(path)
+        return self._checked("GET", url, self.client.get(url, params, **extra))
+
+    def post(self, path, data=None, **extra):
+        url = self._url(path)
+        return self._checked("POST", url, self.client.post(url, data, format="json", **extra))
+
+    def patch(self, path, data=None, **extra):
+        url = self._url(path)
+        return self._checked("PATCH", url, self.client.patch(url, data, format="json", **extra))
+
+    def delete(self, path, **extra):
+        url = self._url(path)
+        return self._checked("DELETE", url, self.client.delete(url, **extra))
+
+    def raw(self, method, path, body, content_type="application/json", **extra):
+        url = self._url(path)
+        return self._checked(
+            method.upper(), url, self.client.generic(method, url, body, content_type=content_type, **extra)
+        )
+
+
+def assert_error(response, status, detail_contains=None):
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    body = response.json()
+    assert set(body) >= {"detail"}, body
+    assert isinstance(body["detail"], str), body
+    if detail_contains:
+        assert detail_contains.lower() in body["detail"].lower(), body
+    return body
+
+
+def assert_422(response, *locs):
+    """A 422 whose items include each of `locs` (tuples)."""
+    assert response.status_code == 422, (response.status_code, response.content[:500])
+    items = response.json()["detail"]
+    assert isinstance(items, list) and items
+    for item in items:
+        assert set(item) == {"loc", "msg", "type"}, item
+    found = [tuple(item["loc"]) for item in items]
+    for loc in locs:
+        assert tuple(loc) in found, (loc, found)
+    return items
+
+
+class JsonClient:
+    """The interface of training.demo_data's clients over the test client: JSON in, JSON out."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def get(self, path):
+        response = self.api.get(path)
+        assert response.status_code == 200, response.content[:500]
+        return response.json()
+
+    def post(self, path, body=None):
+        response = self.api.post(path, body or {})
+        assert response.status_code in (200, 201, 202), response.content[:500]
+        return response.json()
+
+    def upload(self, upload_url, fields, data):
+        from training.demo_data import post_upload
+
+        post_upload(upload_url, fields, data, timeout=120)
