@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv lint clean-data manage
+.PHONY: run test test-fast venv lint clean-data manage
 
 # Installs again whenever a requirements file changed.
 $(VENV)/.installed-%: requirements/*.txt
@@ -20,15 +20,20 @@ run: $(VENV)/.installed-test
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## make test-fast: the suite without the real worker and without training (about a minute).
+test-fast: $(VENV)/.installed-test
+	$(PY) -m pytest -m "not worker and not slow" $(PYTEST_ARGS)
+
 venv: $(VENV)/.installed-test
 
 clean-data:
 	rm -rf .relay
 
-## make lint: ruff (style, imports, likely bugs).
+## make lint: ruff (style, imports, likely bugs) and the import contract (tests/import_contract.py).
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m tests.import_contract
 
 ## make manage ARGS="create_tenant acme": a manage.py command against the stack of make run.
 manage: $(VENV)/.installed-test

@@ -749,12 +749,17 @@ def _limit(u, positive, negative, knee):
     return out, (u > knee * positive) | (u < -knee * negative)
 
 
-def hum_wave(rng, n, rate) -> tuple[np.ndarray, str]:
-    """Mains hum or buzz, unit RMS: 50 or 60 Hz with harmonics, a slow wobble sometimes, faded in and out."""
+def hum_wave(rng, n, rate, buzzy=False) -> tuple[np.ndarray, str]:
+    """Mains hum or buzz, unit RMS: 50 or 60 Hz with harmonics, a slow wobble sometimes, faded in and out.
+
+    `buzzy`: only the kinds with strong harmonics (what a telephone band, from 300 Hz, lets through).
+    """
     f0 = (50.0 if rng.random() < 0.5 else 60.0) * (1 + rng.uniform(-0.003, 0.003))
     t = np.arange(n) / rate
     phase = 2 * np.pi * f0 * t + 0.02 * np.sin(2 * np.pi * rng.uniform(0.1, 1) * t)
-    style = str(rng.choice(["sine", "buzz", "rectified"], p=(0.4, 0.35, 0.25)))
+    style = str(
+        rng.choice(["buzz", "rectified"]) if buzzy else rng.choice(["sine", "buzz", "rectified"], p=(0.4, 0.35, 0.25))
+    )
     top = int(0.45 * rate / f0)
     if style == "sine":
         drop = rng.uniform(4, 15)
@@ -778,13 +783,14 @@ def hum_wave(rng, n, rate) -> tuple[np.ndarray, str]:
     return wave, style
 
 
-def add_hum(rng, x, event: Planned, rate, floor_rms, speech_rms, heard) -> tuple[int, int]:
-    """Add hum 8-35 dB above the floor and at least 3 dB under the speech, as heard through `heard`."""
-    wave, event.style = hum_wave(rng, event.end - event.start, rate)
+def add_hum(rng, x, event: Planned, rate, floor_rms, speech_rms, heard, buzzy) -> tuple[int, int]:
+    """Add hum 8-35 dB above the floor and at least 3 dB under the speech, as heard through `heard`
+    (the channel after it; its raw level is at most twice the speech's)."""
+    wave, event.style = hum_wave(rng, event.end - event.start, rate, buzzy)
     heard_rms = float(np.std(heard(wave[:, None])))
     floor = max(floor_rms, speech_rms * 10 ** (-45 / 20))
     target = min(floor * 10 ** (rng.uniform(8, 35) / 20), speech_rms * 10 ** (-3 / 20))
-    x[event.start : event.end] += (wave * target / max(heard_rms, 1e-12))[:, None]
+    x[event.start : event.end] += (wave * min(target / max(heard_rms, 1e-12), 2 * speech_rms))[:, None]
     return event.start, event.end
 
 
@@ -888,7 +894,7 @@ def render(seed: int, index: int, seconds: float, speech: Speech) -> Recording:
     mask = timeline.speech_mask()
     heard = (lambda s: telephone(s, rate)) if channel["telephone"] else (lambda s: s)
     events = [("long_pause", p.start, p.end, "timeline/gap") for p in planned if p.kind == "long_pause"]
-    events += _converter(rng, x, planned, rate, mask, heard)
+    events += _converter(rng, x, planned, rate, mask, heard, channel["telephone"])
     x = heard(x)
     events += _transmission(rng, x, planned, rate, mask, "transmission")
     x = _set_level(x, channel["peak_dbfs"], [e for e in events if e[0] == "glitch"])
@@ -902,14 +908,14 @@ def render(seed: int, index: int, seconds: float, speech: Speech) -> Recording:
     return Recording(samples, rate, sorted(events, key=lambda e: e[1]), channel, timeline.spans)
 
 
-def _converter(rng, x, planned, rate, mask, heard):
+def _converter(rng, x, planned, rate, mask, heard, buzzy):
     """Hum at the preamp, then clipping at the converter's fixed limits."""
     events = []
     listened = heard(x)
     floor_rms = float(np.sqrt(np.mean(listened[~mask] ** 2))) if (~mask).any() else 0.0
     speech_rms = float(np.sqrt(np.mean(listened[mask] ** 2)))
     for event in (p for p in planned if p.kind == "hum"):
-        span = add_hum(rng, x, event, rate, floor_rms, speech_rms, heard)
+        span = add_hum(rng, x, event, rate, floor_rms, speech_rms, heard, buzzy)
         events.append(("hum", *span, f"converter/{event.style}"))
     limits = (float(x.max()) * rng.uniform(1.0, 1.25), float(-x.min()) * rng.uniform(1.0, 1.25))
     for event in (p for p in planned if p.kind == "clipping"):

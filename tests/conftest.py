@@ -88,3 +88,11 @@ def trained(django_db_setup, django_db_blocker, celery_worker_process):
         storage_key = Model.objects.get(pk=job["model_id"]).storage_key if model else None
         Tenant.objects.filter(pk=tenant.pk).delete()
     return {"corpus": built, "job": job, "model": model, "trained": corpus.Trained(job, model, storage_key)}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs the real worker is a `worker` test, whether it says so or not
+    (`make test-fast` leaves them out)."""
+    for item in items:
+        if {"celery_worker_process", "trained"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.worker)

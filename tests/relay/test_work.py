@@ -1,0 +1,178 @@
+"""The one lifecycle of background work (relay/work.py), through a kind made up here.
+
+`Chore` is a new kind of work written in a few lines: it gets claims, a heartbeat,
+reaping, time limits, retries on outages and the disclosure policy from `relay.work`
+alone. Its task runs in-process through the Celery wrapper (`apply`)."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import connection, models
+from django.test import override_settings
+from django.test.utils import isolate_apps
+from django.utils import timezone
+
+from relay import work
+from relay.storage import StorageUnavailable
+
+with isolate_apps("relay"):
+
+    class Chore(work.WorkItem):
+        lifecycle = work.Lifecycle(
+            kind="chore",
+            queued=("queued",),
+            running=("running",),
+            final=("done", "failed", "cancelled"),
+            claim_to="running",
+            finished_at="finished_at",
+            task="tests.chore",
+        )
+        status = models.CharField(
+            max_length=16,
+            choices=[(s, s) for s in ("queued", "running", "done", "failed", "cancelled")],
+            default="queued",
+        )
+        note = models.CharField(max_length=100, default="")
+        finished_at = models.DateTimeField(null=True)
+
+        class Meta:
+            app_label = "relay"
+
+
+BEHAVIOUR = {}  # what the chore does this time: a function of (item, run)
+
+
+@work.work_task(Chore)
+def do_chore(item, run):
+    return BEHAVIOUR["do"](item, run)
+
+
+@pytest.fixture
+def chores(django_db_blocker):
+    with django_db_blocker.unblock(), connection.schema_editor() as editor:
+        editor.create_model(Chore)
+    work.register(Chore)
+    yield Chore
+    work.KINDS.pop("chore")
+    with django_db_blocker.unblock(), connection.schema_editor() as editor:
+        editor.delete_model(Chore)
+
+
+def behave(fn):
+    BEHAVIOUR["do"] = fn
+
+
+def finish(item, run):
+    run.progress(note="halfway")
+    run.finish("done", note="swept")
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_kind_is_claimed_worked_and_finished(chores):
+    behave(finish)
+    chore = Chore.objects.create()
+    do_chore.apply(args=[chore.pk])
+    chore.refresh_from_db()
+    assert (chore.status, chore.note, chore.attempts) == ("done", "swept", 1)
+    assert chore.started_at and chore.heartbeat_at and chore.finished_at and chore.task_id
+    do_chore.apply(args=[chore.pk])  # a duplicate message changes nothing
+    assert Chore.objects.get(pk=chore.pk).attempts == 1
+
+
+def test_an_internal_error_is_failed_without_disclosing_it(chores):
+    def explode(item, run):
+        raise RuntimeError("password=hunter2 in /srv/secret/path")
+
+    behave(explode)
+    chore = Chore.objects.create()
+    do_chore.apply(args=[chore.pk], task_id="task-42")
+    chore.refresh_from_db()
+    assert chore.status == "failed"
+    assert "hunter2" not in chore.error_message and "/srv" not in chore.error_message
+    assert "internal error" in chore.error_message and "task-42" in chore.error_message
+
+
+def test_the_work_own_failure_is_told_as_it_is(chores):
+    def refuse(item, run):
+        raise work.WorkFailed("the file is not audio")
+
+    behave(refuse)
+    chore = Chore.objects.create()
+    do_chore.apply(args=[chore.pk])
+    assert Chore.objects.get(pk=chore.pk).error_message == "the file is not audio"
+
+
+def test_the_time_limit_fails_it_with_the_limit_named(chores):
+    def overrun(item, run):
+        raise SoftTimeLimitExceeded()
+
+    behave(overrun)
+    chore = Chore.objects.create()
+    do_chore.apply(args=[chore.pk])
+    chore.refresh_from_db()
+    assert chore.status == "failed" and f"time limit of {work.time_limit_s(Chore)} s" in chore.error_message
+
+
+def test_an_outage_is_retried_not_failed(chores):
+    calls = []
+
+    def flaky(item, run):
+        calls.append(1)
+        if len(calls) < 3:
+            raise StorageUnavailable()
+        finish(item, run)
+
+    behave(flaky)
+    chore = Chore.objects.create()
+    do_chore.apply(args=[chore.pk])
+    assert Chore.objects.get(pk=chore.pk).status == "done" and len(calls) == 3
+
+
+def test_a_stale_worker_cannot_overwrite_a_cancelled_item(chores):
+    def cancelled_meanwhile(item, run):
+        work.transition(Chore, item.pk, to="cancelled")  # e.g. the tenant cancels from the API
+        finish(item, run)
+
+    behave(cancelled_meanwhile)
+    chore = Chore.objects.create()
+    do_chore.apply(args=[chore.pk])
+    assert Chore.objects.get(pk=chore.pk).status == "cancelled"
+
+
+def test_the_reaper_hands_a_silent_item_to_a_new_task_then_gives_up(chores, django_capture_on_commit_callbacks):
+    silent = timezone.now() - timedelta(hours=1)
+    chore = Chore.objects.create(status="running", started_at=silent, heartbeat_at=silent, attempts=1, task_id="dead")
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        assert work.requeue_stuck()["requeued"] == 1
+    assert len(sent) == 1
+    chore.refresh_from_db()
+    assert chore.task_id != "dead" and not work.heartbeat(Chore, chore.pk, "dead")
+    behave(finish)
+    do_chore.apply(args=[chore.pk], task_id=chore.task_id)  # the task the reaper sent
+    assert Chore.objects.get(pk=chore.pk).status == "done"
+
+    exhausted = Chore.objects.create(status="running", started_at=silent, heartbeat_at=silent, attempts=3)
+    assert work.requeue_stuck()["failed"] == 1
+    exhausted.refresh_from_db()
+    assert exhausted.status == "failed" and "stopped responding 3 times" in exhausted.error_message
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(RELAY_HEARTBEAT_S=0.05)
+def test_the_heartbeat_goes_on_while_a_long_step_runs(chores):
+    beats = []
+
+    def long_step(item, run):
+        time.sleep(0.5)  # no report from the work itself meanwhile
+        beats.append(Chore.objects.get(pk=item.pk).heartbeat_at)
+        run.finish("done")
+
+    behave(long_step)
+    chore = Chore.objects.create()
+    claimed_at = timezone.now()
+    do_chore.apply(args=[chore.pk])
+    assert beats[0] > claimed_at + timedelta(seconds=0.2)
