@@ -559,7 +559,7 @@ def _log_uniform(rng, low, high) -> float:
 
 
 def plan_events(rng, timeline: Timeline, rates_per_minute: dict) -> list[Planned]:
-    """Where each event goes: long pauses are already in the timeline; then hum, clipping, dropouts, glitches."""
+    """Where each event goes: long pauses are in the timeline; then the kinds that need speech, hum, glitches."""
     rate, n = timeline.rate, len(timeline.speech)
     minutes = n / rate / 60
     schedule = Schedule(n, rate)
@@ -567,9 +567,9 @@ def plan_events(rng, timeline: Timeline, rates_per_minute: dict) -> list[Planned
     for a, b in timeline.pauses:
         schedule.add(a, b, "long_pause")
     placers = (
-        ("hum", _place_hum),
         ("clipping", _place_clipping),
         ("dropout", _place_dropout),
+        ("hum", _place_hum),
         ("glitch", _place_glitch),
     )
     for kind, place in placers:
@@ -719,9 +719,9 @@ def add_clipping(rng, x, event: Planned, rate, limits) -> tuple[int, int] | None
                 negative * rng.uniform(1.5, 2.5),
             )
         )
-    local = float(np.abs(x[a:b]).max())
-    gain = min(MAX_DRIVE, _log_uniform(rng, 1.5, 6.0) * min(positive, negative) / max(local, 1e-9))
-    ramp = max(1, min((b - a) // 3, round(rng.uniform(0.003, 0.025) * rate)))
+    headroom = min(positive / max(float(x[a:b].max()), 1e-9), negative / max(float(-x[a:b].min()), 1e-9))
+    gain = min(MAX_DRIVE, _log_uniform(rng, 1.5, 6.0) * headroom)  # the first polarity to clip goes 1.5-6x over
+    ramp = max(1, min((b - a) // 6, round(rng.uniform(0.003, 0.025) * rate)))
     envelope = np.ones(b - a)
     envelope[:ramp] = np.linspace(0, 1, ramp)
     envelope[-ramp:] = np.minimum(envelope[-ramp:], np.linspace(1, 0, ramp))

@@ -206,6 +206,261 @@ def _quick_macro_f1(probs_by_file, references, type_names, frame_ms):
     return float(np.mean(f1s)) if f1s else 0.0
 
 
+def check_inputs(files, type_names, config, feature_config):
+    """ValueError, in words, unless these files and types can train a detector."""
+    _check(config)
+    n_types, n_channels = len(type_names), feature_config.n_channels
+    if n_types == 0:
+        raise ValueError("at least one artifact type is needed")
+    if len(files) < 2:
+        raise ValueError(
+            f"training needs at least 2 labelled audio files (at least one is held out to validate "
+            f"and calibrate the model); got {len(files)}"
+        )
+    for f in files:
+        if f.features.ndim != 2 or f.features.shape[1] != n_channels:
+            raise ValueError(f"file {f.key}: features must be (frames, {n_channels}), got {f.features.shape}")
+        if len(f.features) == 0:
+            raise ValueError(f"file {f.key} has no frames")
+        for e in f.events:
+            if not 0 <= int(e[0]) < n_types:
+                raise ValueError(f"file {f.key}: event type index {e[0]} is not one of the {n_types} types")
+
+
+def normalisation(files):
+    """Per-channel mean and standard deviation of the files' features (float64)."""
+    total = sum(len(f.features) for f in files)
+    s1 = sum(f.features.sum(axis=0, dtype=np.float64) for f in files)
+    s2 = sum(np.square(f.features, dtype=np.float64).sum(axis=0) for f in files)
+    mean = s1 / total
+    return mean, np.sqrt(np.maximum(s2 / total - mean**2, 0.0)).clip(min=1e-3)
+
+
+def new_model(seed, n_channels, n_types, mean, std):
+    with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's torch RNG untouched
+        torch.manual_seed(seed)
+        model = FrameDetector(n_channels, n_types)
+    model.set_normalisation(mean, std)
+    return model
+
+
+@dataclass(frozen=True)
+class Packing:
+    """How training windows are cut and packed (see the module docstring).
+
+    Consecutive windows of a file are trained as one packed example: the model runs once
+    over their union (plus the margins) and each frame's loss counts once per window that
+    holds it, so an epoch sums the loss over exactly the same windows as one example per
+    window would, for a fraction of the computation (the margins are shared)."""
+
+    window: int  # target frames of one window
+    stride: int  # frames between the starts of two windows
+    pack: int  # windows per packed example
+    margin: int  # context frames the model reads on each side
+    pool: int  # windows start on a multiple of this (the model's context groups)
+
+    @classmethod
+    def of(cls, config, frame_ms, model):
+        return cls(
+            window=max(1, round(config.chunk_size_ms / frame_ms)),
+            stride=max(1, round(config.stride_ms / frame_ms)),
+            pack=max(1, min(WINDOWS_PER_PACK, config.batch_size)),
+            margin=model.margin,
+            pool=model.pool,
+        )
+
+    @property
+    def scored(self):
+        """Scored frames per example: a full pack's target frames, in whole context groups."""
+        packed = (self.pack - 1) * self.stride + self.window
+        return -(-packed // self.pool) * self.pool
+
+    def coverage(self):
+        """(pack + 1, scored): how many of a pack's first `count` windows hold each frame."""
+        table = np.zeros((self.pack + 1, self.scored), dtype=np.float32)
+        for count in range(1, self.pack + 1):
+            for j in range(count):
+                table[count, j * self.stride : j * self.stride + self.window] += 1.0
+        return torch.from_numpy(table)
+
+
+class TrainingSet:
+    """All training files in one array, each with `margin` empty frames before and `margin`
+    plus a pack after, so that any example's input is one contiguous slice; a copy of each
+    file as if it had come at a lower sample rate (log-uniform from 8 kHz to the file's own
+    rate, one draw per file); and the packed examples, as (offset, first start, frames,
+    windows in the pack) rows."""
+
+    def __init__(self, files, n_types, feature_config, packing, rng):
+        self.feature_config, self.packing = feature_config, packing
+        limiter = BandLimiter(feature_config)
+        frame_ms, margin = feature_config.frame_ms, packing.margin
+        self.originals, self.lowered, self.spans = [], [], []
+        masks, targets, examples = [], [], []
+        self.positive_frames, self.frames = np.zeros(n_types), 0
+        offset = 0
+        for f in files:
+            n = len(f.features)
+            y = events_to_frames(f.events, n, n_types, frame_ms)
+            self.positive_frames += y.sum(axis=0)
+            self.frames += n
+            padded = n + 2 * margin + packing.scored
+            self.originals.append(f.features)
+            self.lowered.append(_lowered(f, limiter, feature_config, rng))
+            mask = np.zeros(padded, dtype=np.float32)
+            mask[margin : margin + n] = 1.0
+            target = np.zeros((padded, n_types), dtype=np.float32)
+            target[margin : margin + n] = y
+            masks.append(mask)
+            targets.append(target)
+            starts = list(range(0, n, packing.stride))
+            for first in range(0, len(starts), packing.pack):
+                examples.append((offset, starts[first], n, len(starts[first : first + packing.pack])))
+            self.spans.append((offset + margin, n))
+            offset += padded
+        self.mask = torch.from_numpy(np.concatenate(masks))
+        self.target = torch.from_numpy(np.concatenate(targets))
+        self.x = torch.zeros((offset, feature_config.n_channels), dtype=torch.float32)  # this epoch's input
+        self.examples = np.array(examples, dtype=np.int64)
+
+    @property
+    def prior(self):
+        """Share of positive frames of each type (clipped to [0.001, 0.5])."""
+        return np.clip(self.positive_frames / max(self.frames, 1), 1e-3, 0.5)
+
+    def augment(self, rng, mean, std):
+        """This epoch's input: per file, the original or the lower-rate copy, a random gain
+        and tilt; then normalised."""
+        mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+        n_mels = self.feature_config.n_mels
+        for (start, n), original, lower in zip(self.spans, self.originals, self.lowered, strict=True):
+            source = lower if rng.random() < 0.5 else original
+            gain = torch.tensor([rng.uniform(-GAIN_DB, GAIN_DB)], dtype=torch.float32)
+            tilt = torch.tensor([rng.uniform(-TILT_DB, TILT_DB)], dtype=torch.float32)
+            for a in range(0, n, 20000):
+                chunk = torch.from_numpy(np.ascontiguousarray(source[a : a + 20000].T))[None]
+                out = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
+                self.x[start + a : start + a + len(out)] = (out - mean) / std
+
+    def epoch_starts(self, rng):
+        """Each example's first input frame this epoch: jittered by up to half a stride, on a
+        context group boundary."""
+        stride, pool = self.packing.stride, self.packing.pool
+        jitter = rng.integers(-(stride // 2), stride // 2 + 1, size=len(self.examples))
+        starts = np.clip(self.examples[:, 1] + jitter, 0, self.examples[:, 2] - 1)
+        return starts - starts % pool + self.examples[:, 0]
+
+
+def _lowered(f, limiter, feature_config, rng):
+    top = min(float(f.source_sample_rate or feature_config.sample_rate), float(feature_config.sample_rate))
+    rate = math.exp(rng.uniform(math.log(BANDLIMIT_MIN_RATE), math.log(max(top, BANDLIMIT_MIN_RATE))))
+    return limiter(f.features, rate) if rate < 0.97 * top else f.features
+
+
+def positive_weights(prior):
+    """BCE weight of positive frames per type: sqrt(negatives / positives), 1 to MAX_POS_WEIGHT."""
+    return torch.tensor(np.clip(np.sqrt((1 - prior) / prior), 1.0, MAX_POS_WEIGHT), dtype=torch.float32)
+
+
+class Fit:
+    """The optimiser (AdamW, cosine-decayed learning rate, clipped gradients) and an
+    exponential moving average of the weights, which is what gets validated and kept: it
+    is steadier than the last step's weights (its decay ramps up as (1 + t) / (10 + t), to
+    EMA_DECAY)."""
+
+    def __init__(self, model, config, steps_per_epoch, device):
+        self.model, self.device = model.to(device), device
+        self.averaged = copy.deepcopy(model)
+        self.params, self.averaged_params = list(model.parameters()), list(self.averaged.parameters())
+        self.optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4, foreach=True)
+        total = steps_per_epoch * config.epochs
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+        )
+        self.steps = 0
+
+    @property
+    def learning_rate(self):
+        return self.optimiser.param_groups[0]["lr"]
+
+    def step(self, loss):
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimiser.step()
+        self.steps += 1
+        decay = min(EMA_DECAY, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            torch._foreach_lerp_(self.averaged_params, self.params, 1.0 - decay)
+        self.schedule.step()
+
+
+def train_epoch(fit, data, pos_weight, packs_per_step, rng, should_cancel, epoch):
+    """One pass over every packed example in a seeded order; the mean training loss."""
+    model, packing = fit.model, data.packing
+    model.train()
+    order = rng.permutation(len(data.examples))
+    starts = data.epoch_starts(rng)
+    coverage = packing.coverage()
+    span = torch.arange(packing.scored + 2 * packing.margin)
+    n_types = data.target.shape[1]
+    total, seen = 0.0, 0
+    for b in range(math.ceil(len(order) / packs_per_step)):
+        if should_cancel is not None and should_cancel():
+            raise TrainingCancelled(f"training cancelled in epoch {epoch}")
+        chosen = order[b * packs_per_step : (b + 1) * packs_per_step]
+        pick = torch.from_numpy(starts[chosen])
+        idx = pick[:, None] + span[None, :]  # (packs, scored frames + 2 margin)
+        target_idx = idx[:, packing.margin : packing.margin + packing.scored]
+        x, m = data.x[idx].transpose(1, 2).to(fit.device), data.mask[idx].to(fit.device)
+        y = data.target[target_idx].transpose(1, 2).to(fit.device)
+        weight = (data.mask[target_idx] * coverage[torch.from_numpy(data.examples[chosen, 3])])[:, None, :]
+        weight = weight.to(fit.device)
+        logits = model(x, m, normalised=True)
+        loss = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight[:, None], reduction="none")
+        loss = (loss * weight).sum() / (weight.sum() * n_types).clamp_min(1.0)
+        fit.step(loss)
+        total += float(loss.detach()) * len(pick)
+        seen += len(pick)
+    return total / max(seen, 1)
+
+
+class Validation:
+    """The held-out files: their probabilities, loss and quick macro F1 after an epoch."""
+
+    def __init__(self, files, type_names, frame_ms, pos_weight, device="cpu"):
+        self.files, self.type_names, self.frame_ms, self.device = files, type_names, frame_ms, device
+        self.pos_weight = pos_weight.cpu()
+        self.references = {f.key: [tuple(e) for e in f.events] for f in files}
+        self.targets = {
+            f.key: torch.from_numpy(events_to_frames(f.events, len(f.features), len(type_names), frame_ms))
+            for f in files
+        }
+
+    def probabilities(self, model):
+        model.eval()
+        return {f.key: frame_probabilities(model, f.features, device=self.device) for f in self.files}
+
+    def score(self, model):
+        """(validation loss, quick macro F1) of `model`."""
+        probs = self.probabilities(model)
+        loss = _validation_loss(probs, self.targets, self.pos_weight)
+        return loss, _quick_macro_f1(probs, self.references, self.type_names, self.frame_ms)
+
+    def calibrated_metrics(self, model, caps):
+        """Calibrate each type's decoding on these files; (decoding, event metrics)."""
+        probs = self.probabilities(model)
+        decoding = calibrate(probs, self.references, self.type_names, self.frame_ms, caps)
+        detections = {
+            k: decode_events(p, self.frame_ms, decoding.thresholds, decoding.merge_window_ms, decoding.min_duration_ms)
+            for k, p in probs.items()
+        }
+        metrics = event_metrics(self.references, detections, self.type_names)
+        metrics["validation_files"] = len(self.files)
+        metrics["evaluation"] = EVALUATION
+        return decoding, metrics
+
+
 def train_detector(
     files: Sequence[TrainFile],
     type_names: Sequence[str],
@@ -217,196 +472,41 @@ def train_detector(
 ) -> TrainResult:
     """Train, early-stop and calibrate on a seeded split by file; see the module docstring."""
     began = time.perf_counter()
-    config = config or TrainConfig()
-    feature_config = feature_config or FeatureConfig()
-    _check(config)
+    config, feature_config = config or TrainConfig(), feature_config or FeatureConfig()
     type_names = list(type_names)
+    check_inputs(files, type_names, config, feature_config)
     n_types = len(type_names)
-    if n_types == 0:
-        raise ValueError("at least one artifact type is needed")
-    if len(files) < 2:
-        raise ValueError(
-            f"training needs at least 2 labelled audio files (at least one is held out to validate "
-            f"and calibrate the model); got {len(files)}"
-        )
-    n_channels, frame_ms = feature_config.n_channels, feature_config.frame_ms
-    for f in files:
-        if f.features.ndim != 2 or f.features.shape[1] != n_channels:
-            raise ValueError(f"file {f.key}: features must be (frames, {n_channels}), got {f.features.shape}")
-        if len(f.features) == 0:
-            raise ValueError(f"file {f.key} has no frames")
-        for e in f.events:
-            if not 0 <= int(e[0]) < n_types:
-                raise ValueError(f"file {f.key}: event type index {e[0]} is not one of the {n_types} types")
-
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     rng = np.random.default_rng([config.seed, 1])
-
     train_idx, val_idx = split_files(files, n_types, config.validation_split, config.seed)
-    train_files = [files[i] for i in train_idx]
-    val_files = [files[i] for i in val_idx]
+    train_files, val_files = [files[i] for i in train_idx], [files[i] for i in val_idx]
 
-    # Normalisation statistics of the training files.
-    total = sum(len(f.features) for f in train_files)
-    s1 = sum(f.features.sum(axis=0, dtype=np.float64) for f in train_files)
-    s2 = sum(np.square(f.features, dtype=np.float64).sum(axis=0) for f in train_files)
-    mean = s1 / total
-    std = np.sqrt(np.maximum(s2 / total - mean**2, 0.0)).clip(min=1e-3)
-
-    with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's torch RNG untouched
-        torch.manual_seed(config.seed)
-        model = FrameDetector(n_channels, n_types)
-    model.set_normalisation(mean, std)
-    margin = model.margin
-    window = max(1, round(config.chunk_size_ms / frame_ms))
-    stride = max(1, round(config.stride_ms / frame_ms))
-    pool = model.pool
-    # Consecutive windows of a file are trained as one packed example: the model runs once
-    # over their union (plus the margins) and each frame's loss counts once per window that
-    # holds it, so an epoch sums the loss over exactly the same windows as one example per
-    # window would, for a fraction of the computation (the margins are shared).
-    pack = max(1, min(WINDOWS_PER_PACK, config.batch_size))
-    packed = (pack - 1) * stride + window  # target frames of a full pack
-    window_in = -(-packed // pool) * pool  # scored frames per example: whole context groups
-    coverage = np.zeros((pack + 1, window_in), dtype=np.float32)  # [windows in the pack, frame]
-    for count in range(1, pack + 1):
-        for j in range(count):
-            coverage[count, j * stride : j * stride + window] += 1.0
-    coverage = torch.from_numpy(coverage)
-    n_mels = feature_config.n_mels
-
-    # All training files in one array, each with `margin` empty frames before and
-    # `margin + window` (rounded up to whole context groups) after, so any window's input
-    # is one contiguous slice; and a copy of each file as if it had come at a lower sample
-    # rate (log-uniform from 8 kHz to the file's own rate, one draw per file).
-    limiter = BandLimiter(feature_config)
-    parts_x, parts_alt, parts_m, parts_y, windows, spans = [], [], [], [], [], []
-    offset = 0
-    pos_frames, all_frames = np.zeros(n_types), 0
-    for f in train_files:
-        n = len(f.features)
-        y = events_to_frames(f.events, n, n_types, frame_ms)
-        pos_frames += y.sum(axis=0)
-        all_frames += n
-        padded = n + 2 * margin + window_in
-        top = min(float(f.source_sample_rate or feature_config.sample_rate), float(feature_config.sample_rate))
-        rate = math.exp(rng.uniform(math.log(BANDLIMIT_MIN_RATE), math.log(max(top, BANDLIMIT_MIN_RATE))))
-        parts_x.append(f.features)
-        parts_alt.append(limiter(f.features, rate) if rate < 0.97 * top else f.features)
-        pm = np.zeros(padded, dtype=np.float32)
-        pm[margin : margin + n] = 1.0
-        py = np.zeros((padded, n_types), dtype=np.float32)
-        py[margin : margin + n] = y
-        parts_m.append(pm)
-        parts_y.append(py)
-        starts_in_file = list(range(0, n, stride))
-        for first in range(0, len(starts_in_file), pack):
-            windows.append((offset, starts_in_file[first], n, len(starts_in_file[first : first + pack])))
-        spans.append((offset + margin, n))
-        offset += padded
-    big_m = torch.from_numpy(np.concatenate(parts_m))
-    big_y = torch.from_numpy(np.concatenate(parts_y))
-    big_x = torch.zeros((offset, n_channels), dtype=torch.float32)  # this epoch's augmented, normalised input
-    del parts_m, parts_y
-    windows = np.array(windows, dtype=np.int64)
-    norm_mean = torch.tensor(mean, dtype=torch.float32)
-    norm_std = torch.tensor(std, dtype=torch.float32)
-
-    def augment_epoch():
-        """Per file: the original or the lower-rate copy, a random gain and tilt; then normalised."""
-        for (start, n), original, lower in zip(spans, parts_x, parts_alt, strict=True):
-            source = lower if rng.random() < 0.5 else original
-            gain = torch.tensor([rng.uniform(-GAIN_DB, GAIN_DB)], dtype=torch.float32)
-            tilt = torch.tensor([rng.uniform(-TILT_DB, TILT_DB)], dtype=torch.float32)
-            for a in range(0, n, 20000):
-                chunk = torch.from_numpy(np.ascontiguousarray(source[a : a + 20000].T))[None]
-                out = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
-                big_x[start + a : start + a + len(out)] = (out - norm_mean) / norm_std
-
-    prior = np.clip(pos_frames / max(all_frames, 1), 1e-3, 0.5)
-    pos_weight = np.clip(np.sqrt((1 - prior) / prior), 1.0, MAX_POS_WEIGHT)
-    pos_weight = torch.tensor(pos_weight, dtype=torch.float32, device=device)
-    with torch.no_grad():
-        model.out.bias.copy_(torch.tensor(np.log(prior / (1 - prior)), dtype=torch.float32))
-    model.to(device)
-    # An exponential moving average of the weights is what gets validated and kept: it is
-    # steadier than the last step's weights (decay ramps up as (1 + t) / (10 + t), to 0.998).
-    averaged = copy.deepcopy(model)
-    params, averaged_params = list(model.parameters()), list(averaged.parameters())
-
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4, foreach=True)
-    packs_per_step = max(1, config.batch_size // pack)
-    steps_per_epoch = math.ceil(len(windows) / packs_per_step)
-    total_steps = steps_per_epoch * config.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
-    )
-
-    val_refs = {f.key: [tuple(e) for e in f.events] for f in val_files}
-    val_targets = {
-        f.key: torch.from_numpy(events_to_frames(f.events, len(f.features), n_types, frame_ms)) for f in val_files
-    }
-    span = torch.arange(window_in + 2 * margin)
+    mean, std = normalisation(train_files)
+    model = new_model(config.seed, feature_config.n_channels, n_types, mean, std)
+    packing = Packing.of(config, feature_config.frame_ms, model)
+    data = TrainingSet(train_files, n_types, feature_config, packing, rng)
+    pos_weight = positive_weights(data.prior).to(device)
+    with torch.no_grad():  # start from the base rates
+        model.out.bias.copy_(torch.tensor(np.log(data.prior / (1 - data.prior)), dtype=torch.float32))
+    packs_per_step = max(1, config.batch_size // packing.pack)
+    fit = Fit(model, config, math.ceil(len(data.examples) / packs_per_step), device)
+    validation = Validation(val_files, type_names, feature_config.frame_ms, pos_weight, device)
     patience = max(4, config.epochs // 4)
 
-    history, best = [], None
-    steps_done = 0
-    stopped_early = False
+    history, best, stopped_early = [], None, False
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        augment_epoch()
-        order = rng.permutation(len(windows))
-        jitter = rng.integers(-(stride // 2), stride // 2 + 1, size=len(windows))
-        starts = np.clip(windows[:, 1] + jitter, 0, windows[:, 2] - 1)
-        starts = starts - starts % pool + windows[:, 0]  # windows start on the context path's groups
-        train_loss, seen = 0.0, 0
-        for b in range(steps_per_epoch):
-            if should_cancel is not None and should_cancel():
-                raise TrainingCancelled(f"training cancelled in epoch {epoch}")
-            chosen = order[b * packs_per_step : (b + 1) * packs_per_step]
-            pick = torch.from_numpy(starts[chosen])
-            idx = pick[:, None] + span[None, :]  # (packs, scored frames + 2 margin)
-            x = big_x[idx].transpose(1, 2)
-            m = big_m[idx]
-            target_idx = idx[:, margin : margin + window_in]
-            y = big_y[target_idx].transpose(1, 2)
-            weight = coverage[torch.from_numpy(windows[chosen, 3])]
-            ym = (big_m[target_idx] * weight)[:, None, :]
-            x, m, y, ym = x.to(device), m.to(device), y.to(device), ym.to(device)
-            logits = model(x, m, normalised=True)
-            loss = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight[:, None], reduction="none")
-            loss = (loss * ym).sum() / (ym.sum() * n_types).clamp_min(1.0)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimiser.step()
-            steps_done += 1
-            decay = min(EMA_DECAY, (1 + steps_done) / (10 + steps_done))
-            with torch.no_grad():
-                torch._foreach_lerp_(averaged_params, params, 1.0 - decay)
-            schedule.step()
-            train_loss += float(loss.detach()) * len(pick)
-            seen += len(pick)
-
-        averaged.eval()
-        val_probs = {f.key: frame_probabilities(averaged, f.features, device=device) for f in val_files}
-        val_loss = _validation_loss(val_probs, val_targets, pos_weight.cpu())
-        score = _quick_macro_f1(val_probs, val_refs, type_names, frame_ms)
-        improved = best is None or val_loss < best["loss"]
-        if improved:
-            best = {
-                "score": score,
-                "loss": val_loss,
-                "epoch": epoch,
-                "state": {k: v.detach().clone() for k, v in averaged.state_dict().items()},
-            }
+        data.augment(rng, mean, std)
+        train_loss = train_epoch(fit, data, pos_weight, packs_per_step, rng, should_cancel, epoch)
+        val_loss, score = validation.score(fit.averaged)
+        if best is None or val_loss < best["loss"]:
+            best = {"loss": val_loss, "epoch": epoch, "state": copy.deepcopy(fit.averaged.state_dict())}
         info = {
             "epoch": epoch,
-            "train_loss": train_loss / max(seen, 1),
+            "train_loss": train_loss,
             "validation_loss": val_loss,
             "validation_macro_f1": score,
             "best_epoch": best["epoch"],
-            "learning_rate": optimiser.param_groups[0]["lr"],
+            "learning_rate": fit.learning_rate,
             "elapsed_s": time.perf_counter() - began,
         }
         history.append(info)
@@ -418,15 +518,8 @@ def train_detector(
 
     model.load_state_dict(best["state"])
     model.cpu().eval()
-    val_probs = {f.key: frame_probabilities(model, f.features) for f in val_files}
-    decoding = calibrate(val_probs, val_refs, type_names, frame_ms, _min_duration_caps(files, n_types))
-    detections = {
-        k: decode_events(p, frame_ms, decoding.thresholds, decoding.merge_window_ms, decoding.min_duration_ms)
-        for k, p in val_probs.items()
-    }
-    metrics = event_metrics(val_refs, detections, type_names)
-    metrics["validation_files"] = len(val_files)
-    metrics["evaluation"] = EVALUATION
+    validation.device = "cpu"
+    decoding, metrics = validation.calibrated_metrics(model, _min_duration_caps(files, n_types))
     info = {
         "epochs_run": len(history),
         "best_epoch": best["epoch"],
@@ -435,9 +528,8 @@ def train_detector(
         "seed": config.seed,
         "training_seconds": round(time.perf_counter() - began, 3),
     }
-    detector = Detector(model, type_names, feature_config, decoding, info)
     return TrainResult(
-        detector,
+        Detector(model, type_names, feature_config, decoding, info),
         metrics,
         history,
         best["epoch"],
