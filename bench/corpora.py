@@ -18,6 +18,7 @@ float32, the original sample rate; features are cached under the digest of the d
 and extractor's source files.
 """
 
+import functools
 import hashlib
 import io
 import json
@@ -72,8 +73,10 @@ def cache_root(cache_dir=None) -> Path:
     return Path(cache_dir) if cache_dir else field_corpus.CACHE_DIR
 
 
-def digest(relative_paths) -> str:
-    """A short digest of source files' contents."""
+@functools.cache
+def digest(relative_paths: tuple) -> str:
+    """A short digest of source files' contents, taken once per process (the code that runs is the code
+    that was imported, even if someone edits the files meanwhile)."""
     sha = hashlib.sha1()
     for relative in relative_paths:
         sha.update((BASE_DIR / relative).read_bytes())

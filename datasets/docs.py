@@ -79,7 +79,7 @@ CONFIRM = {
         "`normalizing -> embedding -> ready` (or `failed` with `error_message`). Confirming "
         "again returns the same answer."
     ),
-    "request": s.AudioIdSerializer,
+    "request": s.ConfirmRequestSerializer,
     "responses": {
         202: s.ConfirmResponseSerializer,
         409: error_response(409, "Nothing uploaded yet, or a multipart upload is still open."),

@@ -150,6 +150,10 @@ class AudioIdSerializer(Input):
     audio_id = StrictUUIDField()
 
 
+class ConfirmRequestSerializer(AudioIdSerializer):
+    pass
+
+
 class ConfirmResponseSerializer(serializers.Serializer):
     audio_id = serializers.UUIDField()
     status = serializers.CharField()

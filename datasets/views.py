@@ -99,7 +99,7 @@ class AudioUploadUrlView(DatasetAudioView):
 class AudioConfirmView(DatasetAudioView):
     @extend_schema(**docs.CONFIRM)
     def post(self, request, dataset_id):
-        audio = self.get_audio(self.validated(s.AudioIdSerializer)["audio_id"])
+        audio = self.get_audio(self.validated(s.ConfirmRequestSerializer)["audio_id"])
         audio = services.confirm_upload(audio=audio)
         return Response(
             {"audio_id": audio.id, "status": audio.status, "message": services.status_message(audio)},

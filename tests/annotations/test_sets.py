@@ -187,11 +187,13 @@ def test_concurrent_publish_and_bulk_never_leave_uncounted_annotations(api, data
         draft = api.post(f"/datasets/{dataset['id']}/annotation-sets").json()
         api.post(set_path(dataset, draft, "/annotations"), annotation(audio, start_ms=0, end_ms=10))
         batch = [annotation(audio, start_ms=i * 10, end_ms=i * 10 + 5) for i in range(2000)]
-        # The publish starts a little later each round, so that both orders happen.
-        delay = round_number * 0.03
+        # Odd rounds give the publish a head start, even ones the bulk, by a little more each
+        # time: both orders happen, and so do the races in between.
+        bulk_delay, publish_delay = (0.0, round_number * 0.03) if round_number % 2 == 0 else (0.05, 0.0)
+        bulk_path, publish_path = set_path(dataset, draft, "/annotations/bulk"), set_path(dataset, draft, "/publish")
         bulk, publish = run_concurrently(
-            lambda: api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": batch}),  # noqa: B023
-            lambda: time.sleep(delay) or api.post(set_path(dataset, draft, "/publish")),  # noqa: B023
+            lambda: time.sleep(bulk_delay) or api.post(bulk_path, {"annotations": batch}),  # noqa: B023
+            lambda: time.sleep(publish_delay) or api.post(publish_path),  # noqa: B023
         )
         assert publish.status_code == 200, publish.content
         stored = Annotation.objects.filter(annotation_set_id=draft["id"]).count()

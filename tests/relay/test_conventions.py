@@ -122,3 +122,38 @@ def test_failed_request_writes_nothing(api):
     body = {"name": "x", "artifact_types": [{"name": "a"}, {"name": "A"}]}
     assert_422(api.post("/datasets", body), ["body", "artifact_types", 1, "name"])
     assert Dataset.objects.count() == 0 and ArtifactType.objects.count() == 0
+
+
+def test_unknown_fields_are_422_on_every_kind_of_body(api):
+    dataset = api.post("/datasets", GOOD).json()["id"]
+    annotation_set = api.post(f"/datasets/{dataset}/annotation-sets").json()["id"]
+    sets = f"/datasets/{dataset}/annotation-sets/{annotation_set}"
+    cases = [
+        ("post", "/datasets", {**GOOD, "colour": "red"}),
+        ("post", "/datasets", {**GOOD, "artifact_types": [{"name": "glitch", "colour": "red"}]}),
+        ("patch", f"/datasets/{dataset}", {"colour": "red"}),
+        (
+            "post",
+            f"/datasets/{dataset}/audio/upload-url",
+            {"filename": "a.wav", "file_size": 3, "content_type": "audio/wav", "x": 1},
+        ),
+        ("post", f"/datasets/{dataset}/audio/confirm", {"audio_id": "00000000-0000-0000-0000-000000000000", "x": 1}),
+        ("post", f"/datasets/{dataset}/annotation-sets", {"x": 1}),
+        ("post", f"{sets}/annotations/bulk", {"annotations": [], "x": 1}),
+        ("post", "/api-keys", {"name": "k", "x": 1}),
+        ("post", "/inference-jobs", {"model_id": "00000000-0000-0000-0000-000000000000", "x": 1}),
+    ]
+    for method, path, body in cases:
+        response = getattr(api, method)(path, body)
+        items = assert_422(response)
+        assert any(item["type"] == "value_error.extra" for item in items), (path, items)
+
+
+def test_file_size_is_accepted_under_either_name(api):
+    dataset = api.post("/datasets", GOOD).json()["id"]
+    path = f"/datasets/{dataset}/audio/upload-url"
+    body = {"filename": "a.wav", "content_type": "audio/wav"}
+    assert api.post(path, {**body, "file_size_bytes": 10}).status_code == 201
+    assert api.post(path, {**body, "file_size": 10}).status_code == 201
+    assert_422(api.post(path, {**body, "file_size": 10, "file_size_bytes": 11}), ["body", "file_size_bytes"])
+    assert_422(api.post(path, body), ["body", "file_size"])
