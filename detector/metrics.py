@@ -88,7 +88,8 @@ def event_metrics(
     """Scores of detections against references, both {file_key: [(type_index, start_ms, end_ms, ...)]}.
 
     Files in either mapping count (a file missing from `detections` has none).
-    Returns {"per_type": {name: {"precision", "recall", "f1", "support"}}, "macro_f1", "micro_f1"}.
+    Returns {"per_type": {name: {"precision", "recall", "f1", "support", "tp", "fp", "fn"}}, "macro_f1",
+    "micro_f1"}.
     """
     n_types = len(type_names)
     tp, fp, fn = np.zeros(n_types, int), np.zeros(n_types, int), np.zeros(n_types, int)
@@ -108,6 +109,9 @@ def event_metrics(
             "recall": _ratio(tp[t], tp[t] + fn[t]),
             "f1": _ratio(2 * tp[t], 2 * tp[t] + fp[t] + fn[t]),
             "support": int(tp[t] + fn[t]),
+            "tp": int(tp[t]),
+            "fp": int(fp[t]),
+            "fn": int(fn[t]),
         }
     defined = [v["f1"] for v in per_type.values() if v["f1"] is not None]
     return {

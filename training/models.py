@@ -36,6 +36,8 @@ class TrainingJob(Job):
     name = models.CharField(max_length=200, blank=True, default="")
     config = models.JSONField(default=dict)
     metrics = models.JSONField(null=True, blank=True)
+    # One entry per epoch run: epoch, train_loss, validation_loss, validation_macro_f1, ...
+    history = models.JSONField(default=list, blank=True)
     model = models.ForeignKey("training.Model", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta(Job.Meta):

@@ -37,9 +37,9 @@ STAGE_SPAN = {
 CONFIG_KEYS = ("epochs", "learning_rate", "batch_size", "chunk_size_ms", "stride_ms", "validation_split", "seed")
 
 
-def report(run, stage, fraction=0.0):
+def report(run, stage, fraction=0.0, **fields):
     begin, end = STAGE_SPAN[stage]
-    run.progress(stage=stage, progress=round(begin + (end - begin) * min(max(fraction, 0.0), 1.0), 4))
+    run.progress(stage=stage, progress=round(begin + (end - begin) * min(max(fraction, 0.0), 1.0), 4), **fields)
 
 
 def run(job, run):
@@ -103,12 +103,17 @@ def cached_features(audio, feature_config):
     return features
 
 
+HISTORY_KEYS = ("epoch", "train_loss", "validation_loss", "validation_macro_f1", "learning_rate", "elapsed_s")
+
+
 def train(job, train_files, type_names, run):
     configure_torch()
     config = TrainConfig(**{key: job.config[key] for key in CONFIG_KEYS})
+    history = []
 
     def on_epoch(epoch, epochs, info):
-        report(run, TrainingStage.TRAINING, epoch / epochs)
+        history.append({key: round(info[key], 6) if key != "epoch" else info[key] for key in HISTORY_KEYS})
+        report(run, TrainingStage.TRAINING, epoch / epochs, history=history)
         logger.info(
             "training job %s: epoch %d/%d, train loss %.4f, validation loss %.4f, validation macro F1 %.3f "
             "(best epoch %d, %.0f s)",

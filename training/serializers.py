@@ -62,6 +62,15 @@ class JobFieldsSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
 
 
+class EpochSerializer(serializers.Serializer):
+    epoch = serializers.IntegerField()
+    train_loss = serializers.FloatField()
+    validation_loss = serializers.FloatField()
+    validation_macro_f1 = serializers.FloatField(help_text="With each type's best of a few thresholds.")
+    learning_rate = serializers.FloatField()
+    elapsed_s = serializers.FloatField(help_text="Seconds since training started.")
+
+
 class TrainingJobSerializer(JobFieldsSerializer):
     dataset_id = serializers.UUIDField(allow_null=True)
     annotation_set_id = serializers.UUIDField(allow_null=True)
@@ -73,6 +82,7 @@ class TrainingJobSerializer(JobFieldsSerializer):
     )
     model_id = serializers.UUIDField(allow_null=True)
     metrics = serializers.DictField(allow_null=True)
+    history = EpochSerializer(many=True, help_text="One entry per epoch run, written as training goes.")
 
 
 class ModelSerializer(serializers.Serializer):

@@ -16,7 +16,15 @@ def scores(refs, dets, names=NAMES):
 
 def test_exact_match():
     result = scores({"a": [(0, 100, 110), (1, 1000, 5000)]}, {"a": [(0, 100, 110, 0.9), (1, 1000, 5000, 0.8)]})
-    assert result["per_type"]["glitch"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    assert result["per_type"]["glitch"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "support": 1,
+        "tp": 1,
+        "fp": 0,
+        "fn": 0,
+    }
     assert result["macro_f1"] == 1.0 and result["micro_f1"] == 1.0
 
 
@@ -93,7 +101,15 @@ def test_macro_and_micro():
 
 def test_types_without_events_are_left_out_of_the_macro_average():
     result = scores({"a": [(0, 0, 10)]}, {"a": [(0, 0, 10)]}, names=["glitch", "hum", "dropout"])
-    assert result["per_type"]["hum"] == {"precision": None, "recall": None, "f1": None, "support": 0}
+    assert result["per_type"]["hum"] == {
+        "precision": None,
+        "recall": None,
+        "f1": None,
+        "support": 0,
+        "tp": 0,
+        "fp": 0,
+        "fn": 0,
+    }
     assert result["macro_f1"] == 1.0
     assert scores({}, {})["macro_f1"] is None and scores({}, {})["micro_f1"] is None
 
