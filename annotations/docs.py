@@ -30,10 +30,19 @@ LIST_SETS = {"summary": "List annotation sets", "responses": s.AnnotationSetSeri
 CREATE_SET = {
     "summary": "Create a draft annotation set",
     "description": "The new draft gets version 1 + the dataset's highest. `from_version` copies that set's "
-    "annotations into it (to edit a published set, make a draft from it).",
+    "annotations into it (to edit a published set, make a draft from it). `from_inference_job` fills it "
+    "with that job's detections on this dataset's audio (at least `min_confidence`, 0.5 by default): "
+    "correct them, publish, retrain. 404 if the job is not yours.",
     "request": s.AnnotationSetCreateSerializer,
     "responses": {201: s.AnnotationSetSerializer},
-    "examples": [OpenApiExample("copy v1", request_only=True, value={"from_version": 1})],
+    "examples": [
+        OpenApiExample("copy v1", request_only=True, value={"from_version": 1}),
+        OpenApiExample(
+            "review detections",
+            request_only=True,
+            value={"from_inference_job": "123e4567-e89b-12d3-a456-426614174000", "min_confidence": 0.5},
+        ),
+    ],
     "tags": TAGS,
 }
 GET_SET = {

@@ -2,13 +2,25 @@ from rest_framework import serializers
 
 from annotations.models import SetStatus
 from annotations.validation import EXTRA_DATA_MAX_BYTES
-from relay.api.fields import Input, StrictCharField, StrictIntegerField
+from relay.api.fields import Input, StrictCharField, StrictFloatField, StrictIntegerField, StrictUUIDField
 
 
 class AnnotationSetCreateSerializer(Input):
     name = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
     from_version = StrictIntegerField(
         required=False, min_value=1, help_text="Copy the annotations of this version into the new draft."
+    )
+    from_inference_job = StrictUUIDField(
+        required=False,
+        help_text="Fill the draft with this inference job's detections on the dataset's audio (files it ran on "
+        "through `audio_file_ids`), confidence kept, to correct them rather than label from scratch.",
+    )
+    min_confidence = StrictFloatField(
+        required=False,
+        default=0.5,
+        min_value=0.0,
+        max_value=1.0,
+        help_text="With from_inference_job: only detections at least this confident.",
     )
 
 

@@ -43,9 +43,37 @@ FROM annotations_annotation WHERE annotation_set_id = %s
 """
 
 
-def create_set(*, dataset, name="", from_version=None) -> AnnotationSet:
+# Where suggested annotations come from, by name: apps above register readers (the
+# inference app: "inference_job", a job's detections on the dataset's audio). A reader
+# takes (tenant, dataset, source_id, min_confidence) and returns raw annotation items.
+suggestion_sources = {}
+
+
+def create_set(*, dataset, name="", from_version=None, from_inference_job=None, min_confidence=0.5) -> AnnotationSet:
     """A new draft with version = 1 + the dataset's highest, optionally holding a copy of
-    version `from_version`'s annotations. The dataset row lock serialises concurrent calls."""
+    version `from_version`'s annotations, or an inference job's detections on the
+    dataset's audio with at least `min_confidence` (to correct rather than label from
+    scratch). The dataset row lock serialises concurrent calls."""
+    if from_version is not None and from_inference_job is not None:
+        raise InvalidInput.at(
+            ["body", "from_inference_job"], "give from_version or from_inference_job, not both", "value_error.conflict"
+        )
+    suggested = None
+    if from_inference_job is not None:
+        read = suggestion_sources["inference_job"]
+        suggested = read(
+            tenant=dataset.tenant, dataset=dataset, source_id=from_inference_job, min_confidence=min_confidence
+        )
+    annotation_set = _new_version(dataset, name, from_version)
+    if suggested:
+        add_annotations(
+            annotation_set=annotation_set,
+            items=validate_items(suggested, _context(annotation_set), loc=("body", "from_inference_job"), strict=False),
+        )
+    return annotation_set
+
+
+def _new_version(dataset, name, from_version):
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         source = None

@@ -84,8 +84,10 @@ RESULTS = {
             str,
             enum=list(results.FORMATS),
             required=False,
-            description="json (default), csv, or audacity (a zip of one label track per file, or one track with "
-            "file_id).",
+            description="json (default), csv, audacity (a zip of one label track per file, or one track with "
+            "file_id), label-studio (tasks whose detections are predictions to correct; each task names its "
+            "audio file, so the corrected annotations import into a draft set) or label-studio-config (the "
+            "labelling config of such a project: the model's types in their colours).",
         ),
         OpenApiParameter("file_id", OpenApiTypes.UUID, required=False, description="audacity: one file's track."),
     ],

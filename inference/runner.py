@@ -1,57 +1,36 @@
 """The worker side of an inference file: decode, features in chunks, the model, events.
 
-One task per file. The model is loaded once per worker process and kept (a small LRU);
+One task per file. The model is loaded once per worker process and kept (training.runner);
 detections are stored as rows, and the job's counters move by database arithmetic so
 that parallel workers never lose an update.
 """
 
 import logging
 import tempfile
-import threading
 import time
-from collections import OrderedDict
-from pathlib import Path
 
-import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datasets.runner import decode, download_original, load_features
-from detector.artifact import Detector
-from detector.features import FeatureExtractor
+from datasets.runner import download_original, load_features
+from detector import pipeline
+from detector.audio import DecodeError
 from inference.models import FileStatus, InferenceJob
 from inference.services import finish_if_done
 from relay import storage
 from relay.compute import configure_torch
 from relay.work import WorkFailed
+from training.runner import load_detector
 
 logger = logging.getLogger(__name__)
-
-MODEL_CACHE_SIZE = 4
-_models: OrderedDict = OrderedDict()
-_models_lock = threading.Lock()
 
 _INSERT_DETECTIONS = """
 INSERT INTO inference_detection (file_id, artifact_type, start_ms, end_ms, confidence)
 SELECT %s, artifact_type, start_ms, end_ms, confidence
 FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::float8[]) AS rows (artifact_type, start_ms, end_ms, confidence)
 """
-
-
-def load_detector(model):
-    """The model's Detector, loaded from S3 once per worker process."""
-    with _models_lock:
-        if model.pk in _models:
-            _models.move_to_end(model.pk)
-            return _models[model.pk]
-    detector = Detector.from_bytes(storage.get_bytes(model.storage_key))
-    with _models_lock:
-        _models[model.pk] = detector
-        while len(_models) > MODEL_CACHE_SIZE:
-            _models.popitem(last=False)
-    logger.info("model %s loaded (%d bytes)", model.pk, model.size_bytes)
-    return detector
 
 
 def process(inference_file, run):
@@ -95,18 +74,18 @@ def file_features(inference_file, detector):
         started = time.perf_counter()
         original = download_original(inference_file, tmp)
         downloaded = time.perf_counter()
-        canonical = Path(tmp) / "canonical.flac"
-        info = decode(original, canonical, inference_file.content_type)
-        decoded = time.perf_counter()
-        # float16, as the dataset feature cache the model was trained on, and half the memory.
-        features = FeatureExtractor(detector.feature_config).from_file(canonical, dtype=np.float16)
+        try:
+            features, info = pipeline.file_features(
+                original, detector.feature_config, inference_file.content_type, settings.RELAY_MAX_AUDIO_DURATION_S
+            )
+        except DecodeError as error:
+            raise WorkFailed(str(error)) from None
     logger.info(
-        "inference file %s: %.0f s of audio; download %.2f s, decode %.2f s, features %.2f s",
+        "inference file %s: %.0f s of audio; download %.2f s, decode and features %.2f s",
         inference_file.pk,
         info.duration_ms / 1000,
         downloaded - started,
-        decoded - downloaded,
-        time.perf_counter() - decoded,
+        time.perf_counter() - downloaded,
     )
     return features, info.duration_ms, info.sample_rate
 

@@ -9,6 +9,7 @@ from inference import docs, results, selectors, services
 from inference import serializers as s
 from inference.filters import InferenceFileFilter, InferenceJobFilter
 from inference.models import FileStatus, InferenceFile, InferenceJob
+from relay import storage
 from relay.api.exceptions import as_api_exception, problems_of
 from relay.api.views import TenantAPIView
 from relay.errors import Conflict, DomainError, InvalidInput
@@ -156,10 +157,14 @@ class ResultsView(InferenceJobView):
         single = request.query_params.get("file_id")
         if single:
             files = files.filter(pk=single)
-        exported = results.export(fmt, self.job, list(files), single_file=bool(single))
+        exported = results.export(fmt, self.job, list(files), single_file=bool(single), url_of=download_url)
         response = HttpResponse(exported.body, content_type=exported.content_type)
         response["Content-Disposition"] = f'attachment; filename="relay-inference-{self.job.pk}.{exported.extension}"'
         return response
+
+
+def download_url(inference_file):
+    return storage.presigned_get(inference_file.storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES)
 
 
 class FilePlotView(InferenceJobView):

@@ -303,5 +303,7 @@ RELAY_MIN_TRAINING_AUDIO_MS = env.int("RELAY_MIN_TRAINING_AUDIO_MS", default=5 *
 RELAY_TRAINING_TIME_LIMIT_S = env.int("RELAY_TRAINING_TIME_LIMIT_S", default=2 * 3600)
 # Time limit of one inference file (seconds).
 RELAY_INFERENCE_TIME_LIMIT_S = env.int("RELAY_INFERENCE_TIME_LIMIT_S", default=1800)
+# Time limit of one evaluation of a model on annotated files (seconds).
+RELAY_EVALUATION_TIME_LIMIT_S = env.int("RELAY_EVALUATION_TIME_LIMIT_S", default=3600)
 # CPU threads torch may use in each worker process (0: cores / worker concurrency).
 RELAY_TORCH_THREADS = env.int("RELAY_TORCH_THREADS", default=0)

@@ -1,6 +1,6 @@
 """OpenAPI documentation of the training job and model endpoints, kept out of the views."""
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
 from relay.api.schema import error_response
 from training import serializers as s
@@ -57,5 +57,43 @@ DELETE_MODEL = {
     "summary": "Delete a model",
     "description": "Deletes the model and its stored artifact. 409 while an unfinished inference job uses it.",
     "responses": {204: None, 409: error_response(409, "An unfinished inference job uses the model.")},
+    "tags": MODEL_TAGS,
+}
+
+
+EVALUATION_TAGS = ["models"]
+LIST_EVALUATIONS = {
+    "summary": "List a model's evaluations",
+    "responses": s.EvaluationSerializer(many=True),
+    "tags": EVALUATION_TAGS,
+}
+CREATE_EVALUATION = {
+    "summary": "Evaluate a model on annotated files",
+    "description": (
+        "Runs the model with its calibrated decoding on the files of a published annotation set of its "
+        "dataset (or on `audio_file_ids`) and scores the detections against the set, event-based (onset "
+        "within 200 ms, offset within max(200 ms, 20%)): per type precision, recall, F1, tp, fp and fn, macro "
+        "and micro F1, and the same per file. A job: 202, then poll until `completed`. Files the model was "
+        "trained on flatter it; `metrics.trained_on_files` says how many there are."
+    ),
+    "request": s.EvaluationCreateSerializer,
+    "responses": {
+        202: s.EvaluationSerializer,
+        404: error_response(404, "No such model or annotation set for this tenant."),
+        409: error_response(409, "The set is a draft, or files are not ready."),
+    },
+    "tags": EVALUATION_TAGS,
+}
+GET_EVALUATION = {"summary": "Get an evaluation", "responses": s.EvaluationSerializer, "tags": EVALUATION_TAGS}
+
+DOWNLOAD_MODEL = {
+    "summary": "Download a model",
+    "description": (
+        "A redirect (302) to a presigned URL of the model's artifact (`<model id>.relay`, valid for "
+        "RELAY_DOWNLOAD_URL_EXPIRES seconds; `curl -L` follows it). The artifact runs outside Relay with the "
+        "detector library: `python -m detector detect MODEL.relay FILE...` prints the same detections as an "
+        "inference job with the calibrated defaults."
+    ),
+    "responses": {302: OpenApiResponse(description="`Location`: the presigned URL of the artifact.")},
     "tags": MODEL_TAGS,
 }

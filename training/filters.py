@@ -2,7 +2,7 @@ from django_filters import rest_framework as filters
 
 from relay.api.filters import OrderingFilter, UUIDListFilter
 from relay.jobs import JobStatus
-from training.models import Model, TrainingJob
+from training.models import Evaluation, Model, TrainingJob
 
 
 class TrainingJobFilter(filters.FilterSet):
@@ -30,4 +30,13 @@ class ModelFilter(filters.FilterSet):
 
     class Meta:
         model = Model
+        fields = []
+
+
+class EvaluationFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=JobStatus.choices)
+    ordering = OrderingFilter(fields=("created_at", "completed_at"))
+
+    class Meta:
+        model = Evaluation
         fields = []

@@ -76,3 +76,27 @@ class Model(models.Model):
     @property
     def storage_prefix(self):
         return self.storage_key.rsplit("/", 1)[0] + "/"
+
+
+@work.register
+class Evaluation(Job):
+    """A model's detections on files of a published annotation set, scored against it."""
+
+    lifecycle = job_lifecycle(
+        "evaluation",
+        task="training.run_evaluation",
+        queue="inference",
+        time_limit_setting="RELAY_EVALUATION_TIME_LIMIT_S",
+    )
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="evaluations")
+    annotation_set = models.ForeignKey(AnnotationSet, on_delete=models.SET_NULL, null=True, related_name="evaluations")
+    annotation_set_version = models.PositiveIntegerField()
+    audio_file_ids = models.JSONField(default=list, help_text="The files evaluated, in order.")
+    metrics = models.JSONField(null=True, blank=True)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["model", "-created_at"])]
+
+    def __str__(self):
+        return f"evaluation {self.id}"

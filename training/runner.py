@@ -9,20 +9,24 @@ the next report and never becomes completed.
 
 import logging
 import tempfile
+import threading
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 from django.db import transaction
 
 from datasets.runner import load_features, save_features
+from detector.artifact import Detector
 from detector.features import FeatureConfig, FeatureExtractor
+from detector.metrics import EVALUATION, event_metrics
 from detector.train import TrainConfig, TrainFile, TrainingCancelled, train_detector
 from relay import storage
 from relay.compute import configure_torch
 from relay.jobs import JobStatus
 from relay.work import WorkFailed, WorkStopped
 from training.models import Model, TrainingStage
-from training.selectors import training_events, training_files
+from training.selectors import evaluation_files, training_events, training_files
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,26 @@ STAGE_SPAN = {
     TrainingStage.EVALUATING: (0.90, 0.95),
     TrainingStage.SAVING: (0.95, 1.0),
 }
+MODEL_CACHE_SIZE = 4
+_models: OrderedDict = OrderedDict()
+_models_lock = threading.Lock()
+
+
+def load_detector(model):
+    """The model's Detector, loaded from S3 once per worker process (a small LRU)."""
+    with _models_lock:
+        if model.pk in _models:
+            _models.move_to_end(model.pk)
+            return _models[model.pk]
+    detector = Detector.from_bytes(storage.get_bytes(model.storage_key))
+    with _models_lock:
+        _models[model.pk] = detector
+        while len(_models) > MODEL_CACHE_SIZE:
+            _models.popitem(last=False)
+    logger.info("model %s loaded (%d bytes)", model.pk, model.size_bytes)
+    return detector
+
+
 CONFIG_KEYS = ("epochs", "learning_rate", "batch_size", "chunk_size_ms", "stride_ms", "validation_split", "seed")
 
 
@@ -59,6 +83,7 @@ def run(job, run):
         "validation_files": len(result.validation_keys),
         "validation_file_ids": list(result.validation_keys),
         "training_files": len(result.train_keys),
+        "training_file_ids": list(result.train_keys),
         "best_epoch": result.best_epoch,
         "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early,
@@ -190,3 +215,58 @@ def save(job, result, metrics, run):
         storage.delete(key)
         raise
     logger.info("training job %s completed: model %s, macro F1 %.3f", job.pk, model_id, metrics.get("macro_f1", 0))
+
+
+COLLARS = {"onset_collar_ms": 200, "offset_collar_ms": 200, "offset_collar_rate": 0.2}
+
+
+def evaluate(evaluation, run):
+    """Detect with the model's calibrated decoding on each file, score against the set."""
+    if evaluation.annotation_set is None:
+        raise WorkFailed("the annotation set was deleted")
+    detector = load_detector(evaluation.model)
+    type_names = detector.type_names
+    files = evaluation_files(evaluation)
+    references = training_events(evaluation.annotation_set, type_names)
+    detections = {}
+    for index, audio in enumerate(files):
+        found = detector.detect(cached_features(audio, detector.feature_config))
+        detections[audio.pk] = [(type_names.index(name), start, end) for name, start, end, _ in found]
+        run.progress(progress=round(0.95 * (index + 1) / len(files), 4))
+    metrics = evaluation_metrics(files, references, detections, type_names)
+    trained_on = set(evaluation.model.metrics.get("training_file_ids", []))
+    metrics["trained_on_files"] = sum(1 for audio in files if str(audio.pk) in trained_on)
+    run.finish(JobStatus.COMPLETED, progress=1.0, metrics=metrics)
+    logger.info("evaluation %s completed: macro F1 %s on %d files", evaluation.pk, metrics["macro_f1"], len(files))
+
+
+def evaluation_metrics(files, references, detections, type_names):
+    """Event metrics over all files (per type with tp/fp/fn, macro and micro), the collar
+    rules, and the same per file."""
+    refs = {audio.pk: references.get(audio.pk, []) for audio in files}
+    metrics = event_metrics(refs, detections, type_names, **_collar_arguments())
+    metrics["evaluation"] = EVALUATION
+    metrics["collars"] = dict(COLLARS)
+    metrics["files"] = []
+    for audio in files:
+        one = event_metrics({audio.pk: refs[audio.pk]}, {audio.pk: detections.get(audio.pk, [])}, type_names)
+        totals = {key: sum(v[key] for v in one["per_type"].values()) for key in ("tp", "fp", "fn")}
+        metrics["files"].append(
+            {
+                "audio_file_id": str(audio.pk),
+                "filename": audio.filename,
+                "duration_ms": audio.duration_ms,
+                **totals,
+                "macro_f1": one["macro_f1"],
+                "per_type": {name: {k: v[k] for k in ("tp", "fp", "fn")} for name, v in one["per_type"].items()},
+            }
+        )
+    return metrics
+
+
+def _collar_arguments():
+    return {
+        "onset_collar_ms": COLLARS["onset_collar_ms"],
+        "offset_collar_ms": COLLARS["offset_collar_ms"],
+        "offset_collar_rate": COLLARS["offset_collar_rate"],
+    }

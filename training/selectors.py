@@ -1,7 +1,7 @@
 from annotations.models import Annotation
 from datasets.models import AudioFile
 from relay.selectors import get_one
-from training.models import Model, TrainingJob
+from training.models import Evaluation, Model, TrainingJob
 
 
 def jobs_for(*, tenant):
@@ -36,3 +36,17 @@ def training_events(annotation_set, type_names):
     ).values_list("audio_file_id", "artifact_type__name", "start_ms", "end_ms"):
         events.setdefault(audio_id, []).append((index[type_name], start, end))
     return events
+
+
+def evaluations_of(*, model):
+    return Evaluation.objects.filter(model=model)
+
+
+def get_evaluation(*, model, evaluation_id):
+    return get_one(evaluations_of(model=model), "Evaluation", pk=evaluation_id)
+
+
+def evaluation_files(evaluation):
+    """The evaluated audio files, in the order the evaluation lists them."""
+    by_id = {str(a.pk): a for a in AudioFile.objects.filter(pk__in=evaluation.audio_file_ids)}
+    return [by_id[i] for i in evaluation.audio_file_ids if i in by_id]

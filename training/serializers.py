@@ -103,3 +103,66 @@ class ModelSerializer(serializers.Serializer):
 
 class ModelUpdateSerializer(Input):
     name = StrictCharField(min_length=1, max_length=200)
+
+
+class EvaluationCreateSerializer(Input):
+    annotation_set_id = StrictUUIDField(help_text="A published annotation set of the model's dataset.")
+    audio_file_ids = serializers.ListField(
+        child=StrictUUIDField(),
+        required=False,
+        min_length=1,
+        max_length=10_000,
+        help_text="Evaluate on these ready files of the dataset only (default: every file the set annotates). "
+        "A file the set does not annotate counts as holding no artifact.",
+    )
+
+
+class EvaluationFileSerializer(serializers.Serializer):
+    audio_file_id = serializers.UUIDField()
+    filename = serializers.CharField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    tp = serializers.IntegerField()
+    fp = serializers.IntegerField()
+    fn = serializers.IntegerField()
+    macro_f1 = serializers.FloatField(allow_null=True)
+    per_type = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+
+
+class TypeScoreSerializer(serializers.Serializer):
+    precision = serializers.FloatField(allow_null=True)
+    recall = serializers.FloatField(allow_null=True)
+    f1 = serializers.FloatField(allow_null=True)
+    support = serializers.IntegerField()
+    tp = serializers.IntegerField()
+    fp = serializers.IntegerField()
+    fn = serializers.IntegerField()
+
+
+class EvaluationMetricsSerializer(serializers.Serializer):
+    macro_f1 = serializers.FloatField(allow_null=True)
+    micro_f1 = serializers.FloatField(allow_null=True)
+    per_type = serializers.DictField(child=TypeScoreSerializer())
+    evaluation = serializers.CharField(help_text="The matching rule, in words.")
+    collars = serializers.DictField(
+        child=serializers.FloatField(), help_text="onset_collar_ms, offset_collar_ms, offset_collar_rate."
+    )
+    files = EvaluationFileSerializer(many=True)
+    trained_on_files = serializers.IntegerField(
+        help_text="How many of the files the model was trained on (their scores flatter it)."
+    )
+
+
+class EvaluationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    tenant_id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    annotation_set_id = serializers.UUIDField(allow_null=True)
+    annotation_set_version = serializers.IntegerField()
+    audio_file_ids = serializers.ListField(child=serializers.UUIDField())
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    progress = serializers.FloatField()
+    metrics = EvaluationMetricsSerializer(allow_null=True)
+    error_message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)

@@ -7,11 +7,11 @@ from django.db import transaction
 from django.db.models import Count, Sum
 
 from annotations.models import Annotation, SetStatus
-from datasets.models import AudioStatus
+from datasets.models import AudioFile, AudioStatus
 from relay import work
-from relay.errors import Conflict, InvalidInput
+from relay.errors import Conflict, InvalidInput, problem
 from relay.jobs import ACTIVE, JobStatus
-from training.models import Model, TrainingJob
+from training.models import Evaluation, Model, TrainingJob
 from training.selectors import training_files
 
 logger = logging.getLogger(__name__)
@@ -120,3 +120,52 @@ def delete_model(*, model) -> None:
         model.delete()
         work.delete_objects_on_commit(model.storage_prefix)
     logger.info("model deleted model=%s", model.pk)
+
+
+def create_evaluation(*, tenant, model, annotation_set, audio_file_ids=None) -> Evaluation:
+    """Score the model on files of a published set of its dataset: the files the set
+    annotates, or those named (any ready file of the dataset; one the set does not annotate
+    counts as holding no artifact)."""
+    if model.dataset_id is None or annotation_set.dataset_id != model.dataset_id:
+        raise InvalidInput.at(
+            ["body", "annotation_set_id"],
+            "the annotation set is not one of the model's dataset",
+            "value_error.other_dataset",
+        )
+    if annotation_set.status != SetStatus.PUBLISHED:
+        raise Conflict(f"Annotation set version {annotation_set.version} is a draft: publish it before evaluating")
+    if audio_file_ids:
+        found = {a.pk: a for a in AudioFile.objects.filter(dataset_id=model.dataset_id, pk__in=audio_file_ids)}
+        missing = [i for i, audio_id in enumerate(audio_file_ids) if audio_id not in found]
+        if missing:
+            raise InvalidInput(
+                [
+                    problem(
+                        ["body", "audio_file_ids", i],
+                        "not an audio file of the model's dataset",
+                        "value_error.not_found",
+                    )
+                    for i in missing
+                ]
+            )
+        files = [found[audio_id] for audio_id in audio_file_ids]
+    else:
+        files = list(training_files(annotation_set).order_by("filename", "id"))
+    if not files:
+        raise InvalidInput.at(["body", "annotation_set_id"], "the set annotates no audio file", "value_error.empty")
+    not_ready = [a for a in files if a.status != AudioStatus.READY]
+    if not_ready:
+        examples = ", ".join(f"{a.filename} ({a.status})" for a in not_ready[:5])
+        raise Conflict(f"{len(not_ready)} audio file(s) to evaluate are not ready: {examples}")
+    with transaction.atomic():
+        evaluation = Evaluation.objects.create(
+            tenant=tenant,
+            model=model,
+            annotation_set=annotation_set,
+            annotation_set_version=annotation_set.version,
+            audio_file_ids=[str(a.pk) for a in files],
+            status=JobStatus.QUEUED,
+        )
+        work.enqueue(Evaluation, evaluation.pk)
+    logger.info("evaluation created evaluation=%s model=%s files=%d", evaluation.pk, model.pk, len(files))
+    return evaluation

@@ -8,4 +8,11 @@ urlpatterns = [
     path("training-jobs/<uuid:job_id>/cancel", views.TrainingJobCancelView.as_view(), name="training-job-cancel"),
     path("models", views.ModelListView.as_view(), name="model-list"),
     path("models/<uuid:model_id>", views.ModelDetailView.as_view(), name="model-detail"),
+    path("models/<uuid:model_id>/download", views.ModelDownloadView.as_view(), name="model-download"),
+    path("models/<uuid:model_id>/evaluations", views.EvaluationListView.as_view(), name="evaluation-list"),
+    path(
+        "models/<uuid:model_id>/evaluations/<uuid:evaluation_id>",
+        views.EvaluationDetailView.as_view(),
+        name="evaluation-detail",
+    ),
 ]

@@ -1,14 +1,17 @@
+from django.conf import settings
+from django.http import HttpResponseRedirect
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from annotations import selectors as annotation_selectors
 from datasets import selectors as dataset_selectors
+from relay import storage
 from relay.api.views import TenantAPIView
 from training import docs, selectors, services
 from training import serializers as s
-from training.filters import ModelFilter, TrainingJobFilter
-from training.models import Model, TrainingJob
+from training.filters import EvaluationFilter, ModelFilter, TrainingJobFilter
+from training.models import Evaluation, Model, TrainingJob
 
 
 class TrainingJobListView(TenantAPIView):
@@ -88,3 +91,56 @@ class ModelDetailView(TenantAPIView):
     def delete(self, request, model_id):
         services.delete_model(model=self.get_model())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ModelDownloadView(TenantAPIView):
+    scope = "training"
+
+    @extend_schema(**docs.DOWNLOAD_MODEL)
+    def get(self, request, model_id):
+        model = selectors.get_model(tenant=self.tenant, model_id=model_id)
+        url = storage.presigned_get(
+            model.storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES, filename=f"{model.pk}.relay"
+        )
+        return HttpResponseRedirect(url)
+
+
+class EvaluationListView(TenantAPIView):
+    scope = "training"
+    filterset_class = EvaluationFilter
+    queryset = Evaluation.objects.none()
+
+    @property
+    def model(self):
+        if not hasattr(self, "_model"):
+            self._model = selectors.get_model(tenant=self.tenant, model_id=self.kwargs["model_id"])
+        return self._model
+
+    def tenant_queryset(self):
+        return selectors.evaluations_of(model=self.model)
+
+    @extend_schema(**docs.LIST_EVALUATIONS)
+    def get(self, request, model_id):
+        return self.list_response(s.EvaluationSerializer)
+
+    @extend_schema(**docs.CREATE_EVALUATION)
+    def post(self, request, model_id):
+        data = self.validated(s.EvaluationCreateSerializer)
+        model = self.model
+        dataset = dataset_selectors.get_dataset(tenant=self.tenant, dataset_id=model.dataset_id, with_counts=False)
+        evaluation = services.create_evaluation(
+            tenant=self.tenant,
+            model=model,
+            annotation_set=annotation_selectors.get_set(dataset=dataset, set_id=data["annotation_set_id"]),
+            audio_file_ids=data.get("audio_file_ids"),
+        )
+        return Response(s.EvaluationSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EvaluationDetailView(TenantAPIView):
+    scope = "training"
+
+    @extend_schema(**docs.GET_EVALUATION)
+    def get(self, request, model_id, evaluation_id):
+        model = selectors.get_model(tenant=self.tenant, model_id=model_id)
+        return Response(s.EvaluationSerializer(selectors.get_evaluation(model=model, evaluation_id=evaluation_id)).data)

@@ -29,7 +29,10 @@ def test_training_job_produces_a_model_with_computed_metrics(trained):
     assert metrics["evaluation"].startswith("event-based")
     for name, values in metrics["per_type"].items():
         assert 0.0 <= values["precision"] <= 1.0 and 0.0 <= values["recall"] <= 1.0, name
-        assert values["support"] > 0, name
+        assert values["support"] == values["tp"] + values["fn"] > 0, name
+    history = job["history"]
+    assert [entry["epoch"] for entry in history] == list(range(1, metrics["epochs_run"] + 1))
+    assert all(entry["train_loss"] > 0 and 0 <= entry["validation_macro_f1"] <= 1 for entry in history)
     assert metrics["macro_f1"] == pytest.approx(np.mean([v["f1"] for v in metrics["per_type"].values()]), abs=1e-6)
     assert model["config"]["feature_config"]["version"] == FeatureConfig().version
     assert set(model["config"]["decoding"]) == set(corpus.KINDS)
