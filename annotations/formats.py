@@ -22,11 +22,15 @@ from dataclasses import dataclass
 
 from relay.errors import problem
 from relay.exports import Exported, audacity_track, seconds
+from relay.limits import MAX_JSON_DEPTH, too_deep
 
 FORMATS = ("json", "jsonl", "csv", "audacity", "label-studio", "edge-impulse")
 CSV_COLUMNS = ("id", "audio_file_id", "filename", "artifact_type", "start_ms", "end_ms", "confidence", "extra_data")
 EDGE_IMPULSE_BACKGROUND = "no_artifact"
 _UUID_PREFIX = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.I)
+
+
+TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
 
 
 class MalformedImport(Exception):
@@ -213,9 +217,14 @@ def _text(body):
 
 def _json(body):
     try:
-        return json.loads(_text(body))
+        data = json.loads(_text(body))
     except json.JSONDecodeError as error:
         raise MalformedImport(f"malformed JSON: {error}") from None
+    except RecursionError:
+        raise MalformedImport(TOO_DEEP) from None
+    if too_deep(data):
+        raise MalformedImport(TOO_DEEP)
+    return data
 
 
 def _parse_json(body, audio_file_id):
@@ -231,14 +240,25 @@ def _parse_jsonl(body, audio_file_id):
     for number, line in enumerate(_text(body).splitlines(), start=1):
         if line.strip():
             try:
-                items.append(json.loads(line))
+                item = json.loads(line)
             except json.JSONDecodeError as error:
                 raise MalformedImport(f"malformed JSON on line {number}: {error}") from None
+            except RecursionError:
+                raise MalformedImport(f"line {number}: {TOO_DEEP}") from None
+            if too_deep(item):
+                raise MalformedImport(f"line {number}: {TOO_DEEP}")
+            items.append(item)
     return items
 
 
 def _parse_csv(body, audio_file_id):
-    reader = csv.DictReader(io.StringIO(_text(body)))
+    try:
+        return _csv_items(csv.DictReader(io.StringIO(_text(body))))
+    except csv.Error as error:
+        raise MalformedImport(f"unreadable CSV: {error}") from None
+
+
+def _csv_items(reader):
     columns = set(reader.fieldnames or ())
     if not {"artifact_type", "start_ms", "end_ms"} <= columns or not columns & {"audio_file_id", "filename"}:
         raise MalformedImport("CSV needs a header with artifact_type, start_ms, end_ms and audio_file_id or filename")
@@ -256,8 +276,8 @@ def _parse_csv(body, audio_file_id):
         if "extra_data" in raw:
             try:
                 raw["extra_data"] = json.loads(raw["extra_data"])
-            except json.JSONDecodeError:
-                pass
+            except (json.JSONDecodeError, RecursionError):
+                pass  # left as text: validation reports that it is not an object
         items.append(raw)
     return items
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from datasets.models import ArtifactType, AudioFile, AudioStatus
 from relay.errors import InvalidInput, problem
+from relay.limits import MAX_JSON_DEPTH, has_nul, too_deep
 
 EXTRA_DATA_MAX_BYTES = 4096
 FIELDS = frozenset({"audio_file_id", "artifact_type", "start_ms", "end_ms", "confidence", "extra_data"})
@@ -171,6 +172,10 @@ def check_extra_data(check):
         extra = {}
     if not isinstance(extra, dict):
         check.report("extra_data", "value is not a valid dict", "type_error.dict")
+    elif too_deep(extra):
+        check.report("extra_data", f"extra_data nests deeper than {MAX_JSON_DEPTH} levels", "value_error.too_deep")
+    elif has_nul(extra):
+        check.report("extra_data", "text in extra_data may not hold the NUL character (U+0000)", "value_error.nul")
     elif len(json.dumps(extra)) > EXTRA_DATA_MAX_BYTES:
         check.report("extra_data", f"extra_data larger than {EXTRA_DATA_MAX_BYTES} bytes", "value_error.too_large")
     else:

@@ -1,13 +1,13 @@
 from django_filters import rest_framework as filters
 
 from datasets.models import AudioFile, AudioStatus, Dataset
-from relay.api.filters import OrderingFilter
+from relay.api.filters import IsoDateTimeFilter, OrderingFilter
 
 
 class DatasetFilter(filters.FilterSet):
     name = filters.CharFilter(lookup_expr="icontains", help_text="Part of the name, any case.")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = OrderingFilter(
         fields=("name", "created_at", "updated_at"),
         case_insensitive=("name",),
@@ -25,8 +25,8 @@ class AudioFileFilter(filters.FilterSet):
     )
     filename = filters.CharFilter(lookup_expr="icontains", help_text="Part of the file name, any case.")
     content_type = filters.CharFilter()
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = OrderingFilter(
         fields=("filename", "created_at", "updated_at", "duration_ms", "file_size", ("status", "processing_status")),
         case_insensitive=("filename",),

@@ -1,7 +1,7 @@
 from django_filters import rest_framework as filters
 
 from inference.models import FileStatus, InferenceFile, InferenceJob
-from relay.api.filters import OrderingFilter, UUIDListFilter
+from relay.api.filters import IsoDateTimeFilter, OrderingFilter, UUIDListFilter
 from relay.jobs import JobStatus
 
 
@@ -10,8 +10,8 @@ class InferenceJobFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=JobStatus.choices, help_text="Repeat for several statuses.")
     model_id = filters.UUIDFilter(field_name="model_id")
     client_reference = filters.CharFilter()
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = OrderingFilter(fields=("created_at", "completed_at", "status", "total_detections"))
 
     class Meta:

@@ -143,6 +143,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["relay.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "relay.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "relay.api.exceptions.exception_handler",
+    "DEFAULT_METADATA_CLASS": "relay.api.metadata.Metadata",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -294,6 +295,9 @@ RELAY_AUDIO_TIME_LIMIT_S = env.int("RELAY_AUDIO_TIME_LIMIT_S", default=600)
 # Largest annotation import, in bytes and in annotations.
 RELAY_MAX_IMPORT_BYTES = env.int("RELAY_MAX_IMPORT_BYTES", default=64 * 1024 * 1024)
 RELAY_MAX_IMPORT_ANNOTATIONS = env.int("RELAY_MAX_IMPORT_ANNOTATIONS", default=100_000)
+# Django's own cap on a request body read in memory: the larger of the API's two limits,
+# which then answer 413 themselves.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(RELAY_MAX_JSON_BODY_BYTES, RELAY_MAX_IMPORT_BYTES)
 
 # --- Training and inference -------------------------------------------------------------
 

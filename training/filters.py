@@ -1,6 +1,6 @@
 from django_filters import rest_framework as filters
 
-from relay.api.filters import OrderingFilter, UUIDListFilter
+from relay.api.filters import IsoDateTimeFilter, OrderingFilter, UUIDListFilter
 from relay.jobs import JobStatus
 from training.models import Evaluation, Model, TrainingJob
 
@@ -10,8 +10,8 @@ class TrainingJobFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=JobStatus.choices, help_text="Repeat for several statuses.")
     dataset_id = filters.UUIDFilter(field_name="dataset_id")
     client_reference = filters.CharFilter()
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = OrderingFilter(
         fields=("created_at", "started_at", "completed_at", "status"),
         help_text="created_at, started_at, completed_at or status; - for descending.",

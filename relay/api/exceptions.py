@@ -9,7 +9,9 @@ authentication, permissions, parsing and serializer validation; both end up here
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -102,6 +104,11 @@ def as_api_exception(exc):
         return exceptions.NotFound(str(exc) or "Not found")
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        return _api_error(
+            f"Request body too large: the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes",
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("database unavailable: %s", exc)
         return _api_error("Database unavailable; try again shortly", status.HTTP_503_SERVICE_UNAVAILABLE)

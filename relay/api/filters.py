@@ -1,8 +1,10 @@
 import uuid
+from datetime import UTC
 
 from django import forms
 from django.db.models.functions import Lower
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 
 from relay.api.exceptions import error_type
 from relay.errors import InvalidInput, problem
@@ -67,3 +69,21 @@ class UUIDListFilter(filters.Filter):
 
     def filter(self, qs, value):
         return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+
+
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with any offset ISO allows (up to +-23:59), turned into UTC: PostgreSQL
+    refuses offsets beyond +-15:59."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("date out of range", code="value_error.datetime.range") from None
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _UtcIsoDateTimeField

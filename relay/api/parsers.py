@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import exceptions, parsers
 
 from relay.errors import TooLarge
+from relay.limits import MAX_JSON_DEPTH, too_deep
 
 
 class JSONParser(parsers.JSONParser):
@@ -16,12 +17,18 @@ class JSONParser(parsers.JSONParser):
             length = 0
         if length > limit:
             raise TooLarge(f"Request body is {length} bytes; the limit is {limit} bytes")
+        deep = exceptions.ParseError(f"Malformed JSON: nested deeper than {MAX_JSON_DEPTH} levels")
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except exceptions.ParseError as error:
             raise exceptions.ParseError(
                 f"Malformed JSON: {str(error.detail).removeprefix('JSON parse error - ')}"
             ) from None
+        except RecursionError:
+            raise deep from None
+        if too_deep(data):
+            raise deep
+        return data
 
 
 class RawBodyParser(parsers.BaseParser):
