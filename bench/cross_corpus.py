@@ -316,10 +316,23 @@ def report(runs, args, began) -> str:
     return "\n".join(parts)
 
 
-def save(path: Path, args, runs, began, finished=False):
+def code_version() -> dict:
+    """The commit the benchmark ran on, and whether detector/ or the generators had uncommitted changes."""
+    import subprocess
+
+    def git(*command):
+        done = subprocess.run(["git", *command], cwd=corpora.BASE_DIR, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    watched = ["detector", "training/demo_data.py", "bench/field_corpus.py", "bench/field_text.py", "bench/corpora.py"]
+    return {"commit": git("rev-parse", "HEAD"), "uncommitted": git("status", "--short", "--", *watched)}
+
+
+def save(path: Path, args, runs, began, finished=False, version=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "finished": finished,
+        "code": version,
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_seconds": time.perf_counter() - began,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -338,6 +351,7 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
+    version = code_version()
     log(
         f"cross-corpus benchmark: families {args.families}, sizes {args.sizes} min, seeds {args.seeds}, "
         f"test {args.test_minutes:g} min (seed {args.test_seed}), {args.threads} threads"
@@ -355,8 +369,8 @@ def main(argv=None):
             for family in args.families:
                 log(f"run {len(runs) + 1}/{total}: train {family}, {size:g} min, seed {seed}")
                 runs.append(train_and_test(family, seed, size, args, tests))
-                save(args.out, args, runs, began)
-    save(args.out, args, runs, began, finished=True)
+                save(args.out, args, runs, began, version=version)
+    save(args.out, args, runs, began, finished=True, version=version)
     print("\n" + report(runs, args, began) + "\n", flush=True)
     log(f"done in {(time.perf_counter() - began) / 60:.1f} min; results in {args.out}")
     return 0

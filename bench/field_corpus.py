@@ -4,8 +4,8 @@ Speech comes from Debian's speech synthesizers (espeak-ng in nine languages and 
 voice variants, flite's voices, festival's text2wave) reading varied text (bench/field_text.py),
 joined into continuous speech with natural gaps. A channel drawn per recording adds a room
 (noise-tail impulse response, RT60 0.1-0.8 s), background noise (pink, brown, hiss, ventilation,
-white), sometimes babble or a music bed, microphone EQ, slow gain rides, sometimes a telephone
-band, a level of -30..-1 dBFS and a lossy codec round trip (MP3, AAC, Opus through PyAV) at
+white), sometimes a murmur of 5-10 talkers or a music bed, microphone EQ, slow gain rides, sometimes a telephone
+band, a level (the speech's loud samples at -30..-1 dBFS) and a lossy codec round trip (MP3, AAC, Opus through PyAV) at
 8-48 kHz, mono or stereo. The product's five artifact types are injected where a real chain
 makes them:
 
@@ -134,7 +134,7 @@ def espeak_voice(rng, language) -> Voice:
     name = f"{rng.choice(LANGUAGES[language])}+{rng.choice(ESPEAK_VARIANTS)}"
     wpm = int(10 * round(rng.uniform(125, 205) / 10))
     pitch = int(5 * round(rng.uniform(20, 80) / 5))
-    return Voice("espeak-ng", ("-v", name, "-s", str(wpm), "-p", str(pitch)))
+    return Voice("espeak-ng", ("-v", name, "-s", str(wpm), "-p", str(pitch), "-a", "70"))
 
 
 class Speech:
@@ -244,7 +244,11 @@ class Timeline:
 
 
 def _utterance(rng, speech, voice, text, rate, level):
+    """The utterance trimmed, at `rate`, its speech frames at RMS `level`; None if the synthesizer clipped it
+    (its flat tops would be clipping nobody labelled) or it holds no speech."""
     samples, source_rate = speech.say(voice, text)
+    if np.abs(samples).max() >= 0.999:
+        return None
     samples = tidy(samples, source_rate)
     if not len(samples):
         return None
@@ -346,15 +350,16 @@ def background_noise(rng, n, rate, kind) -> np.ndarray:
 
 
 def babble(rng, speech: Speech, n, rate) -> np.ndarray:
-    """Unit-RMS crowd: 3-6 espeak-ng talkers in any language, talking over each other."""
+    """Unit-RMS crowd murmur: 5-10 espeak-ng talkers in any language, talking over each other."""
     total = np.zeros(n)
-    for _ in range(int(rng.integers(3, 7))):
+    for _ in range(int(rng.integers(5, 11))):
         language = str(rng.choice(sorted(LANGUAGES)))
         voice = espeak_voice(rng, language)
         position = -int(rng.integers(0, 3 * rate))
         while position < n:
             piece = _utterance(rng, speech, voice, pick_text(rng, language), rate, 1.0)
             if piece is None:
+                position += rate // 4
                 continue
             a, b = max(position, 0), min(position + len(piece), n)
             if b > a:
@@ -429,14 +434,14 @@ def shelf(kind, freq, gain_db, rate) -> np.ndarray:
     w = 2 * np.pi * freq / rate
     alpha = np.sin(w) / 2 * np.sqrt(2)
     cos, root = np.cos(w), 2 * np.sqrt(amp) * alpha
-    sign = 1 if kind == "low" else -1
-    b = amp * np.array(
-        [(amp + 1) - sign * (amp - 1) * cos + root, 2 * sign * ((amp - 1) - sign * (amp + 1) * cos), 0.0]
-    )
-    b[2] = amp * ((amp + 1) - sign * (amp - 1) * cos - root)
-    a = np.array([(amp + 1) + sign * (amp - 1) * cos + root, -2 * sign * ((amp - 1) + sign * (amp + 1) * cos), 0.0])
-    a[2] = (amp + 1) + sign * (amp - 1) * cos - root
-    return np.concatenate([b / a[0], a / a[0]])[None, :]
+    s = 1 if kind == "low" else -1  # the high shelf is the low one with cos's sign flipped
+    b0 = amp * ((amp + 1) - s * (amp - 1) * cos + root)
+    b1 = 2 * s * amp * ((amp - 1) - s * (amp + 1) * cos)
+    b2 = amp * ((amp + 1) - s * (amp - 1) * cos - root)
+    a0 = (amp + 1) + s * (amp - 1) * cos + root
+    a1 = -2 * s * ((amp - 1) + s * (amp + 1) * cos)
+    a2 = (amp + 1) + s * (amp - 1) * cos - root
+    return np.array([[b0, b1, b2, a0, a1, a2]]) / a0
 
 
 def gain_ride(rng, n, rate, depth_db) -> np.ndarray:
@@ -476,7 +481,7 @@ def draw_channel(rng) -> dict:
         "room": maybe(0.6, lambda: {"rt60": float(rng.uniform(0.1, 0.8)), "drr_db": float(rng.uniform(0, 12))}),
         "noise": str(rng.choice(["pink", "brown", "hiss", "ventilation", "white"])),
         "snr_db": float(rng.uniform(15, 50)),
-        "babble_db": maybe(0.2, lambda: float(rng.uniform(15, 28))),
+        "babble_db": maybe(0.2, lambda: float(rng.uniform(20, 30))),
         "music_db": maybe(0.2, lambda: float(rng.uniform(16, 30))),
         "low_shelf": maybe(0.5, lambda: [float(rng.uniform(80, 300)), float(rng.uniform(-9, 9))]),
         "high_shelf": maybe(
@@ -897,7 +902,7 @@ def render(seed: int, index: int, seconds: float, speech: Speech) -> Recording:
     events += _converter(rng, x, planned, rate, mask, heard, channel["telephone"])
     x = heard(x)
     events += _transmission(rng, x, planned, rate, mask, "transmission")
-    x = _set_level(x, channel["peak_dbfs"], [e for e in events if e[0] == "glitch"])
+    x = _set_level(x, channel["peak_dbfs"], mask, events)
     if channel["codec"]:
         x = codec_round_trip(x, rate, channel["codec"], channel["kbps"])
         x *= min(1.0, 0.98 / max(float(np.abs(x).max()), 1e-9))
@@ -937,12 +942,13 @@ def _transmission(rng, x, planned, rate, mask, stage):
     return events
 
 
-def _set_level(x, peak_dbfs, glitches):
-    """Scale so the peaks outside glitches sit at `peak_dbfs`, with every sample under -0.2 dBFS."""
-    keep = np.ones(len(x), dtype=bool)
-    for _, a, b, _ in glitches:
+def _set_level(x, peak_dbfs, speech_mask, events):
+    """Scale so the speech's loud samples (99.9th percentile, outside events) sit at `peak_dbfs`, with every
+    sample under -0.2 dBFS."""
+    keep = speech_mask.copy()
+    for _, a, b, _ in events:
         keep[a:b] = False
-    peak = float(np.abs(x[keep]).max())
+    peak = float(np.percentile(np.abs(x[keep]), 99.9))
     scale = min(10 ** (peak_dbfs / 20) / max(peak, 1e-9), 0.98 / max(float(np.abs(x).max()), 1e-9))
     return x * scale
 

@@ -10,7 +10,7 @@ import math
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import Max, ProtectedError, RestrictedError
 from django.utils import timezone
 
 from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
@@ -78,13 +78,16 @@ def delete_dataset(*, tenant, dataset) -> None:
     """Delete the dataset with its audio, annotation sets and, once that commits, its objects."""
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        last_upload = dataset.audio_files.filter(status=AudioStatus.PENDING).aggregate(at=Max("upload_expires_at"))[
+            "at"
+        ]
         if dataset.training_jobs.filter(status__in=ACTIVE).exists():
             raise Conflict("A training job on this dataset has not finished; cancel it or wait before deleting")
         try:
             Dataset.objects.filter(tenant=tenant, pk=dataset.pk).delete()
         except (ProtectedError, RestrictedError, IntegrityError) as error:
             raise Conflict(f"Dataset is in use and cannot be deleted: {error}") from None
-        work.delete_objects_on_commit(dataset.storage_prefix)
+        work.delete_objects_on_commit(dataset.storage_prefix, again_at=last_upload)
     logger.info("dataset deleted id=%s", dataset.id)
 
 
@@ -239,7 +242,8 @@ def delete_audio(*, audio):
         if locked.multipart_upload_id:
             storage.abort_multipart(locked.storage_key, upload_id=locked.multipart_upload_id)
         locked.delete()
-        work.delete_objects_on_commit(audio.object_prefix)
+        pending = locked.status == AudioStatus.PENDING
+        work.delete_objects_on_commit(audio.object_prefix, again_at=locked.upload_expires_at if pending else None)
     logger.info("audio deleted audio=%s", audio.pk)
 
 

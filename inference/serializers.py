@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from datasets.serializers import ContentTypeField, file_size_field
 from inference.models import FileStatus
+from relay import uploads
 from relay.api.fields import Input, StrictCharField, StrictFloatField, StrictIntegerField, StrictUUIDField, merge_alias
 from training.serializers import JobFieldsSerializer
 
@@ -71,7 +72,7 @@ class FileUploadUrlRequestSerializer(Input):
         required=False, help_text="The same as file_size_bytes (the name dataset uploads use); give one of the two."
     )
     content_type = ContentTypeField(required=False, default="audio/wav")
-    expires_in = StrictIntegerField(required=False, min_value=60, max_value=7 * 24 * 3600)
+    expires_in = StrictIntegerField(required=False, min_value=60, max_value=uploads.MAX_EXPIRES_S)
 
     def validate(self, attrs):
         return merge_alias(attrs, "file_size_bytes", "file_size")

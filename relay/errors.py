@@ -1,7 +1,7 @@
 """Domain errors: what services, selectors, storage and workers raise.
 
 Plain exceptions with no HTTP in them; `relay.api.exceptions` maps each to its status
-code and the error envelope in one place (Malformed 400, NotFound 404, Conflict 409,
+code and the error envelope in one place (Malformed 400, Forbidden 403, NotFound 404, Conflict 409,
 InvalidInput 422, TooLarge 413, Unavailable 503). Code below the API layer raises only these.
 """
 
@@ -16,6 +16,12 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     default_message = "Not found"
+
+
+class Forbidden(DomainError):
+    """The caller may not do this, whatever the state (e.g. grant a scope it lacks)."""
+
+    default_message = "Not allowed"
 
 
 class Conflict(DomainError):

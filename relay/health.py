@@ -77,3 +77,15 @@ def run_checks():
     live = _timed(_workers).get("live", []) if results["broker"]["status"] == "ok" else []
     results["workers"] = {"count": len(live), "live": live}
     return results
+
+
+def summary(results):
+    """What any tenant may see: each dependency's state and latency, how many workers are
+    live; not queue depths or worker host names (the operators' dashboard shows those)."""
+    shown = {
+        name: {k: v for k, v in check.items() if k in ("status", "latency_ms", "error")}
+        for name, check in results.items()
+        if name != "workers"
+    }
+    shown["workers"] = {"count": results["workers"]["count"]}
+    return shown

@@ -94,7 +94,11 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path, query and body.")
     status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while the first runs.")
-    response_body = models.JSONField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, help_text="Never an answer that carries a secret.")
+    # While the first request runs: past this, its web worker is taken to have died, and a
+    # retry runs the request again.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    secret_response = models.BooleanField(default=False, help_text="The answer held a secret: it is not replayed.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from relay.errors import Forbidden
 from relay.models import ALL_SCOPES, ApiKey, IdempotencyRecord, Tenant
 
 logger = logging.getLogger(__name__)
@@ -39,8 +40,16 @@ def validate_scopes(scopes) -> list[str]:
     return sorted(set(scopes), key=ALL_SCOPES.index)
 
 
-def create_api_key(*, tenant: Tenant, name: str = "", scopes=ALL_SCOPES, expires_at=None) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plaintext, which is never stored or shown again."""
+def create_api_key(
+    *, tenant: Tenant, name: str = "", scopes=ALL_SCOPES, expires_at=None, granted_by: ApiKey | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its plaintext, which is never stored or shown again.
+    A key minted through the API (`granted_by`) holds at most the scopes of the key that
+    asks for it: `admin` alone cannot mint a key that writes datasets."""
+    if granted_by is not None:
+        lacking = sorted(set(scopes) - set(granted_by.scopes))
+        if lacking:
+            raise Forbidden(f"This API key cannot grant scopes it does not hold: {', '.join(lacking)}")
     prefix, raw_key = _new_raw_key()
     api_key = ApiKey.objects.create(
         tenant=tenant,

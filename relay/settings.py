@@ -153,6 +153,9 @@ REST_FRAMEWORK = {
 
 # Largest JSON body the API reads (a bulk of 10,000 annotations is about 2 MB).
 RELAY_MAX_JSON_BODY_BYTES = env.int("RELAY_MAX_JSON_BODY_BYTES", default=16 * 1024 * 1024)
+# A request sent with an Idempotency-Key holds the key this long at most (seconds); a retry
+# after that runs it again (its web worker is taken to have died). Longer than any request.
+RELAY_IDEMPOTENCY_LEASE_S = env.int("RELAY_IDEMPOTENCY_LEASE_S", default=300)
 # last_used_at on an API key is written at most once per this many seconds.
 RELAY_API_KEY_LAST_USED_RESOLUTION = env.int("RELAY_API_KEY_LAST_USED_RESOLUTION", default=60)
 # Time limit of each dependency check of GET /api/v1/status.

@@ -7,6 +7,8 @@ server raise StorageUnavailable (a domain `Unavailable`: 503 on the API, a retry
 
 import functools
 import logging
+import time
+from urllib.parse import quote
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -97,6 +99,22 @@ def check():
     _check_client().head_bucket(Bucket=settings.S3_BUCKET)
 
 
+_reachable_until = 0.0
+
+
+def ensure_reachable(every_s=10.0):
+    """StorageUnavailable unless the bucket answered within the last `every_s` seconds
+    (asked again when it is older): before handing out a URL that needs storage."""
+    global _reachable_until
+    if time.monotonic() < _reachable_until:
+        return
+    try:
+        check()
+    except (BotoCoreError, ClientError) as error:
+        raise _unavailable(error) from error
+    _reachable_until = time.monotonic() + every_s
+
+
 def head(key):
     """Size and content type of an object, or ObjectMissing."""
     try:
@@ -156,11 +174,18 @@ def presigned_post(key, *, content_type, size, expires_in):
     return post["url"], post["fields"]
 
 
+def content_disposition(filename):
+    """`attachment` with the file's name: control characters dropped, an ASCII fallback
+    and the exact name in RFC 5987 form (a name can never break the header)."""
+    printable = "".join(c for c in filename if c.isprintable())
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in printable) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(printable, safe='')}"
+
+
 def presigned_get(key, *, expires_in, filename=None):
     params = {"Bucket": settings.S3_BUCKET, "Key": key}
     if filename:
-        safe = filename.replace('"', "").replace("\\", "")
-        params["ResponseContentDisposition"] = f'attachment; filename="{safe}"'
+        params["ResponseContentDisposition"] = content_disposition(filename)
     return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
 

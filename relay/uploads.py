@@ -22,6 +22,7 @@ from relay.errors import Conflict, InvalidInput
 logger = logging.getLogger(__name__)
 
 PENDING = "pending"
+MAX_EXPIRES_S = 24 * 3600  # the longest an upload URL may live (a request may ask for 60 s to this)
 EXPIRED = "nothing was uploaded before the upload URL expired"
 _queue_functions = {}
 
@@ -62,7 +63,9 @@ def expiry(expires_in):
 
 
 def presign(item, expires_in):
-    """(url, fields) of a POST that can fill this item's object, and nothing else."""
+    """(url, fields) of a POST that can fill this item's object, and nothing else; a 503
+    (StorageUnavailable) rather than a URL that cannot work while storage is down."""
+    storage.ensure_reachable()
     return storage.presigned_post(
         item.storage_key, content_type=item.content_type, size=item.file_size, expires_in=expires_in
     )

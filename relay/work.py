@@ -194,30 +194,48 @@ def route(name, args, kwargs, options, task=None, **kw):
     return None
 
 
-def send_on_commit(task_name, *args, queue="default", task_id=None):
+def send_on_commit(task_name, *args, queue="default", task_id=None, eta=None, on_failure=None):
     """Send a task by name once the current transaction commits.
 
     The change that asked for it is durable by then, so a broker outage is logged, not
-    raised: the reaper sends the task again for whatever still waits."""
+    raised (and `on_failure()` is called): the reaper sends the task again for whatever
+    still waits."""
 
     def send():
         try:
-            celery_app.send_task(task_name, args=list(args), queue=queue, task_id=task_id)
+            celery_app.send_task(task_name, args=list(args), queue=queue, task_id=task_id, eta=eta)
         except BrokerError as error:
             logger.error("could not send %s%s (%s); the reaper will send it again", task_name, args, error)
+            if on_failure is not None:
+                on_failure()
 
     transaction.on_commit(send)
 
 
-def delete_objects_on_commit(prefix):
-    """Remove every stored object under `prefix` in the background, once this transaction commits."""
+def delete_objects_on_commit(prefix, again_at=None):
+    """Remove every stored object under `prefix` in the background once this transaction
+    commits, and once more at `again_at` (when a presigned upload into it expires: what
+    arrives through it meanwhile is removed too)."""
     send_on_commit("relay.delete_storage_prefix", prefix)
+    if again_at is not None and again_at > timezone.now():
+        send_on_commit("relay.delete_storage_prefix", prefix, eta=again_at + timedelta(seconds=60))
+
+
+UNSENT = "unsent"  # task_id of an item whose task the broker refused: the reaper sends it at once
 
 
 def enqueue(model, pk, task_id=None):
-    """Send the kind's task for item `pk` once the current transaction commits."""
+    """Send the kind's task for item `pk` once the current transaction commits; if the
+    broker is down, mark the item so that the reaper's next pass sends it."""
     life = model.lifecycle
-    send_on_commit(life.task, str(pk), queue=life.queue, task_id=task_id)
+
+    def mark_unsent():
+        try:
+            model.objects.filter(pk=pk, status__in=life.queued, started_at__isnull=True).update(task_id=UNSENT)
+        except (OperationalError, InterfaceError):
+            pass  # the database is out too: the item is sent again once it waits long enough
+
+    send_on_commit(life.task, str(pk), queue=life.queue, task_id=task_id, on_failure=mark_unsent)
 
 
 # --- the reaper ---------------------------------------------------------------------------
@@ -240,10 +258,8 @@ def requeue_stuck(now=None, limit=500) -> dict:
 
 def _requeue_kind(model, now, limit):
     life = model.lifecycle
-    never_started = Q(
-        status__in=life.queued,
-        started_at__isnull=True,
-        updated_at__lt=now - timedelta(seconds=settings.RELAY_NEVER_STARTED_AFTER_S),
+    never_started = Q(status__in=life.queued, started_at__isnull=True) & (
+        Q(updated_at__lt=now - timedelta(seconds=settings.RELAY_NEVER_STARTED_AFTER_S)) | Q(task_id=UNSENT)
     )
     silent = Q(status__in=life.running, heartbeat_at__lt=now - timedelta(seconds=settings.RELAY_STUCK_AFTER_S))
     rows = model.objects.filter(never_started | silent)

@@ -27,6 +27,7 @@ INTERNAL_ERROR = "Internal server error; the request id in X-Request-ID identifi
 
 _STATUS = {
     errors.Malformed: status.HTTP_400_BAD_REQUEST,
+    errors.Forbidden: status.HTTP_403_FORBIDDEN,
     errors.NotFound: status.HTTP_404_NOT_FOUND,
     errors.Conflict: status.HTTP_409_CONFLICT,
     errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,

@@ -32,7 +32,11 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 class ApiKeyCreateSerializer(Input):
     name = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=ALL_SCOPES), required=False, default=list(ALL_SCOPES), allow_empty=False
+        child=serializers.ChoiceField(choices=ALL_SCOPES),
+        required=False,
+        allow_empty=False,
+        min_length=1,
+        help_text="Default: the scopes of the key that creates it.",
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -44,6 +48,7 @@ class ApiKeyCreateSerializer(Input):
 
 class ApiKeyListView(TenantAPIView):
     scope = "admin"
+    answers_with_secret = True
     queryset = ApiKey.objects.none()
 
     def tenant_queryset(self):
@@ -55,7 +60,8 @@ class ApiKeyListView(TenantAPIView):
 
     @extend_schema(
         summary="Create an API key",
-        description="The secret `key` is in this response only; Relay keeps just its hash.",
+        description="The secret `key` is in this response only; Relay keeps just its hash. The new key holds at "
+        "most the scopes of the key that creates it (403 otherwise).",
         request=ApiKeyCreateSerializer,
         responses={201: ApiKeyCreatedSerializer},
         examples=[
@@ -68,7 +74,9 @@ class ApiKeyListView(TenantAPIView):
         tags=["api keys"],
     )
     def post(self, request):
-        api_key, raw_key = services.create_api_key(tenant=self.tenant, **self.validated(ApiKeyCreateSerializer))
+        data = dict(self.validated(ApiKeyCreateSerializer))
+        data.setdefault("scopes", list(request.auth.scopes))
+        api_key, raw_key = services.create_api_key(tenant=self.tenant, granted_by=request.auth, **data)
         api_key.key = raw_key
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
 

@@ -14,6 +14,8 @@ class TenantAPIView(GenericAPIView):
     POSTs honour `Idempotency-Key` (relay/api/idempotency.py)."""
 
     _idempotency = None
+    # An answer of this view holds a secret: never stored, never replayed.
+    answers_with_secret = False
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -28,7 +30,7 @@ class TenantAPIView(GenericAPIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if self._idempotency is not None:
-            idempotency.finish(self._idempotency, response)
+            idempotency.finish(self._idempotency, response, secret=self.answers_with_secret)
             self._idempotency = None
         return response
 

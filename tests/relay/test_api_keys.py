@@ -45,3 +45,12 @@ def test_other_tenants_key_is_404(api, other_api):
     assert_error(api.post(f"/api-keys/{other_api.api_key.id}/revoke"), 404, "api key not found")
     assert ApiKey.objects.get(pk=other_api.api_key.pk).revoked_at is None
     assert_error(api.get(f"/api-keys/{other_api.api_key.id}"), 404)
+
+
+def test_a_key_grants_at_most_its_own_scopes(api):
+    _, admin_only = services.create_api_key(tenant=api.tenant, name="admin only", scopes=["admin"])
+    admin = Api(admin_only)
+    refused = admin.post("/api-keys", {"name": "sneaky", "scopes": ["datasets:write"]})
+    assert_error(refused, 403, "datasets:write")
+    assert admin.post("/api-keys", {"name": "another admin", "scopes": ["admin"]}).status_code == 201
+    assert api.post("/api-keys", {"name": "writer", "scopes": ["datasets:write"]}).status_code == 201

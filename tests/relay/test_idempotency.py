@@ -1,4 +1,8 @@
+import json
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from datasets.models import Dataset
 from relay.models import IdempotencyRecord
@@ -30,8 +34,32 @@ def test_same_key_other_body_is_422(api):
 
 def test_key_still_running_is_409(api):
     post(api, BODY, "busy")
-    IdempotencyRecord.objects.filter(key="busy").update(status_code=None, response_body=None)  # as while running
+    running = {"status_code": None, "response_body": None, "locked_until": timezone.now() + timedelta(minutes=1)}
+    IdempotencyRecord.objects.filter(key="busy").update(**running)
     assert_error(post(api, BODY, "busy"), 409, "still being processed")
+
+
+def test_a_key_whose_first_request_died_is_free_after_its_lease(api):
+    """A web worker killed mid-request leaves the record running; once its lease is over,
+    the retry runs the request (and keeps the key)."""
+    post(api, BODY, "orphan")
+    Dataset.objects.all().delete()  # as if its worker had died before committing
+    dead = {"status_code": None, "response_body": None, "locked_until": timezone.now() - timedelta(seconds=1)}
+    IdempotencyRecord.objects.filter(key="orphan").update(**dead)
+    retried = post(api, BODY, "orphan")
+    assert retried.status_code == 201 and Dataset.objects.count() == 1
+    assert post(api, BODY, "orphan").json() == retried.json()  # replayed from now on
+
+
+def test_a_new_api_key_is_never_stored_or_replayed(api):
+    body = {"name": "ci", "scopes": ["datasets:read"]}
+    first = api.post("/api-keys", body, HTTP_IDEMPOTENCY_KEY="mint")
+    assert first.status_code == 201 and first.json()["key"].startswith("rk_")
+    stored = IdempotencyRecord.objects.get(key="mint")
+    assert first.json()["key"] not in json.dumps(stored.response_body) and stored.secret_response
+    again = api.post("/api-keys", body, HTTP_IDEMPOTENCY_KEY="mint")
+    assert_error(again, 409, first.json()["id"])
+    assert "rk_" not in again.content.decode()
 
 
 def test_failed_request_frees_the_key(api):

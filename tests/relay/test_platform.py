@@ -23,8 +23,9 @@ def test_status_reports_every_dependency(api):
     for name in ("database", "broker", "storage"):
         assert body["checks"][name]["status"] == "ok"
         assert body["checks"][name]["latency_ms"] >= 0
-    assert set(body["checks"]["broker"]["queue_depth"]) == {"default", "audio", "training", "inference"}
-    assert "count" in body["checks"]["workers"]
+    assert body["checks"]["workers"] == {"count": body["checks"]["workers"]["count"]}
+    # Queue depths and worker host names are the operators' business, not a tenant's.
+    assert "queue_depth" not in body["checks"]["broker"] and "live" not in body["checks"]["workers"]
 
 
 def test_status_needs_a_key(anonymous):
