@@ -18,7 +18,8 @@ features). Corpora and features are cached (~/.cache/relay-bench), so a rerun on
 
 Prints progress lines, then Markdown tables (macro F1 mean and min-max over seeds, each
 type's mean F1, the weakest type, training seconds per hour of labelled audio, the MP3
-delta, field recall per artifact style), and writes everything as JSON (--out).
+delta, field recall per artifact style), and writes everything as JSON (--out) and the tables as
+Markdown next to it.
 """
 
 import argparse
@@ -371,7 +372,9 @@ def main(argv=None):
                 runs.append(train_and_test(family, seed, size, args, tests))
                 save(args.out, args, runs, began, version=version)
     save(args.out, args, runs, began, finished=True, version=version)
-    print("\n" + report(runs, args, began) + "\n", flush=True)
+    text = report(runs, args, began)
+    args.out.with_suffix(".md").write_text(f"Code: {version['commit']} {version['uncommitted'] or ''}\n\n{text}\n")
+    print("\n" + text + "\n", flush=True)
     log(f"done in {(time.perf_counter() - began) / 60:.1f} min; results in {args.out}")
     return 0
 

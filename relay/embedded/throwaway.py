@@ -48,7 +48,7 @@ class ThrowawayStack:
 
         if "CELERY_BROKER_URL" not in os.environ:
             (port,) = free_ports(1)
-            valkey = Valkey(self.tmp_dir / "valkey", port, persistent=False)
+            valkey = Valkey(self.tmp_dir / "valkey", port, secrets.token_urlsafe(24), persistent=False)
             os.environ["CELERY_BROKER_URL"] = valkey.start(port_env_var="-")
             self.started.append(valkey)
 

@@ -34,7 +34,7 @@ def test_status_needs_a_key(anonymous):
 
 def test_status_reports_a_stopped_broker_without_hanging(api, tmp_path):
     (port,) = free_ports(1)
-    broker = Valkey(tmp_path / "valkey", port, persistent=False)
+    broker = Valkey(tmp_path / "valkey", port, "secret", persistent=False)
     url = broker.start(port_env_var="-")
     try:
         with override_settings(CELERY_BROKER_URL=url):
