@@ -15,6 +15,12 @@ from relay.errors import InvalidInput, problem
 class AnnotationSetView(DatasetChildView):
     scope = "annotations"
 
+    def load_path_objects(self):
+        if "set_id" in self.kwargs:
+            self.annotation_set  # noqa: B018
+        else:
+            self.dataset  # noqa: B018
+
     @property
     def annotation_set(self):
         if not hasattr(self, "_set"):
@@ -147,10 +153,10 @@ class ImportView(AnnotationSetView):
 
     @extend_schema(**docs.IMPORT)
     def post(self, request, dataset_id, set_id):
-        fmt = _format(request)
+        annotation_set = self.annotation_set  # a 404 before anything about the request
         created = services.import_annotations(
-            annotation_set=self.annotation_set,
-            fmt=fmt,
+            annotation_set=annotation_set,
+            fmt=_format(request),
             body=request.data,
             audio_file_id=request.query_params.get("audio_file_id"),
         )

@@ -54,6 +54,9 @@ class DatasetDetailView(TenantAPIView):
 class DatasetChildView(TenantAPIView):
     """Views under /datasets/{dataset_id}/...: the dataset is the caller's or a 404."""
 
+    def load_path_objects(self):
+        self.dataset  # noqa: B018
+
     @property
     def dataset(self):
         if not hasattr(self, "_dataset"):

@@ -15,6 +15,7 @@ import numpy as np
 from detector.audio import decode_to_canonical
 from detector.features import FeatureExtractor
 from relay import storage
+from relay.errors import Conflict
 
 MAX_COLUMNS = 3000
 PLOT_VERSION = 1
@@ -47,7 +48,10 @@ def png_for(inference_file) -> bytes:
     except storage.ObjectMissing:
         pass
     with tempfile.TemporaryDirectory(prefix="relay-plot-") as tmp:
-        png = render(_canonical_audio(inference_file, tmp), inference_file)
+        try:
+            png = render(_canonical_audio(inference_file, tmp), inference_file)
+        except storage.ObjectMissing:
+            raise Conflict(f"The audio of {inference_file.filename} is no longer in storage: nothing to plot") from None
     storage.put_bytes(cache_key, png, content_type="image/png")
     return png
 

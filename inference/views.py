@@ -19,6 +19,9 @@ from training import selectors as training_selectors
 class InferenceJobView(TenantAPIView):
     scope = "inference"
 
+    def load_path_objects(self):
+        self.job  # noqa: B018
+
     @property
     def job(self):
         if not hasattr(self, "_job"):

@@ -110,6 +110,9 @@ class EvaluationListView(TenantAPIView):
     filterset_class = EvaluationFilter
     queryset = Evaluation.objects.none()
 
+    def load_path_objects(self):
+        self.model  # noqa: B018
+
     @property
     def model(self):
         if not hasattr(self, "_model"):

@@ -19,8 +19,13 @@ class TenantAPIView(GenericAPIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        self.load_path_objects()
         if request.method == "POST":
             self._idempotency = idempotency.begin(request, self.tenant)
+
+    def load_path_objects(self):
+        """Find the objects the URL names (a 404 before the body is even read); views under a
+        parent object override this."""
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):
