@@ -2,6 +2,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -19,56 +20,57 @@ MAX_ARTIFACT_TYPES = 100
 class ArtifactTypeInputSerializer(Input):
     name = StrictCharField(min_length=1, max_length=100)
     description = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
-    color = StrictCharField(required=False, default="#FF0000", help_text="Hex colour, #RRGGBB.")
+    color = StrictCharField(
+        required=False,
+        default="#FF0000",
+        help_text="Hex colour, #RRGGBB.",
+        validators=[RegexValidator(HEX_COLOR, "color must be a hex colour like #FF0000", code="value_error.color")],
+    )
 
     def validate_color(self, value):
-        if not HEX_COLOR.match(value):
-            raise serializers.ValidationError("color must be a hex colour like #FF0000", code="value_error.color")
         return value.upper()
 
 
-class ArtifactTypeListField(serializers.ListSerializer):
+def unique_names(types):
+    """The types, or a ValidationError for each name seen before (case-insensitive)."""
+    seen, errors = set(), [{} for _ in types]
+    for index, item in enumerate(types):
+        key = item["name"].lower()
+        if key in seen:
+            message = f"duplicate artifact type name '{item['name']}'"
+            errors[index] = {"name": [serializers.ErrorDetail(message, code="value_error.duplicate")]}
+        seen.add(key)
+    if any(errors):
+        raise serializers.ValidationError(errors)
+    return types
+
+
+def artifact_types_field(**kwargs):
     """At least one type, names unique in the dataset (case-insensitive)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("child", ArtifactTypeInputSerializer())
-        kwargs.setdefault("allow_empty", False)
-        kwargs.setdefault("min_length", 1)
-        kwargs.setdefault("max_length", MAX_ARTIFACT_TYPES)
-        super().__init__(*args, **kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        seen, errors = set(), [{} for _ in value]
-        for index, item in enumerate(value):
-            key = item["name"].lower()
-            if key in seen:
-                errors[index] = {
-                    "name": [
-                        serializers.ErrorDetail(
-                            f"duplicate artifact type name '{item['name']}'", code="value_error.duplicate"
-                        )
-                    ]
-                }
-            seen.add(key)
-        if any(errors):
-            raise serializers.ValidationError(errors)
-        return value
+    return serializers.ListField(
+        child=ArtifactTypeInputSerializer(), min_length=1, max_length=MAX_ARTIFACT_TYPES, **kwargs
+    )
 
 
 class DatasetCreateSerializer(Input):
     name = StrictCharField(min_length=1, max_length=200)
     description = StrictCharField(required=False, allow_blank=True, max_length=10000, default="")
-    artifact_types = ArtifactTypeListField()
+    artifact_types = artifact_types_field()
+
+    def validate_artifact_types(self, value):
+        return unique_names(value)
 
 
 class DatasetUpdateSerializer(Input):
     name = StrictCharField(required=False, min_length=1, max_length=200)
     description = StrictCharField(required=False, allow_blank=True, max_length=10000)
-    artifact_types = ArtifactTypeListField(
+    artifact_types = artifact_types_field(
         required=False,
         help_text="The full list of types: new names are added, missing ones removed (409 if annotations use them).",
     )
+
+    def validate_artifact_types(self, value):
+        return unique_names(value)
 
 
 class ArtifactTypeSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from relay.api.schema import error_response
 
 TAGS = ["inference"]
 
+
 LIST_JOBS = {"summary": "List inference jobs", "responses": s.InferenceJobSerializer(many=True), "tags": TAGS}
 CREATE_JOB = {
     "summary": "Start an inference job",

@@ -3,7 +3,15 @@ from rest_framework import serializers
 from datasets.serializers import ContentTypeField, file_size_field
 from inference.models import FileStatus
 from relay import uploads
-from relay.api.fields import Input, StrictCharField, StrictFloatField, StrictIntegerField, StrictUUIDField, merge_alias
+from relay.api.fields import (
+    Input,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictUUIDField,
+    UniqueUUIDListField,
+    merge_alias,
+)
 from training.serializers import JobFieldsSerializer
 
 
@@ -38,8 +46,7 @@ class InferenceConfigSerializer(Input):
 class InferenceJobCreateSerializer(Input):
     model_id = StrictUUIDField()
     config = InferenceConfigSerializer(required=False)
-    audio_file_ids = serializers.ListField(
-        child=StrictUUIDField(),
+    audio_file_ids = UniqueUUIDListField(
         required=False,
         default=list,
         max_length=10_000,
@@ -56,11 +63,6 @@ class InferenceJobCreateSerializer(Input):
         "files were added and all finished; without it, as soon as every file added so far has finished, so a "
         "client adding files one by one should set it.",
     )
-
-    def validate_audio_file_ids(self, value):
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("audio_file_ids lists a file twice", code="value_error.duplicate")
-        return value
 
 
 class FileUploadUrlRequestSerializer(Input):
@@ -131,7 +133,14 @@ class InferenceJobDetailSerializer(InferenceJobSerializer):
 
 
 class BatchRequestSerializer(Input):
-    jobs = serializers.ListField(child=serializers.DictField(), allow_empty=False, min_length=1, max_length=100)
+    jobs = serializers.ListField(
+        child=serializers.DictField(),
+        allow_empty=False,
+        min_length=1,
+        max_length=100,
+        help_text="Create bodies (as POST /inference-jobs takes), each checked and answered on its own: one bad "
+        "body does not refuse the others.",
+    )
 
 
 class BatchResultSerializer(serializers.Serializer):

@@ -1,6 +1,13 @@
 from rest_framework import serializers
 
-from relay.api.fields import Input, StrictCharField, StrictFloatField, StrictIntegerField, StrictUUIDField
+from relay.api.fields import (
+    Input,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictUUIDField,
+    UniqueUUIDListField,
+)
 from relay.jobs import JobStatus
 from training.models import TrainingStage
 
@@ -107,8 +114,7 @@ class ModelUpdateSerializer(Input):
 
 class EvaluationCreateSerializer(Input):
     annotation_set_id = StrictUUIDField(help_text="A published annotation set of the model's dataset.")
-    audio_file_ids = serializers.ListField(
-        child=StrictUUIDField(),
+    audio_file_ids = UniqueUUIDListField(
         required=False,
         min_length=1,
         max_length=10_000,

@@ -15,8 +15,15 @@ class _StrictType:
 
 
 class StrictCharField(_StrictType, serializers.CharField):
+    """A JSON string, kept as sent: no whitespace is trimmed, so the length limits the
+    schema states are the ones applied."""
+
     type_code = "type_error.str"
     default_error_messages = {"type": "str type expected"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -84,6 +91,20 @@ class StrictJSONObjectField(_StrictType, serializers.JSONField):
         return data
 
 
+class UniqueUUIDListField(serializers.ListField):
+    """A list of ids, each at most once (`uniqueItems` in the schema: relay.api.schema)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", StrictUUIDField())
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("lists an id twice", code="value_error.duplicate")
+        return value
+
+
 class RejectUnknownFieldsMixin:
     """Unknown keys are a 422 (`extra fields not permitted`), not silently dropped."""
 
@@ -100,8 +121,10 @@ class RejectUnknownFieldsMixin:
         return super().to_internal_value(data)
 
 
+# The base of every request body: the one input policy of the API. (No docstring: the
+# schema would show it as the description of every body.)
 class Input(RejectUnknownFieldsMixin, serializers.Serializer):
-    """The base of every request body: the one input policy of the API."""
+    pass
 
 
 def merge_alias(attrs, name, alias, *, required=True):

@@ -17,6 +17,25 @@ class FilterBackend(filters.DjangoFilterBackend):
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset
+        empty = [
+            name
+            for name, values in request.query_params.lists()
+            if "" in values
+            and name in filterset.filters
+            and not isinstance(filterset.filters[name], (filters.CharFilter, filters.OrderingFilter))
+        ]
+        nul = sorted({name for name, values in request.query_params.lists() if any("\x00" in v for v in values)})
+        if nul:
+            raise InvalidInput(
+                [problem(["query", n], "NUL characters are not allowed", "value_error.nul") for n in nul]
+            )
+        if empty:  # an empty id, date or number is a mistake, not "no filter"
+            raise InvalidInput(
+                [
+                    problem(["query", name], "empty value; leave the parameter out instead", "value_error.empty")
+                    for name in empty
+                ]
+            )
         if not filterset.is_valid():
             raise InvalidInput(
                 [

@@ -1,7 +1,7 @@
 """OpenAPI generation: the API-key scheme, the error envelope on every operation, scopes."""
 
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
@@ -107,3 +107,44 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             },
             {"type": "http", "scheme": "bearer", "description": "The same API key as a bearer token."},
         ]
+
+
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL stores no NUL character: such text is a 422
+
+
+def request_bodies_allow_no_other_fields(result, generator, request, public):
+    """Say in the schema what every request body (an `Input`) enforces: no unknown fields
+    (`additionalProperties: false` on each *Request component) and no NUL in text."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if not name.endswith("Request"):
+            continue
+        if component.get("type") == "object" and "properties" in component:
+            component.setdefault("additionalProperties", False)
+        _no_nul_in_text(component)
+    return result
+
+
+def _no_nul_in_text(schema):
+    if isinstance(schema, list):
+        for item in schema:
+            _no_nul_in_text(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"format", "enum", "pattern"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for key in ("properties", "items", "additionalProperties", "allOf", "anyOf", "oneOf"):
+        value = schema.get(key)
+        if isinstance(value, dict) and key == "properties":
+            for child in value.values():
+                _no_nul_in_text(child)
+        elif value is not None:
+            _no_nul_in_text(value)
+
+
+class UniqueListSchema(OpenApiSerializerFieldExtension):
+    target_class = "relay.api.fields.UniqueUUIDListField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "uniqueItems": True}
