@@ -77,6 +77,8 @@ class DatasetAudioView(DatasetChildView):
 
 
 class AudioUploadUrlView(DatasetAudioView):
+    rate_class = "upload"
+
     @extend_schema(**docs.UPLOAD_URL)
     def post(self, request, dataset_id):
         data = self.validated(s.UploadUrlRequestSerializer)
@@ -134,6 +136,8 @@ class AudioDetailView(DatasetAudioView):
 
 
 class MultipartStartView(DatasetAudioView):
+    rate_class = "upload"
+
     @extend_schema(**docs.START_MULTIPART)
     def post(self, request, dataset_id):
         data = self.validated(s.MultipartRequestSerializer)

@@ -48,6 +48,7 @@ def create_job(tenant, data):
 
 class InferenceJobListView(TenantAPIView):
     scope = "inference"
+    rate_class = "jobs"
     filterset_class = InferenceJobFilter
     queryset = InferenceJob.objects.none()
 
@@ -66,6 +67,7 @@ class InferenceJobListView(TenantAPIView):
 
 class InferenceJobBatchView(TenantAPIView):
     scope = "inference"
+    rate_class = "jobs"
 
     @extend_schema(**docs.BATCH)
     def post(self, request):
@@ -98,6 +100,8 @@ class InferenceJobCancelView(InferenceJobView):
 
 
 class FileUploadUrlView(InferenceJobView):
+    rate_class = "upload"
+
     @extend_schema(**docs.UPLOAD_URL)
     def post(self, request, job_id):
         data = self.validated(s.FileUploadUrlRequestSerializer)

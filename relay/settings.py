@@ -144,6 +144,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "relay.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "relay.api.exceptions.exception_handler",
     "DEFAULT_METADATA_CLASS": "relay.api.metadata.Metadata",
+    "DEFAULT_THROTTLE_CLASSES": ["relay.api.throttling.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -158,6 +159,17 @@ RELAY_MAX_JSON_BODY_BYTES = env.int("RELAY_MAX_JSON_BODY_BYTES", default=16 * 10
 RELAY_IDEMPOTENCY_LEASE_S = env.int("RELAY_IDEMPOTENCY_LEASE_S", default=300)
 # last_used_at on an API key is written at most once per this many seconds.
 RELAY_API_KEY_LAST_USED_RESOLUTION = env.int("RELAY_API_KEY_LAST_USED_RESOLUTION", default=60)
+# Rate limits, per API key and minute, by class of request (0 turns one off); and failed
+# key lookups per client address and minute. Counted in the broker's Redis-protocol
+# server, or in RELAY_RATE_LIMIT_REDIS_URL (with a RabbitMQ broker and no such URL, off).
+RELAY_RATE_LIMIT_READ = env.int("RELAY_RATE_LIMIT_READ", default=1200)
+RELAY_RATE_LIMIT_WRITE = env.int("RELAY_RATE_LIMIT_WRITE", default=600)
+RELAY_RATE_LIMIT_UPLOAD = env.int("RELAY_RATE_LIMIT_UPLOAD", default=600)
+RELAY_RATE_LIMIT_JOBS = env.int("RELAY_RATE_LIMIT_JOBS", default=120)
+RELAY_RATE_LIMIT_AUTH_FAILURES = env.int("RELAY_RATE_LIMIT_AUTH_FAILURES", default=30)
+RELAY_RATE_LIMIT_REDIS_URL = env.str("RELAY_RATE_LIMIT_REDIS_URL", default="")
+# How many proxies in front of Relay add to X-Forwarded-For (0: the client is REMOTE_ADDR).
+RELAY_TRUSTED_PROXIES = env.int("RELAY_TRUSTED_PROXIES", default=0)
 # Time limit of each dependency check of GET /api/v1/status.
 RELAY_DEPENDENCY_TIMEOUT = env.float("RELAY_DEPENDENCY_TIMEOUT", default=2.0)
 

@@ -16,6 +16,7 @@ from training.models import Evaluation, Model, TrainingJob
 
 class TrainingJobListView(TenantAPIView):
     scope = "training"
+    rate_class = "jobs"
     filterset_class = TrainingJobFilter
     queryset = TrainingJob.objects.none()
 
@@ -107,6 +108,7 @@ class ModelDownloadView(TenantAPIView):
 
 class EvaluationListView(TenantAPIView):
     scope = "training"
+    rate_class = "jobs"
     filterset_class = EvaluationFilter
     queryset = Evaluation.objects.none()
 

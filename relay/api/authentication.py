@@ -2,6 +2,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from relay.api.principal import ApiPrincipal
+from relay.api.throttling import check_failed_lookups, count_failed_lookup
 from relay.services import InvalidApiKey, authenticate_key
 
 
@@ -15,15 +16,18 @@ def raw_key_from(request):
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """`X-API-Key: <key>` or `Authorization: Bearer <key>`."""
+    """`X-API-Key: <key>` or `Authorization: Bearer <key>`. An address whose key lookups
+    keep failing is refused for the rest of the minute (429), whatever key it sends."""
 
     def authenticate(self, request):
         raw_key = raw_key_from(request)
         if raw_key is None:
             return None
+        check_failed_lookups(request)
         try:
             api_key = authenticate_key(raw_key)
         except InvalidApiKey as error:
+            count_failed_lookup(request)
             raise exceptions.AuthenticationFailed(str(error)) from None
         if not api_key.tenant.is_active:
             raise exceptions.PermissionDenied("This tenant is disabled")

@@ -33,6 +33,7 @@ _ERRORS = {
     403: (ErrorSerializer, "The API key lacks the scope this operation needs."),
     404: (ErrorSerializer, "No such object for this tenant (another tenant's objects are 404 too)."),
     409: (ErrorSerializer, "The object's state does not allow this change."),
+    429: (ErrorSerializer, "Rate limit reached: retry after `Retry-After` seconds (see the X-RateLimit-* headers)."),
     413: (ErrorSerializer, "Request body too large."),
     415: (ErrorSerializer, "Content-Type is not application/json."),
     422: (ValidationErrorSerializer, "Validation failed: one item per problem, located by `loc`."),
@@ -54,7 +55,7 @@ class AutoSchema(openapi.AutoSchema):
     def _error_codes(self):
         codes = []
         if self._requires_key():
-            codes += [401, 503]
+            codes += [401, 429, 503]
             if required_scope(self.view, self.method) is not None:
                 codes.append(403)
         if "{" in self.path:

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.views import defaults
 from rest_framework.generics import GenericAPIView
 
-from relay.api import idempotency
+from relay.api import idempotency, throttling
 from relay.api.exceptions import INTERNAL_ERROR
 
 
@@ -33,7 +33,7 @@ class TenantAPIView(GenericAPIView):
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
+        response = throttling.limit_headers(request, super().finalize_response(request, response, *args, **kwargs))
         if self._idempotency is not None:
             idempotency.finish(self._idempotency, response, secret=self.answers_with_secret)
             self._idempotency = None

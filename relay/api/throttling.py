@@ -1,0 +1,72 @@
+"""Rate limits of the API (relay/ratelimit.py): per API key and class of request, with
+`X-RateLimit-*` headers on every answer and 429 + `Retry-After` past the limit."""
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.throttling import BaseThrottle
+
+from relay import ratelimit
+
+HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def rate_class(view, method):
+    """reads, writes, uploads (presigned URLs) or jobs (creating jobs): a view's POST names
+    its class with `rate_class`."""
+    if method in SAFE_METHODS:
+        return "read"
+    return getattr(view, "rate_class", None) or "write"
+
+
+def limit_of(kind):
+    return {
+        "read": settings.RELAY_RATE_LIMIT_READ,
+        "write": settings.RELAY_RATE_LIMIT_WRITE,
+        "upload": settings.RELAY_RATE_LIMIT_UPLOAD,
+        "jobs": settings.RELAY_RATE_LIMIT_JOBS,
+    }[kind]
+
+
+class Throttled(exceptions.Throttled):
+    def __init__(self, verdict, what):
+        super().__init__(
+            wait=verdict.reset_s,
+            detail=f"Rate limit reached: {verdict.limit} {what} per minute; retry in {verdict.reset_s} s",
+        )
+
+
+class ApiKeyRateThrottle(BaseThrottle):
+    """Counts each request of an API key in its class's window."""
+
+    def allow_request(self, request, view):
+        api_key = request.auth
+        if api_key is None:
+            return True
+        kind = rate_class(view, request.method)
+        verdict = ratelimit.hit(f"key:{api_key.pk}:{kind}", limit_of(kind))
+        request._request.rate_limit = verdict
+        if verdict is not None and not verdict.allowed:
+            raise Throttled(verdict, f"{kind} requests of this API key")
+        return True
+
+
+def limit_headers(request, response):
+    """X-RateLimit-* of the request's window, when one was counted."""
+    verdict = getattr(request, "rate_limit", None)
+    if verdict is not None:
+        response["X-RateLimit-Limit"] = str(verdict.limit)
+        response["X-RateLimit-Remaining"] = str(max(verdict.remaining, 0))
+        response["X-RateLimit-Reset"] = str(verdict.reset_s)
+    return response
+
+
+def check_failed_lookups(request):
+    """Throttled while the client address has used up its failed key lookups."""
+    verdict = ratelimit.peek(f"authfail:{ratelimit.client_address(request)}", settings.RELAY_RATE_LIMIT_AUTH_FAILURES)
+    if verdict is not None and verdict.remaining <= 0:
+        raise Throttled(verdict, "failed API key lookups from one address")
+
+
+def count_failed_lookup(request):
+    ratelimit.hit(f"authfail:{ratelimit.client_address(request)}", settings.RELAY_RATE_LIMIT_AUTH_FAILURES)
