@@ -54,18 +54,23 @@ def anonymous():
     return Api()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real `celery worker` process (prefork, 2 children) on the test database."""
+def worker_env():
+    """The environment of a worker process on the test database (pytest-django renamed it)."""
     from django.db import connection
-
-    from relay.celery import app
-    from relay.embedded.servers import CeleryWorker
 
     url = urlsplit(os.environ["DATABASE_URL"])
     env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))}
     env.pop("RELAY_TEST_DATABASE_NAME", None)
-    worker = CeleryWorker(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process (prefork, 2 children) on the test database."""
+    from relay.celery import app
+    from relay.embedded.servers import CeleryWorker
+
+    worker = CeleryWorker(worker_env(), tmp_path_factory.mktemp("worker") / "worker.log")
     process = worker.start(app)
     yield process
     worker.stop()
