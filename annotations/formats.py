@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from relay.errors import problem
-from relay.exports import Exported, audacity_track, seconds
+from relay.exports import Exported, audacity_track, safe_stem, seconds
 from relay.limits import MAX_JSON_DEPTH, too_deep
 
 FORMATS = ("json", "jsonl", "csv", "audacity", "label-studio", "edge-impulse")
@@ -56,8 +56,7 @@ def to_ms(value):
 
 
 def _track_name(audio):
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", audio.filename.rsplit(".", 1)[0])[:80] or "audio"
-    return f"{audio.id}_{stem}.txt"
+    return f"{audio.id}_{safe_stem(audio.filename)}.txt"
 
 
 # --- export -------------------------------------------------------------------------------

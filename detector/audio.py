@@ -191,6 +191,8 @@ def decode_to_canonical(src_path, dst_path, *, content_type, max_duration_s=None
                 frames += len(block)
                 if frames > max_frames:
                     raise DecodeError(f"longer than the limit of {max_duration_s / 3600:g} hours")
+                # Float files can hold NaN or infinities (a broken encoder): as silence or full scale.
+                block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
                 mono = block.mean(axis=1) if channels > 1 else block[:, 0]
                 out.write(np.clip(resampler.resample_chunk(np.ascontiguousarray(mono)), -1.0, 1.0))
             out.write(np.clip(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True), -1.0, 1.0))

@@ -8,7 +8,7 @@ import json
 import zipfile
 from xml.sax.saxutils import quoteattr
 
-from relay.exports import Exported, audacity_track, seconds
+from relay.exports import Exported, audacity_track, safe_stem, seconds
 
 FORMATS = ("json", "csv", "audacity", "label-studio", "label-studio-config")
 PALETTE = ("#E6194B", "#3CB44B", "#4363D8", "#F58231", "#911EB4", "#42D4F4", "#F032E6", "#9A6324")
@@ -65,8 +65,7 @@ def export(fmt, job, files, single_file=False, url_of=None):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for f, track in tracks.items():
-            stem = f.filename.rsplit(".", 1)[0].replace("/", "_")[:80]
-            archive.writestr(f"{f.pk}_{stem}.txt", track)
+            archive.writestr(f"{f.pk}_{safe_stem(f.filename)}.txt", track)
     return Exported("application/zip", buffer.getvalue(), "zip")
 
 
