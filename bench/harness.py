@@ -25,7 +25,7 @@ def stack():
     try:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
         os.environ.setdefault("LOG_LEVEL", "WARNING")
-        os.environ["ALLOWED_HOSTS"] = "testserver"
+        os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
         import django
 
         django.setup()
@@ -107,3 +107,24 @@ def peak_rss_mb(pid):
         except OSError:
             pass
     return peak / 1024
+
+
+@contextmanager
+def web_server():
+    """The web app served as `make run` serves it (relay/embedded/web.py), on a free
+    loopback port; yields its base URL."""
+    import subprocess
+    import urllib.request
+
+    from relay.embedded import web
+    from relay.embedded.servers import free_ports, wait_for
+
+    (port,) = free_ports(1)
+    process = subprocess.Popen(web.command("127.0.0.1", port), cwd=BASE_DIR, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: urllib.request.urlopen(f"{url}/api/v1/health", timeout=1).status == 200, 60, "the web server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)

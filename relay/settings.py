@@ -107,9 +107,16 @@ DATABASES = {"default": env.db_url("DATABASE_URL")}
 # libpq's `?host=/socket/dir` form (what pgserver gives) names a Unix socket directory.
 if "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
+# A pool of connections per process (psycopg_pool): web requests run on threads of their
+# own under ASGI, and take a connection from the pool instead of opening one.
+DATABASE_POOL_MAX = env.int("DATABASE_POOL_MAX", default=8)
+if DATABASE_POOL_MAX > 0:
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_MAX, "timeout": 10}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 # pytest-django names the test database test_<NAME>; RELAY_TEST_DATABASE_NAME picks another
 # so that two test runs on one shared server never meet.

@@ -3,7 +3,7 @@
 Starts PostgreSQL, Valkey and SeaweedFS S3 from their wheels under one data folder
 (RELAY_DATA_DIR, default ./.relay) unless DATABASE_URL, CELERY_BROKER_URL or
 S3_ENDPOINT_URL point elsewhere; migrates; creates the bucket; on the very first start
-creates the `default` tenant and prints its key; then runs web (gunicorn), a Celery
+creates the `default` tenant and prints its key; then runs web (uvicorn), a Celery
 worker and Celery beat under honcho. Ctrl-C stops all of them, then the servers.
 """
 
@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from relay.embedded import web
 from relay.embedded.servers import Postgres, SeaweedS3, ServerError, Valkey, require_free
 
 logger = logging.getLogger("relay.embedded")
@@ -147,16 +148,9 @@ def supervise(env, data_dir, web_host, web_port):
 
     honcho.manager.KILL_WAIT = 20  # let a worker finish its current task on Ctrl-C
     concurrency = os.environ.get("RELAY_WORKER_CONCURRENCY", "2")
-    web_workers = os.environ.get("RELAY_WEB_WORKERS", "2")
     bin_dir = Path(sys.executable).parent
     manager = honcho.manager.Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
-    manager.add_process(
-        "web",
-        f"{bin_dir / 'gunicorn'} relay.wsgi --bind {web_host}:{web_port} --workers {web_workers} "
-        "--timeout 120 --graceful-timeout 10 --log-level warning",
-        env=env,
-        cwd=str(BASE_DIR),
-    )
+    manager.add_process("web", shlex.join(web.command(web_host, web_port)), env=env, cwd=str(BASE_DIR))
     manager.add_process(
         "worker",
         f"{bin_dir / 'celery'} -A relay worker --queues default,audio,training,inference "

@@ -2,7 +2,7 @@
 core; goal >= 1000x), the same for feature extraction alone (the limit; goal: inference
 >= 0.5x of it) and peak worker RSS (goal < 500 MB).
 
-    .venv/bin/python bench/inference.py [--minutes 60]
+    .venv/bin/python bench/inference_speed.py [--minutes 60]
 
 Trains a small model first (its quality does not matter here), then measures:
 - in-process, on one core: decoding to canonical audio, feature extraction, and

@@ -1,7 +1,7 @@
 """Annotation speed: the time to bulk-create 10,000 annotations through the API (goal < 1 s),
 and the SQL queries of a list page of 10 and of 100 annotations (goal: the same number).
 
-    .venv/bin/python bench/annotations.py [--repeat 5]
+    .venv/bin/python bench/bulk_annotations.py [--repeat 5]
 
 Starts a throwaway PostgreSQL, Valkey and SeaweedFS unless DATABASE_URL, CELERY_BROKER_URL
 and S3_ENDPOINT_URL are set. Requests go through Django's full stack in-process (JSON
