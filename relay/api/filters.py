@@ -22,7 +22,7 @@ class FilterBackend(filters.DjangoFilterBackend):
             for name, values in request.query_params.lists()
             if "" in values
             and name in filterset.filters
-            and not isinstance(filterset.filters[name], (filters.CharFilter, filters.OrderingFilter))
+            and not isinstance(filterset.filters[name], filters.CharFilter)
         ]
         nul = sorted({name for name, values in request.query_params.lists() if any("\x00" in v for v in values)})
         if nul:

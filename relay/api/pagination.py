@@ -9,7 +9,7 @@ MAX_PAGE_SIZE = 200
 
 def _positive_int(params, name, default, maximum=None):
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

@@ -1,5 +1,7 @@
 """OpenAPI generation: the API-key scheme, the error envelope on every operation, scopes."""
 
+import re
+
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
@@ -115,14 +117,34 @@ NO_NUL = "^[^\\u0000]*$"  # PostgreSQL stores no NUL character: such text is a 4
 
 def request_bodies_allow_no_other_fields(result, generator, request, public):
     """Say in the schema what every request body (an `Input`) enforces: no unknown fields
-    (`additionalProperties: false` on each *Request component) and no NUL in text."""
+    (`additionalProperties: false` on each *Request component); and no NUL in any text,
+    in bodies and query parameters."""
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if not name.endswith("Request"):
             continue
         if component.get("type") == "object" and "properties" in component:
             component.setdefault("additionalProperties", False)
         _no_nul_in_text(component)
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    _ordering_as_text(parameter)
+                    _no_nul_in_text(parameter.get("schema"))
     return result
+
+
+def _ordering_as_text(parameter):
+    """`ordering` is one comma-separated text (`name,-created_at`), which is what clients send
+    and the server reads: state its grammar as a pattern rather than as an array."""
+    schema = parameter.get("schema") or {}
+    if parameter.get("name") != "ordering" or schema.get("type") != "array":
+        return
+    fields = sorted({value.lstrip("-") for value in schema.get("items", {}).get("enum", [])})
+    one = "-?(" + "|".join(re.escape(f) for f in fields) + ")"
+    parameter["schema"] = {"type": "string", "pattern": f"^{one}(,{one})*$"}
+    parameter.pop("explode", None)
+    parameter.pop("style", None)
 
 
 def _no_nul_in_text(schema):
