@@ -72,6 +72,10 @@ class AudioFile(uploads.UploadedFile):
         task="datasets.process_audio",
         queue="audio",
         time_limit_setting="RELAY_AUDIO_TIME_LIMIT_S",
+        tenant_path="dataset__tenant_id",
+        resource="datasets",
+        parent="dataset_id",
+        event_fields=("status", "dataset_id", "filename", "duration_ms", "error_message"),
     )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -114,7 +114,9 @@ def create_upload(*, dataset, filename, content_type, file_size, expires_in):
         dataset=dataset, filename=filename, content_type=content_type, file_size=file_size, expires_in=expires_in
     )
     url, fields = uploads.presign(audio, expires_in)
-    audio.save(force_insert=True)
+    with transaction.atomic():
+        audio.save(force_insert=True)
+        work.created(AudioFile, [audio.pk])
     logger.info("upload url issued audio=%s size=%d type=%s", audio.id, file_size, content_type)
     return audio, url, fields
 
@@ -136,7 +138,9 @@ def create_multipart_upload(*, dataset, filename, content_type, file_size, part_
     upload_id = storage.create_multipart(audio.storage_key, content_type=content_type)
     try:
         audio.multipart_upload_id = upload_id
-        audio.save(force_insert=True)
+        with transaction.atomic():
+            audio.save(force_insert=True)
+            work.created(AudioFile, [audio.pk])
     except Exception:
         storage.abort_multipart(audio.storage_key, upload_id=upload_id)
         raise
@@ -262,6 +266,7 @@ def reprocess(queryset):
                 updated_at=timezone.now(),
             )
             if updated:
+                work.emit(AudioFile, [audio.pk], AudioStatus.NORMALIZING)
                 work.enqueue(AudioFile, audio.pk)
                 count += 1
     logger.info("reprocessing %d audio files", count)

@@ -16,7 +16,11 @@ class InferenceJob(Job):
     are updated with database arithmetic by the workers (F() expressions), never
     read-modify-write."""
 
-    lifecycle = job_lifecycle("inference_job")
+    lifecycle = job_lifecycle(
+        "inference_job",
+        resource="inference",
+        event_fields=("model_id", "total_files", "processed_files", "failed_files", "total_detections"),
+    )
 
     model = models.ForeignKey(Model, on_delete=models.SET_NULL, null=True, related_name="inference_jobs")
     config = models.JSONField(default=dict)
@@ -64,6 +68,16 @@ class InferenceFile(uploads.UploadedFile):
         queue="inference",
         time_limit_setting="RELAY_INFERENCE_TIME_LIMIT_S",
         claim_filter=Q(job__status=JobStatus.PROCESSING),
+        tenant_path="job__tenant_id",
+        resource="inference",
+        parent="job_id",
+        event_fields=(
+            "status",
+            "inference_job_id=job_id",
+            "original_filename=filename",
+            "detection_count",
+            "error_message",
+        ),
     )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -18,8 +18,8 @@ from datasets.runner import download_original, load_features
 from detector import pipeline
 from detector.audio import DecodeError
 from inference.models import FileStatus, InferenceJob
-from inference.services import finish_if_done
-from relay import storage
+from inference.services import files_done_share, finish_if_done
+from relay import storage, work
 from relay.compute import configure_torch
 from relay.work import WorkFailed
 from training.runner import load_detector
@@ -111,5 +111,7 @@ def store(inference_file, detections, duration_ms, sample_rate, run):
         InferenceJob.objects.filter(pk=inference_file.job_id).update(
             processed_files=F("processed_files") + 1,
             total_detections=F("total_detections") + len(detections),
+            progress=files_done_share(extra_processed=1),
             updated_at=timezone.now(),
         )
+        work.report_progress(InferenceJob, inference_file.job_id, {})

@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, FloatField
+from django.db.models.functions import Cast, Greatest
 from django.utils import timezone
 
 from datasets.models import AudioStatus
@@ -77,6 +78,7 @@ def create_job(*, tenant, model, config, audio_files=(), client_reference="", ex
             client_reference=client_reference,
             status=JobStatus.PENDING,
         )
+        work.created(InferenceJob, [job.pk])
         if audio_files:
             files = [
                 InferenceFile(
@@ -90,6 +92,7 @@ def create_job(*, tenant, model, config, audio_files=(), client_reference="", ex
                 for audio in audio_files
             ]
             InferenceFile.objects.bulk_create(files)
+            work.created(InferenceFile, [f.pk for f in files])
             InferenceJob.objects.filter(pk=job.pk).update(total_files=len(files))
             _queue(job, files)
     job.refresh_from_db()
@@ -115,6 +118,7 @@ def add_upload(*, job, filename, content_type, file_size, expires_in):
         if locked.expected_files is not None and locked.total_files >= locked.expected_files:
             raise Conflict(f"The job expects {locked.expected_files} file(s) and has them all")
         inference_file.save(force_insert=True)
+        work.created(InferenceFile, [inference_file.pk])
         InferenceJob.objects.filter(pk=job.pk).update(total_files=F("total_files") + 1, updated_at=timezone.now())
     return inference_file, url, fields
 
@@ -135,10 +139,19 @@ def queue_upload(inference_file):
         _queue(job, [inference_file])
 
 
+def files_done_share(extra_processed=0, extra_failed=0):
+    """An UPDATE expression: the share of the job's files that have finished, counting the
+    one this update finishes (the job's `progress`)."""
+    done = F("processed_files") + extra_processed + F("failed_files") + extra_failed
+    return Cast(done, FloatField()) / Cast(Greatest(F("total_files"), 1), FloatField())
+
+
 def count_failed_file(file_id):
     """After a file failed (in the same transaction): count it and see whether its job is done."""
     job_id = InferenceFile.objects.filter(pk=file_id).values_list("job_id", flat=True).get()
-    InferenceJob.objects.filter(pk=job_id).update(failed_files=F("failed_files") + 1, updated_at=timezone.now())
+    InferenceJob.objects.filter(pk=job_id).update(
+        failed_files=F("failed_files") + 1, progress=files_done_share(extra_failed=1), updated_at=timezone.now()
+    )
     # A pending job whose every file failed (e.g. all expired) has nothing left to wait for.
     work.transition(InferenceJob, job_id, from_=[JobStatus.PENDING], to=JobStatus.PROCESSING)
     finish_if_done(job_id)
@@ -151,10 +164,11 @@ def cancel_job(*, job) -> InferenceJob:
             raise Conflict(f"Inference job is {locked.status} and cannot be cancelled")
         work.transition(InferenceJob, job.pk, from_=ACTIVE, to=JobStatus.CANCELLED)
         # Files not started stop here; a file being processed finishes but changes nothing.
-        InferenceFile.objects.filter(job=job, status__in=[FileStatus.PENDING, FileStatus.QUEUED]).update(
-            status=FileStatus.FAILED,
+        work.transition_all(
+            InferenceFile,
+            InferenceFile.objects.filter(job=job, status__in=[FileStatus.PENDING, FileStatus.QUEUED]),
+            to=FileStatus.FAILED,
             error_message="the job was cancelled before this file started",
-            updated_at=timezone.now(),
         )
     logger.info("inference job cancelled job=%s", job.pk)
     job.refresh_from_db()

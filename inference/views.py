@@ -10,6 +10,7 @@ from inference import serializers as s
 from inference.filters import InferenceFileFilter, InferenceJobFilter
 from inference.models import FileStatus, InferenceFile, InferenceJob
 from relay import storage
+from relay.api.event_views import JobEventStreamView, job_stream_schema
 from relay.api.exceptions import as_api_exception, problems_of
 from relay.api.views import TenantAPIView
 from relay.errors import Conflict, DomainError, InvalidInput
@@ -91,6 +92,18 @@ class InferenceJobDetailView(InferenceJobView):
         body = s.InferenceJobSerializer(self.job).data
         body["files"] = s.InferenceFileSerializer(selectors.files_of(job=self.job), many=True).data
         return Response(body)
+
+
+class InferenceJobEventsView(JobEventStreamView):
+    scope = "inference"
+    job_model = InferenceJob
+
+    def get_job(self, job_id):
+        return selectors.get_job(tenant=self.tenant, job_id=job_id)
+
+    @job_stream_schema("inference job")
+    def get(self, request, job_id):
+        return self.stream(request, job_id)
 
 
 class InferenceJobCancelView(InferenceJobView):

@@ -30,6 +30,9 @@ ACTIVE = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PROCESSING)
 FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+JOB_EVENT_FIELDS = ("status", "progress", "stage", "client_reference", "error_message")
+
+
 def job_lifecycle(kind, **options):
     return work.Lifecycle(
         kind=kind,
@@ -38,6 +41,7 @@ def job_lifecycle(kind, **options):
         final=FINISHED,
         claim_to=JobStatus.PROCESSING,
         finished_at="completed_at",
+        event_fields=JOB_EVENT_FIELDS + tuple(options.pop("event_fields", ())),
         **options,
     )
 
@@ -51,6 +55,7 @@ class Job(work.WorkItem):
     client_reference = models.CharField(max_length=200, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    progress_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True

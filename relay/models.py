@@ -106,3 +106,36 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.status_code or 'running'})"
+
+
+class Event(models.Model):
+    """A change of state, written in the same transaction as the change (the outbox).
+
+    `txid` is the writing transaction's id. Readers take events in (txid, id) order and only
+    those of transactions older than every transaction still running (see relay.events), so
+    a reader that asks for what follows the last event it saw never skips or repeats one."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    txid = models.BigIntegerField(help_text="The id of the transaction that wrote it.")
+    type = models.CharField(max_length=64, help_text="<object>.<state>, e.g. training_job.completed")
+    resource = models.CharField(max_length=32, help_text="The scope resource that may read it (datasets, ...).")
+    object_id = models.UUIDField()
+    parent_id = models.UUIDField(null=True, blank=True, help_text="The job of a file, the dataset of an audio file.")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["txid", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "txid", "id"]),
+            models.Index(fields=["tenant", "object_id", "txid", "id"]),
+            models.Index(fields=["tenant", "parent_id", "txid", "id"]),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.object_id} (#{self.id})"
+
+    @property
+    def cursor(self):
+        return f"{self.txid}-{self.id}"

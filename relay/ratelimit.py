@@ -1,4 +1,4 @@
-"""Rate limits, counted in the broker's Redis-protocol server (or RELAY_RATE_LIMIT_REDIS_URL).
+"""Rate limits, counted in the broker's Redis-protocol server (relay/kv.py).
 
 Per API key and class of request (reads, writes, uploads, job creation), and per client
 address for failed key lookups. Fixed windows of one minute: one atomic INCR (+ EXPIRE on
@@ -6,13 +6,14 @@ the first hit) per request. When the server cannot be reached the request goes t
 (rate limiting must not take the API down with it) and the failure is logged.
 """
 
-import functools
 import logging
 import time
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+
+from relay import kv
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +36,16 @@ class Verdict:
         return self.remaining >= 0
 
 
-def redis_url():
-    url = settings.RELAY_RATE_LIMIT_REDIS_URL or settings.CELERY_BROKER_URL
-    return url if url.startswith(("redis://", "rediss://", "unix://")) else None
-
-
-@functools.cache
-def _client(url):
-    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-
-
 def hit(bucket, limit) -> Verdict | None:
     """Count one request in `bucket` (a window of WINDOW_S seconds); None when limits are off
     (no Redis-protocol server, or a limit of 0) or the server does not answer."""
-    url = redis_url()
-    if url is None or limit <= 0:
+    client = kv.client()
+    if client is None or limit <= 0:
         return None
     window = int(time.time() // WINDOW_S)
     key = f"relay:ratelimit:{bucket}:{window}"
     try:
-        count, ttl = _client(url).eval(_HIT, 1, key, WINDOW_S)
+        count, ttl = client.eval(_HIT, 1, key, WINDOW_S)
     except redis.RedisError as error:
         logger.warning("rate limit not counted (%s): %s", bucket, error)
         return None
@@ -63,13 +54,13 @@ def hit(bucket, limit) -> Verdict | None:
 
 def peek(bucket, limit) -> Verdict | None:
     """The bucket's state without counting a request."""
-    url = redis_url()
-    if url is None or limit <= 0:
+    client = kv.client()
+    if client is None or limit <= 0:
         return None
     window = int(time.time() // WINDOW_S)
     key = f"relay:ratelimit:{bucket}:{window}"
     try:
-        count, ttl = _client(url).get(key), _client(url).ttl(key)
+        count, ttl = client.get(key), client.ttl(key)
     except redis.RedisError as error:
         logger.warning("rate limit not read (%s): %s", bucket, error)
         return None

@@ -168,13 +168,24 @@ RELAY_IDEMPOTENCY_LEASE_S = env.int("RELAY_IDEMPOTENCY_LEASE_S", default=300)
 RELAY_API_KEY_LAST_USED_RESOLUTION = env.int("RELAY_API_KEY_LAST_USED_RESOLUTION", default=60)
 # Rate limits, per API key and minute, by class of request (0 turns one off); and failed
 # key lookups per client address and minute. Counted in the broker's Redis-protocol
-# server, or in RELAY_RATE_LIMIT_REDIS_URL (with a RabbitMQ broker and no such URL, off).
+# server, or in RELAY_REDIS_URL (with a RabbitMQ broker and no such URL, off).
 RELAY_RATE_LIMIT_READ = env.int("RELAY_RATE_LIMIT_READ", default=1200)
 RELAY_RATE_LIMIT_WRITE = env.int("RELAY_RATE_LIMIT_WRITE", default=600)
 RELAY_RATE_LIMIT_UPLOAD = env.int("RELAY_RATE_LIMIT_UPLOAD", default=600)
 RELAY_RATE_LIMIT_JOBS = env.int("RELAY_RATE_LIMIT_JOBS", default=120)
 RELAY_RATE_LIMIT_AUTH_FAILURES = env.int("RELAY_RATE_LIMIT_AUTH_FAILURES", default=30)
-RELAY_RATE_LIMIT_REDIS_URL = env.str("RELAY_RATE_LIMIT_REDIS_URL", default="")
+# A Redis-protocol server for rate limits and event stream wake-ups (default: the broker's).
+RELAY_REDIS_URL = env.str("RELAY_REDIS_URL", default="")
+# Events are kept this many days (GET /events, streams, webhook redeliveries).
+RELAY_EVENT_RETENTION_DAYS = env.int("RELAY_EVENT_RETENTION_DAYS", default=7)
+# Event streams (Server-Sent Events): a keep-alive comment every RELAY_SSE_KEEPALIVE_S, at
+# most RELAY_SSE_MAX_STREAMS_PER_KEY open at once per API key, each closed after
+# RELAY_SSE_MAX_DURATION_S (clients reconnect with Last-Event-ID); RELAY_SSE_DB_POOL
+# database connections per web process serve every stream of that process.
+RELAY_SSE_KEEPALIVE_S = env.float("RELAY_SSE_KEEPALIVE_S", default=15.0)
+RELAY_SSE_MAX_STREAMS_PER_KEY = env.int("RELAY_SSE_MAX_STREAMS_PER_KEY", default=50)
+RELAY_SSE_MAX_DURATION_S = env.int("RELAY_SSE_MAX_DURATION_S", default=3600)
+RELAY_SSE_DB_POOL = env.int("RELAY_SSE_DB_POOL", default=4)
 # How many proxies in front of Relay add to X-Forwarded-For (0: the client is REMOTE_ADDR).
 RELAY_TRUSTED_PROXIES = env.int("RELAY_TRUSTED_PROXIES", default=0)
 # Time limit of each dependency check of GET /api/v1/status.

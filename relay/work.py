@@ -44,6 +44,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from relay import events
 from relay.celery import app as celery_app
 from relay.errors import Unavailable
 
@@ -75,6 +76,13 @@ class Lifecycle:
     queue: str = "default"
     time_limit_setting: str = ""  # the setting holding the task's time limit in seconds
     claim_filter: Q | None = field(default=None, compare=False)  # more conditions to claim
+    # Events (relay.events): the path from a row to its tenant, the scope resource that may
+    # read its events (no resource: the kind writes none), a parent named in each event
+    # (the job of a file), and the fields each event carries ("api_name=field" renames).
+    tenant_path: str = "tenant_id"
+    resource: str = ""
+    parent: str = ""
+    event_fields: tuple[str, ...] = ("status",)
 
 
 class WorkItem(models.Model):
@@ -131,15 +139,35 @@ def _rows(model, pk, from_, token=None):
 
 def transition(model, pk, /, *, to, from_=None, token=None, **fields) -> bool:
     """Move item `pk` to `to` if its status is in `from_` (default: any unfinished one) and,
-    with `token`, its holder is that task. True if it moved."""
+    with `token`, its holder is that task; its event is written in the same transaction.
+    True if it moved."""
     life = model.lifecycle
     now = timezone.now()
     if to in life.final and life.finished_at:
         fields.setdefault(life.finished_at, now)
-    moved = _rows(model, pk, unfinished(model) if from_ is None else from_, token).update(
-        status=to, updated_at=now, **fields
-    )
+    with transaction.atomic():
+        moved = _rows(model, pk, unfinished(model) if from_ is None else from_, token).update(
+            status=to, updated_at=now, **fields
+        )
+        if moved:
+            emit(model, [pk], to)
     return bool(moved)
+
+
+def transition_all(model, rows, /, *, to, **fields) -> list:
+    """Move every unfinished item of queryset `rows` to `to` (with their events); their ids."""
+    life = model.lifecycle
+    now = timezone.now()
+    if to in life.final and life.finished_at:
+        fields.setdefault(life.finished_at, now)
+    with transaction.atomic():
+        pks = list(
+            rows.filter(status__in=unfinished(model)).select_for_update(of=("self",)).values_list("pk", flat=True)
+        )
+        if pks:
+            model.objects.filter(pk__in=pks).update(status=to, updated_at=now, **fields)
+            emit(model, pks, to)
+    return pks
 
 
 def fail(model, pk, reason, /, *, from_=None, token=None) -> bool:
@@ -166,21 +194,96 @@ def claim(model, pk, token):
     rows = model.objects.filter(waiting | held, pk=pk)
     if life.claim_filter is not None:
         rows = rows.filter(life.claim_filter)
-    claimed = rows.update(
-        status=life.claim_to,
-        attempts=F("attempts") + 1,
-        started_at=Coalesce("started_at", Value(now)),
-        heartbeat_at=now,
-        task_id=token,
-        updated_at=now,
-    )
-    return model.objects.get(pk=pk) if claimed else None
+    with transaction.atomic():
+        before = rows.select_for_update(of=("self",)).values_list("status", flat=True).first()
+        if before is None:
+            return None
+        model.objects.filter(pk=pk).update(
+            status=life.claim_to,
+            attempts=F("attempts") + 1,
+            started_at=Coalesce("started_at", Value(now)),
+            heartbeat_at=now,
+            task_id=token,
+            updated_at=now,
+        )
+        if before != life.claim_to:
+            emit(model, [pk], life.claim_to)
+    return model.objects.get(pk=pk)
 
 
 def heartbeat(model, pk, token, **fields) -> bool:
     """Still held by `token` and running? Then refresh heartbeat_at (and write `fields`)."""
     now = timezone.now()
     return bool(_rows(model, pk, model.lifecycle.running, token).update(heartbeat_at=now, updated_at=now, **fields))
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def emit(model, pks, state, extra=None):
+    """Write `<kind>.<state>` for items `pks` of `model` (in the caller's transaction), each
+    carrying its kind's event fields as they are now, and `extra`."""
+    _write_events(model, pks, lambda row: [state], extra)
+
+
+def created(model, pks):
+    """Write `<kind>.created` and `<kind>.<its first status>` for new items."""
+    _write_events(model, pks, lambda row: ["created", row["status"]])
+
+
+def report_progress(model, pk, extra) -> bool:
+    """Write `<kind>.progress` with `extra`, at most once a second per item (the kind has a
+    `progress_reported_at` field); True if it was written."""
+    now = timezone.now()
+    due = Q(progress_reported_at__isnull=True) | Q(progress_reported_at__lte=now - timedelta(seconds=1))
+    with transaction.atomic():
+        if not model.objects.filter(due, pk=pk).update(progress_reported_at=now):
+            return False
+        emit(model, [pk], "progress", extra)
+    return True
+
+
+def event_types() -> dict[str, str]:
+    """Every event type there is, with the scope resource that may read it."""
+    types = {}
+    for model in KINDS.values():
+        life = model.lifecycle
+        if life.resource:
+            reports_progress = any(f.name == "progress_reported_at" for f in model._meta.fields)
+            for state in ["created", *statuses(model), *(["progress"] if reports_progress else [])]:
+                types[f"{life.kind}.{state}"] = life.resource
+    return types
+
+
+def final_event_types(model) -> set[str]:
+    return {f"{model.lifecycle.kind}.{status}" for status in model.lifecycle.final}
+
+
+def _write_events(model, pks, states_of, extra=None):
+    life = model.lifecycle
+    if not life.resource or not pks:
+        return
+    columns = {"_tenant": F(life.tenant_path)}
+    if life.parent:
+        columns["_parent"] = F(life.parent)
+    plain = [name for name in life.event_fields if "=" not in name]
+    for name in life.event_fields:
+        if "=" in name:
+            api_name, source = name.split("=")
+            columns[api_name] = F(source)
+    rows = {row["pk"]: row for row in model.objects.filter(pk__in=pks).values("pk", *plain, **columns)}
+    by_tenant = {}
+    for pk in pks:
+        row = rows.get(pk)
+        if row is None:
+            continue
+        tenant, parent = row.pop("_tenant"), row.pop("_parent", None)
+        for state in states_of(row):
+            data = {k: v for k, v in row.items() if k != "pk" and (k != "error_message" or state == life.failed)}
+            new = events.New(f"{life.kind}.{state}", pk, parent, {**data, "status": row["status"], **(extra or {})})
+            by_tenant.setdefault(tenant, []).append(new)
+    for tenant, new in by_tenant.items():
+        events.record(tenant, life.resource, new)
 
 
 # --- sending tasks ------------------------------------------------------------------------
@@ -304,9 +407,14 @@ class Run:
         if not transition(self.model, self.pk, from_=[from_status], to=to_status, token=self.token, **fields):
             raise WorkStopped()
 
-    def progress(self, **fields):
-        if not heartbeat(self.model, self.pk, self.token, **fields):
-            raise WorkStopped()
+    def progress(self, event=None, **fields):
+        """Write `fields` (and refresh the heartbeat); with `event`, also a `<kind>.progress`
+        event carrying it, at most once a second."""
+        with transaction.atomic():
+            if not heartbeat(self.model, self.pk, self.token, **fields):
+                raise WorkStopped()
+            if event is not None:
+                report_progress(self.model, self.pk, event)
 
     def still_ours(self, every_s=1.0) -> bool:
         """For tight loops: asks the database at most once every `every_s` seconds."""

@@ -23,6 +23,8 @@ class TrainingJob(Job):
 
     lifecycle = job_lifecycle(
         "training_job",
+        resource="training",
+        event_fields=("dataset_id", "model_id"),
         task="training.run_training_job",
         queue="training",
         time_limit_setting="RELAY_TRAINING_TIME_LIMIT_S",
@@ -84,6 +86,9 @@ class Evaluation(Job):
 
     lifecycle = job_lifecycle(
         "evaluation",
+        resource="training",
+        parent="model_id",
+        event_fields=("model_id",),
         task="training.run_evaluation",
         queue="inference",
         time_limit_setting="RELAY_EVALUATION_TIME_LIMIT_S",

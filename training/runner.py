@@ -61,9 +61,12 @@ def load_detector(model):
 CONFIG_KEYS = ("epochs", "learning_rate", "batch_size", "chunk_size_ms", "stride_ms", "validation_split", "seed")
 
 
-def report(run, stage, fraction=0.0, **fields):
+def report(run, stage, fraction=0.0, epoch=None, **fields):
+    """Progress within `stage`, and a `training_job.progress` event (with the epoch's
+    numbers during training) at most once a second."""
     begin, end = STAGE_SPAN[stage]
-    run.progress(stage=stage, progress=round(begin + (end - begin) * min(max(fraction, 0.0), 1.0), 4), **fields)
+    progress = round(begin + (end - begin) * min(max(fraction, 0.0), 1.0), 4)
+    run.progress(event=epoch or {}, stage=stage, progress=progress, **fields)
 
 
 def run(job, run):
@@ -138,7 +141,7 @@ def train(job, train_files, type_names, run):
 
     def on_epoch(epoch, epochs, info):
         history.append({key: round(info[key], 6) if key != "epoch" else info[key] for key in HISTORY_KEYS})
-        report(run, TrainingStage.TRAINING, epoch / epochs, history=history)
+        report(run, TrainingStage.TRAINING, epoch / epochs, epoch=history[-1], history=history)
         logger.info(
             "training job %s: epoch %d/%d, train loss %.4f, validation loss %.4f, validation macro F1 %.3f "
             "(best epoch %d, %.0f s)",
@@ -232,7 +235,7 @@ def evaluate(evaluation, run):
     for index, audio in enumerate(files):
         found = detector.detect(cached_features(audio, detector.feature_config))
         detections[audio.pk] = [(type_names.index(name), start, end) for name, start, end, _ in found]
-        run.progress(progress=round(0.95 * (index + 1) / len(files), 4))
+        run.progress(event={"files_done": index + 1}, progress=round(0.95 * (index + 1) / len(files), 4))
     metrics = evaluation_metrics(files, references, detections, type_names)
     trained_on = set(evaluation.model.metrics.get("training_file_ids", []))
     metrics["trained_on_files"] = sum(1 for audio in files if str(audio.pk) in trained_on)

@@ -86,6 +86,7 @@ def create_training_job(*, tenant, dataset, annotation_set, config, name="", cli
             client_reference=client_reference,
             status=JobStatus.QUEUED,
         )
+        work.created(TrainingJob, [job.pk])
         work.enqueue(TrainingJob, job.pk)
     logger.info(
         "training job created job=%s set=%s v%d types=%s",
@@ -166,6 +167,7 @@ def create_evaluation(*, tenant, model, annotation_set, audio_file_ids=None) -> 
             audio_file_ids=[str(a.pk) for a in files],
             status=JobStatus.QUEUED,
         )
+        work.created(Evaluation, [evaluation.pk])
         work.enqueue(Evaluation, evaluation.pk)
     logger.info("evaluation created evaluation=%s model=%s files=%d", evaluation.pk, model.pk, len(files))
     return evaluation

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from annotations import selectors as annotation_selectors
 from datasets import selectors as dataset_selectors
 from relay import storage
+from relay.api.event_views import JobEventStreamView, job_stream_schema
 from relay.api.views import TenantAPIView
 from training import docs, selectors, services
 from training import serializers as s
@@ -57,6 +58,18 @@ class TrainingJobCancelView(TenantAPIView):
     def post(self, request, job_id):
         job = services.cancel_training_job(job=selectors.get_job(tenant=self.tenant, job_id=job_id))
         return Response(s.TrainingJobSerializer(job).data)
+
+
+class TrainingJobEventsView(JobEventStreamView):
+    scope = "training"
+    job_model = TrainingJob
+
+    def get_job(self, job_id):
+        return selectors.get_job(tenant=self.tenant, job_id=job_id)
+
+    @job_stream_schema("training job")
+    def get(self, request, job_id):
+        return self.stream(request, job_id)
 
 
 class ModelListView(TenantAPIView):

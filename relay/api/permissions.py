@@ -14,6 +14,11 @@ def required_scope(view, method):
     return f"{resource}:read" if method in SAFE_METHODS else f"{resource}:write"
 
 
+def readable_resources(scopes):
+    """The resources (datasets, training, ...) a key with `scopes` may read."""
+    return sorted({scope.split(":")[0] for scope in scopes if ":" in scope})
+
+
 class HasScope(BasePermission):
     def has_permission(self, request, view):
         if request.auth is None:

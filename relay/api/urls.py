@@ -1,6 +1,6 @@
 from django.urls import path
 
-from relay.api import key_views, platform_views
+from relay.api import event_views, key_views, platform_views
 
 urlpatterns = [
     path("health", platform_views.HealthView.as_view(), name="health"),
@@ -8,6 +8,8 @@ urlpatterns = [
     path("info", platform_views.InfoView.as_view(), name="info"),
     path("now", platform_views.NowView.as_view(), name="now"),
     path("jobs/count", platform_views.JobsCountView.as_view(), name="jobs-count"),
+    path("events", event_views.EventListView.as_view(), name="event-list"),
+    path("events/stream", event_views.EventStreamView.as_view(), name="event-stream"),
     path("api-keys", key_views.ApiKeyListView.as_view(), name="api-key-list"),
     path("api-keys/<uuid:key_id>", key_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
     path("api-keys/<uuid:key_id>/revoke", key_views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),

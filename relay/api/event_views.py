@@ -1,0 +1,263 @@
+"""The event feed: `GET /events` (pages in order, with a cursor), `GET /events/stream` and
+the job streams (Server-Sent Events, relay/streams.py)."""
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, renderers, serializers
+from rest_framework.response import Response
+
+from relay import events, streams, work
+from relay.api.exceptions import problems_of
+from relay.api.permissions import readable_resources
+from relay.api.views import TenantAPIView
+from relay.errors import InvalidInput
+
+MAX_LIMIT = 500
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Unique; increases within a transaction, not across them.")
+    cursor = serializers.CharField(help_text="Pass as `after` (or `Last-Event-ID`) to read what follows.")
+    type = serializers.CharField(help_text="`<object>.<state>`, e.g. `training_job.completed`.")
+    object_id = serializers.UUIDField()
+    parent_id = serializers.UUIDField(
+        allow_null=True,
+        help_text="The job of an inference file, the dataset of an audio file, the model of an evaluation.",
+    )
+    created_at = serializers.DateTimeField()
+    data = serializers.DictField(help_text="The object's fields at that moment (status, progress, reason, ...).")
+
+
+class EventPageSerializer(serializers.Serializer):
+    items = EventSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Ask again with `after` set to this to read what follows (also when empty)."
+    )
+    has_more = serializers.BooleanField(help_text="More events follow now; otherwise poll or stream.")
+
+
+class Cursor(serializers.CharField):
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            return events.parse_cursor(text)
+        except ValueError:
+            raise serializers.ValidationError(
+                "not a cursor: pass the `cursor` of an event (or `next_cursor`)", code="value_error.cursor"
+            ) from None
+
+
+class StreamQuery(serializers.Serializer):
+    after = Cursor(required=False, help_text="Events after this cursor.")
+    type = serializers.ListField(
+        child=serializers.ChoiceField(choices=[]), required=False, help_text="Only these types (repeat the parameter)."
+    )
+    object_id = serializers.ListField(
+        child=serializers.UUIDField(), required=False, max_length=100, help_text="Only these objects (repeat)."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].child.choices = sorted(work.event_types())
+
+
+class EventQuery(StreamQuery):
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=MAX_LIMIT)
+
+
+def query_of(request, fields):
+    """The query parameters in `fields`, validated (422 at `["query", name]`)."""
+    params = request.query_params
+    data = {}
+    for name in fields:
+        if name in ("type", "object_id"):
+            if name in params:
+                data[name] = params.getlist(name)
+        elif name in params:
+            data[name] = params[name]
+    query = (EventQuery if "limit" in fields else StreamQuery)(data=data)
+    if not query.is_valid():
+        raise InvalidInput(problems_of(serializers.ValidationError(query.errors), "query"))
+    return {key: value for key, value in query.validated_data.items() if key in fields}
+
+
+def after_from(request, query):
+    """The starting cursor: `Last-Event-ID` (a reconnecting EventSource) or `after`."""
+    header = request.headers.get("Last-Event-ID")
+    if header:
+        try:
+            return events.parse_cursor(header)
+        except ValueError:
+            raise InvalidInput.at(["header", "Last-Event-ID"], "not a cursor", "value_error.cursor") from None
+    return query.get("after")
+
+
+class EventStreamRenderer(renderers.BaseRenderer):
+    """Lets `Accept: text/event-stream` through content negotiation; errors are JSON."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return renderers.JSONRenderer().render(data)
+
+
+def event_stream(body):
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+STREAM_DESCRIPTION = (
+    "Server-Sent Events (`text/event-stream`): each event as `id: <cursor>`, `event: <type>`, "
+    "`data: <the event as in GET /events>`, with a `: keep-alive` comment every "
+    "RELAY_SSE_KEEPALIVE_S seconds. Reconnect with `Last-Event-ID` (EventSource does) or "
+    "`?after=<cursor>` to go on where it stopped; nothing is skipped or repeated. A key may hold "
+    "RELAY_SSE_MAX_STREAMS_PER_KEY streams at once (429 beyond)."
+)
+STREAM_RESPONSES = {
+    (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="The stream."),
+    429: OpenApiResponse(description="Too many open streams for this key, or the read rate limit."),
+}
+
+
+class EventStreamBase(TenantAPIView):
+    renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
+
+    def open_stream(self, query, cursor, ends_with=None):
+        slot = streams.StreamSlot(self.request.auth.pk)
+        if not slot.acquire():
+            raise exceptions.Throttled(
+                wait=settings.RELAY_SSE_KEEPALIVE_S,
+                detail=f"This API key has {settings.RELAY_SSE_MAX_STREAMS_PER_KEY} open event streams, the most "
+                "it may hold; close one first",
+            )
+        return event_stream(streams.sse(query, cursor, slot, ends_with=ends_with))
+
+
+class EventListView(TenantAPIView):
+    @extend_schema(
+        summary="List events",
+        description=(
+            "The tenant's events in the order they happened: every status change of audio files, "
+            "inference files and jobs (`<object>.<status>`), their creation (`<object>.created`) and job "
+            "progress (`<job>.progress`, at most once a second per job). Only the kinds the key may read. "
+            "Page with `after=<next_cursor>`: the cursor never skips or repeats an event, even while "
+            "events are being written. Events are kept RELAY_EVENT_RETENTION_DAYS days."
+        ),
+        parameters=[EventQuery],
+        responses=EventPageSerializer,
+        examples=[
+            OpenApiExample(
+                "a page",
+                response_only=True,
+                value={
+                    "items": [
+                        {
+                            "id": 1207,
+                            "cursor": "8812-1207",
+                            "type": "training_job.completed",
+                            "object_id": "3f0b6c52-8a57-4f5e-9a37-1d2c1f7a9b10",
+                            "parent_id": None,
+                            "created_at": "2026-01-15T10:31:02Z",
+                            "data": {"status": "completed", "progress": 1.0, "model_id": "6c1e..."},
+                        }
+                    ],
+                    "next_cursor": "8812-1207",
+                    "has_more": False,
+                },
+            )
+        ],
+        tags=["events"],
+    )
+    def get(self, request):
+        query = query_of(request, ("after", "type", "object_id", "limit"))
+        cursor = query.get("after")
+        found = events.after(
+            tenant=self.tenant,
+            resources=readable_resources(request.auth.scopes),
+            cursor=cursor,
+            types=query.get("type", ()),
+            object_ids=query.get("object_id", ()),
+            limit=query["limit"] + 1,
+        )
+        has_more = len(found) > query["limit"]
+        found = found[: query["limit"]]
+        next_cursor = found[-1].cursor if found else (f"{cursor[0]}-{cursor[1]}" if cursor else None)
+        items = [
+            {
+                "id": e.id,
+                "cursor": e.cursor,
+                "type": e.type,
+                "object_id": e.object_id,
+                "parent_id": e.parent_id,
+                "created_at": e.created_at,
+                "data": e.data,
+            }
+            for e in found
+        ]
+        return Response(EventPageSerializer({"items": items, "next_cursor": next_cursor, "has_more": has_more}).data)
+
+
+class EventStreamView(EventStreamBase):
+    @extend_schema(
+        summary="Stream events",
+        description=STREAM_DESCRIPTION
+        + " Without a cursor the stream starts now. It closes after RELAY_SSE_MAX_DURATION_S; reconnect.",
+        parameters=[
+            StreamQuery,
+            OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False),
+        ],
+        responses=STREAM_RESPONSES,
+        tags=["events"],
+    )
+    def get(self, request):
+        query = query_of(request, ("after", "type", "object_id"))
+        what = streams.Query(
+            tenant_id=self.tenant.pk,
+            resources=readable_resources(request.auth.scopes),
+            types=query.get("type", []),
+            object_ids=query.get("object_id", []),
+        )
+        return self.open_stream(what, after_from(request, query))
+
+
+class JobEventStreamView(EventStreamBase):
+    """The events of one job and of its files, ending with its final status. Subclasses
+    name `job_model` and `get_job(job_id)`."""
+
+    job_model = None
+
+    def get_job(self, job_id):
+        raise NotImplementedError
+
+    def stream(self, request, job_id):
+        job = self.get_job(job_id)
+        query = query_of(request, ("after",))
+        cursor = after_from(request, query)
+        final = work.final_event_types(self.job_model)
+        resources = [self.job_model.lifecycle.resource]
+        if job.status in self.job_model.lifecycle.final:
+            if not events.after(tenant=self.tenant, resources=resources, cursor=cursor, related_to=job.pk, limit=1):
+                return Response(status=204)  # over: EventSource stops reconnecting
+        what = streams.Query(tenant_id=self.tenant.pk, resources=resources, related_to=job.pk)
+        start = cursor or (0, 0)  # a job's stream starts with its first event
+        return self.open_stream(what, start, ends_with=lambda e: e["type"] in final and e["object_id"] == job.pk)
+
+
+def job_stream_schema(kind):
+    return extend_schema(
+        summary=f"Stream a {kind}'s events",
+        description=STREAM_DESCRIPTION
+        + f" The {kind}'s events from its creation (or after the cursor), its files' too, ending after its "
+        "final status (completed, failed or cancelled). 204 when the job is over and nothing follows the cursor.",
+        parameters=[
+            OpenApiParameter("after", str, required=False, description="Events after this cursor."),
+            OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False),
+        ],
+        responses={**STREAM_RESPONSES, 204: OpenApiResponse(description="The job is over; nothing follows.")},
+        tags=["events"],
+    )
