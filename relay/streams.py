@@ -22,6 +22,7 @@ ids with expiry times, so a killed process's streams age out); per process witho
 import asyncio
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -211,7 +212,7 @@ class StreamSlot:
 
     @staticmethod
     def _lease_s():
-        return 3 * settings.RELAY_SSE_KEEPALIVE_S
+        return math.ceil(3 * settings.RELAY_SSE_KEEPALIVE_S)
 
     def acquire(self) -> bool:
         limit = settings.RELAY_SSE_MAX_STREAMS_PER_KEY

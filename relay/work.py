@@ -271,16 +271,17 @@ def _write_events(model, pks, states_of, extra=None):
         if "=" in name:
             api_name, source = name.split("=")
             columns[api_name] = F(source)
-    rows = {row["pk"]: row for row in model.objects.filter(pk__in=pks).values("pk", *plain, **columns)}
+    rows = {str(row["pk"]): row for row in model.objects.filter(pk__in=pks).values("pk", *plain, **columns)}
     by_tenant = {}
-    for pk in pks:
-        row = rows.get(pk)
+    for pk in pks:  # ids or their text (a task's argument)
+        row = rows.get(str(pk))
         if row is None:
             continue
         tenant, parent = row.pop("_tenant"), row.pop("_parent", None)
         for state in states_of(row):
             data = {k: v for k, v in row.items() if k != "pk" and (k != "error_message" or state == life.failed)}
-            new = events.New(f"{life.kind}.{state}", pk, parent, {**data, "status": row["status"], **(extra or {})})
+            data.update(extra or {})
+            new = events.New(f"{life.kind}.{state}", row["pk"], parent, data)
             by_tenant.setdefault(tenant, []).append(new)
     for tenant, new in by_tenant.items():
         events.record(tenant, life.resource, new)

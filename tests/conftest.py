@@ -91,8 +91,15 @@ def trained(django_db_setup, django_db_blocker, celery_worker_process):
         job = corpus.train(client, dataset, annotation_set)
         model = client.get(f"/models/{job['model_id']}") if job["model_id"] else None
         storage_key = Model.objects.get(pk=job["model_id"]).storage_key if model else None
+        events = corpus.all_events(client)
         Tenant.objects.filter(pk=tenant.pk).delete()
-    return {"corpus": built, "job": job, "model": model, "trained": corpus.Trained(job, model, storage_key)}
+    return {
+        "corpus": built,
+        "job": job,
+        "model": model,
+        "trained": corpus.Trained(job, model, storage_key),
+        "events": events,
+    }
 
 
 def pytest_collection_modifyitems(items):
@@ -101,3 +108,36 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if {"celery_worker_process", "trained"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.worker)
+
+
+@pytest.fixture(scope="session")
+def web_server(django_db_setup, tmp_path_factory):
+    """The web app served as `make run` serves it (uvicorn, relay/embedded/web.py), on the
+    test database; one worker process, short keep-alives and a small stream cap. Its URL."""
+    import subprocess
+    import urllib.request
+    from pathlib import Path
+
+    from relay.embedded import web
+    from relay.embedded.servers import free_ports, wait_for
+
+    (port,) = free_ports(1)
+    env = {
+        **worker_env(),
+        "RELAY_WEB_WORKERS": "1",
+        "RELAY_SSE_KEEPALIVE_S": "1",
+        "RELAY_SSE_MAX_STREAMS_PER_KEY": "3",
+    }
+    log_path = tmp_path_factory.mktemp("web") / "web.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            web.command("127.0.0.1", port, workers=1), cwd=Path(__file__).parent.parent, env=env, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: urllib.request.urlopen(f"{url}/api/v1/health", timeout=1).status == 200, 60, "web", log_path)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+        print(f"\nweb server log: {log_path}")

@@ -61,6 +61,17 @@ def train(client, dataset, annotation_set, epochs=EPOCHS, timeout=900):
     return job
 
 
+def all_events(client):
+    """Every event of the client's tenant, through GET /events."""
+    found, cursor = [], None
+    while True:
+        page = client.get("/events?limit=500" + (f"&after={cursor}" if cursor else ""))
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return found
+
+
 def corpus_for(api, corpus, client):
     """The corpus as a published set of a new dataset of `api`'s tenant (no re-upload)."""
     dataset = client.post("/datasets", {"name": "corpus", "artifact_types": [{"name": k} for k in KINDS]})

@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 
 
-def workers():
+def default_workers():
     return int(os.environ.get("RELAY_WEB_WORKERS") or os.cpu_count() or 1)
 
 
-def command(host, port):
+def command(host, port, workers=None):
     uvicorn = Path(sys.executable).parent / "uvicorn"
     return [
         str(uvicorn), "relay.asgi:application", "--host", host, "--port", str(port),
-        "--workers", str(workers()), "--loop", "uvloop", "--http", "httptools", "--lifespan", "off",
+        "--workers", str(workers or default_workers()), "--loop", "uvloop", "--http", "httptools", "--lifespan", "off",
         "--no-access-log", "--timeout-keep-alive", "30", "--timeout-graceful-shutdown", "10",
     ]  # fmt: skip

@@ -12,6 +12,7 @@ from datasets.models import AudioFile, AudioStatus
 from datasets.tasks import process_audio
 from relay import uploads, work
 from tests import audio_factory as af
+from tests.helpers import sent_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_uploaded_but_unconfirmed_file_is_confirmed_not_lost(api, dataset, djang
     expire(ticket["audio_id"])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert uploads.expire_uploads() == {"confirmed": 1, "failed": 0}
-    assert len(callbacks) == 1  # process_audio is sent once the change commits
+    assert len(sent_tasks(callbacks)) == 1  # process_audio is sent once the change commits
     assert AudioFile.objects.get(pk=ticket["audio_id"]).status == AudioStatus.NORMALIZING
 
 
@@ -65,7 +66,7 @@ def test_a_file_never_started_is_sent_again_once_per_quiet_period(api, dataset, 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert work.requeue_stuck()["requeued"] == 1
         assert work.requeue_stuck()["requeued"] == 0  # touched: not again until it is quiet again
-    assert len(callbacks) == 1
+    assert len(sent_tasks(callbacks)) == 1
 
 
 def test_a_file_whose_worker_went_silent_is_handed_to_a_new_task(api, dataset, django_capture_on_commit_callbacks):

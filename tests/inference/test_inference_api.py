@@ -8,7 +8,7 @@ from inference.models import FileStatus, InferenceFile, InferenceJob
 from relay import uploads
 from tests import audio_factory as af
 from tests.annotations.conftest import make_audio
-from tests.helpers import assert_422, assert_error
+from tests.helpers import assert_422, assert_error, sent_tasks
 from training.models import Model
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_audio_file_ids_queue_dataset_audio(api, other_api, model, django_captur
     ready = [make_audio(dataset["id"], f"{i}.wav") for i in range(2)]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = new_job(api, model, audio_file_ids=[str(a.pk) for a in ready])
-    assert job["status"] == "processing" and job["total_files"] == 2 and len(callbacks) == 2
+    assert job["status"] == "processing" and job["total_files"] == 2 and len(sent_tasks(callbacks)) == 2
     files = api.get(f"/inference-jobs/{job['id']}/files").json()["items"]
     assert {f["status"] for f in files} == {"queued"} and {f["audio_file_id"] for f in files} == {
         str(a.pk) for a in ready
@@ -105,7 +105,7 @@ def test_upload_confirm_flow(api, model, django_capture_on_commit_callbacks):
     assert response.status_code == 204
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         confirmed = api.post(f"/inference-jobs/{job['id']}/files/confirm", {"file_id": ticket["file_id"]})
-    assert confirmed.status_code == 202 and confirmed.json()["status"] == "queued" and len(callbacks) == 1
+    assert confirmed.status_code == 202 and confirmed.json()["status"] == "queued" and len(sent_tasks(callbacks)) == 1
     again = api.post(f"/inference-jobs/{job['id']}/files/confirm", {"file_id": ticket["file_id"]})
     assert again.status_code == 202 and again.json()["status"] == "queued"
     assert api.get(f"/inference-jobs/{job['id']}").json()["status"] == "processing"

@@ -1,5 +1,8 @@
 """Training through a real Celery worker on generated audio (>= 5 minutes, 5 artifact types)."""
 
+import itertools
+from datetime import datetime
+
 import numpy as np
 import pytest
 
@@ -36,6 +39,31 @@ def test_training_job_produces_a_model_with_computed_metrics(trained):
     assert metrics["macro_f1"] == pytest.approx(np.mean([v["f1"] for v in metrics["per_type"].values()]), abs=1e-6)
     assert model["config"]["feature_config"]["version"] == FeatureConfig().version
     assert set(model["config"]["decoding"]) == set(corpus.KINDS)
+
+
+def test_every_change_of_the_pipeline_is_one_event_in_order(trained):
+    """Uploads decoded by the worker and a training job, as GET /events listed them."""
+    found = trained["events"]
+    assert len({e["id"] for e in found}) == len(found)
+    by_object = {}
+    for event in found:
+        by_object.setdefault(event["object_id"], []).append(event)
+    audio = [items for items in by_object.values() if items[0]["type"].startswith("audio_file.")]
+    assert len(audio) == corpus.FILES
+    for items in audio:
+        assert [e["type"].split(".")[1] for e in items] == ["created", "pending", "normalizing", "embedding", "ready"]
+    job = by_object[trained["job"]["id"]]
+    states = [e["type"].split(".")[1] for e in job]
+    assert states[:4] == ["created", "queued", "processing", "progress"] and states[-1] == "completed"
+    assert set(states[3:-1]) == {"progress"}
+    epochs = [e["data"] for e in job if "epoch" in e["data"]]
+    assert epochs, "no progress event carried an epoch"
+    for data in epochs:
+        assert data["stage"] == "training" and 0 < data["progress"] < 1
+        assert {"train_loss", "validation_loss", "validation_macro_f1"} <= set(data)
+    stamps = [datetime.fromisoformat(e["created_at"]) for e in job if e["type"] == "training_job.progress"]
+    assert all((b - a).total_seconds() > 0.95 for a, b in itertools.pairwise(stamps)), "more than one a second"
+    assert job[-1]["data"]["model_id"] == trained["job"]["model_id"]
 
 
 def test_stored_metrics_are_what_the_model_does_on_the_held_out_files(trained):
