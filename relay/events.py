@@ -142,11 +142,17 @@ def latest_cursor(tenant):
     return (row.txid, row.id) if row else None
 
 
-def prune(now=None):
-    """Beat: events older than RELAY_EVENT_RETENTION_DAYS go (the counters stay)."""
+def prune(now=None, batch=10_000):
+    """Beat: events older than RELAY_EVENT_RETENTION_DAYS go, a batch per statement (short
+    transactions hold the feed back less)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.RELAY_EVENT_RETENTION_DAYS)
-    count, _ = Event.objects.filter(created_at__lt=cutoff).delete()
+    count = 0
+    while True:
+        ids = list(Event.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:batch])
+        if not ids:
+            break
+        count += Event.objects.filter(id__in=ids).delete()[0]
     if count:
         logger.info("pruned %d events older than %s", count, cutoff.isoformat())
     return count

@@ -276,6 +276,7 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-work": {"task": "relay.requeue_stuck_work", "schedule": float(RELAY_REAPER_EVERY_S)},
     "expire-uploads": {"task": "relay.expire_uploads", "schedule": 60.0},
     "purge-idempotency-records": {"task": "relay.purge_idempotency_records", "schedule": 3600.0},
+    "prune-events": {"task": "relay.prune_events", "schedule": 3600.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------

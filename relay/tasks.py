@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from relay import services, storage, uploads, work
+from relay import events, services, storage, uploads, work
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,11 @@ def expire_uploads():
 @shared_task(name="relay.purge_idempotency_records")
 def purge_idempotency_records():
     return services.purge_expired_idempotency_records()
+
+
+@shared_task(name="relay.prune_events")
+def prune_events():
+    return events.prune()
 
 
 @shared_task(name="relay.delete_storage_prefix", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
