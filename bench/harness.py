@@ -80,7 +80,7 @@ class Api:
 
 
 @contextmanager
-def worker(queues="default,audio,training,inference", concurrency=2, log_path=None):
+def worker(queues="default,audio,training,inference,webhooks", concurrency=2, log_path=None):
     """A real `celery worker` process on the benchmark's stack; yields its Popen."""
     from relay.celery import app
     from relay.embedded.servers import CeleryWorker

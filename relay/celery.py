@@ -14,7 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
 
 app = Celery("relay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-QUEUES = ("default", "audio", "training", "inference")
+QUEUES = ("default", "audio", "training", "inference", "webhooks")
 app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES]
 app.autodiscover_tasks()
 

@@ -51,7 +51,7 @@ _commit_hooks = []
 
 
 def on_commit(hook):
-    """Call `hook(tenant_id)` after a transaction that wrote events commits."""
+    """Call `hook(tenant_id, txid)` after transaction `txid`, which wrote events, commits."""
     _commit_hooks.append(hook)
     return hook
 
@@ -88,7 +88,7 @@ def committed(tenant_id, txid):
     notify(tenant_id, txid)
     for hook in _commit_hooks:
         try:
-            hook(tenant_id)
+            hook(tenant_id, txid)
         except Exception:  # the events are stored: a hook's failure must not fail the change
             logger.exception("event commit hook %s failed", getattr(hook, "__name__", hook))
 
@@ -107,6 +107,19 @@ def notify(tenant_id, txid):
         client.publish(channel(tenant_id), str(txid))
     except Exception as error:  # the server is down: streams fall back to polling
         logger.warning("event notification not sent: %s", error)
+
+
+def as_api(event):
+    """An event as the API shows it (GET /events, streams, webhook bodies)."""
+    return {
+        "id": event.id,
+        "cursor": event.cursor,
+        "type": event.type,
+        "object_id": event.object_id,
+        "parent_id": event.parent_id,
+        "created_at": event.created_at,
+        "data": event.data,
+    }
 
 
 def parse_cursor(text):

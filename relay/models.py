@@ -139,3 +139,75 @@ class Event(models.Model):
     @property
     def cursor(self):
         return f"{self.txid}-{self.id}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of the tenant that receives its events, signed with `secret`.
+
+    The secret is stored as it is (signing needs it) and shown once, at creation. `cursor_*`
+    is the fan-out's place in the tenant's event feed: events after it are still to be
+    turned into deliveries."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=2048)
+    description = models.CharField(max_length=200, blank=True, default="")
+    event_types = ArrayField(models.CharField(max_length=64), default=list, blank=True, help_text="Empty: all.")
+    enabled = models.BooleanField(default=True)
+    secret = models.CharField(max_length=64, editable=False)
+    disabled_reason = models.TextField(blank=True, default="")
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="First failed attempt since the last success."
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    cursor_txid = models.BigIntegerField(default=0, editable=False)
+    cursor_id = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "enabled"])]
+
+    def __str__(self):
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # every attempt failed until the retry period ran out
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: its attempts until a 2xx answer or the end of the retry
+    period. The payload is kept here, so that redelivery outlives the event's retention."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.BigIntegerField()
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True, help_text="While an attempt is being made.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Of the last attempt.")
+    latency_ms = models.FloatField(null=True, blank=True, help_text="Of the last attempt.")
+    error = models.TextField(blank=True, default="", help_text="Of the last attempt.")
+    log = models.JSONField(default=list, blank=True, help_text="Every attempt: at, status_code, latency_ms, error.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="one_delivery_per_event")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.event_type} -> {self.endpoint_id} ({self.status})"

@@ -186,6 +186,17 @@ RELAY_SSE_KEEPALIVE_S = env.float("RELAY_SSE_KEEPALIVE_S", default=15.0)
 RELAY_SSE_MAX_STREAMS_PER_KEY = env.int("RELAY_SSE_MAX_STREAMS_PER_KEY", default=50)
 RELAY_SSE_MAX_DURATION_S = env.int("RELAY_SSE_MAX_DURATION_S", default=3600)
 RELAY_SSE_DB_POOL = env.int("RELAY_SSE_DB_POOL", default=4)
+# Webhooks: each attempt may take RELAY_WEBHOOK_TIMEOUT_S; a failed one is retried after
+# RELAY_WEBHOOK_RETRY_BASE_S, doubling, for RELAY_WEBHOOK_RETRY_FOR_S; an endpoint failing
+# for RELAY_WEBHOOK_DISABLE_AFTER_S is disabled. Beat sends due retries every
+# RELAY_WEBHOOK_SWEEP_S. Loopback, private and link-local addresses are refused unless
+# RELAY_WEBHOOK_ALLOW_PRIVATE (a receiver on the same network).
+RELAY_WEBHOOK_TIMEOUT_S = env.float("RELAY_WEBHOOK_TIMEOUT_S", default=10.0)
+RELAY_WEBHOOK_RETRY_BASE_S = env.float("RELAY_WEBHOOK_RETRY_BASE_S", default=30.0)
+RELAY_WEBHOOK_RETRY_FOR_S = env.int("RELAY_WEBHOOK_RETRY_FOR_S", default=86400)
+RELAY_WEBHOOK_DISABLE_AFTER_S = env.int("RELAY_WEBHOOK_DISABLE_AFTER_S", default=86400)
+RELAY_WEBHOOK_SWEEP_S = env.int("RELAY_WEBHOOK_SWEEP_S", default=15)
+RELAY_WEBHOOK_ALLOW_PRIVATE = env.bool("RELAY_WEBHOOK_ALLOW_PRIVATE", default=False)
 # How many proxies in front of Relay add to X-Forwarded-For (0: the client is REMOTE_ADDR).
 RELAY_TRUSTED_PROXIES = env.int("RELAY_TRUSTED_PROXIES", default=0)
 # Time limit of each dependency check of GET /api/v1/status.
@@ -277,6 +288,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-uploads": {"task": "relay.expire_uploads", "schedule": 60.0},
     "purge-idempotency-records": {"task": "relay.purge_idempotency_records", "schedule": 3600.0},
     "prune-events": {"task": "relay.prune_events", "schedule": 3600.0},
+    "sweep-webhooks": {"task": "relay.sweep_webhooks", "schedule": float(RELAY_WEBHOOK_SWEEP_S)},
 }
 
 # --- Logging ----------------------------------------------------------------------------

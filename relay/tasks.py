@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from relay import events, services, storage, uploads, work
+from relay import events, services, storage, uploads, webhooks, work
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,21 @@ def purge_idempotency_records():
 @shared_task(name="relay.prune_events")
 def prune_events():
     return events.prune()
+
+
+@shared_task(name="relay.fan_out_webhooks")
+def fan_out_webhooks(tenant_id):
+    return webhooks.fan_out(tenant_id)
+
+
+@shared_task(name="relay.deliver_webhook")
+def deliver_webhook(delivery_id):
+    return webhooks.deliver(delivery_id)
+
+
+@shared_task(name="relay.sweep_webhooks")
+def sweep_webhooks():
+    return webhooks.sweep()
 
 
 @shared_task(name="relay.delete_storage_prefix", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)

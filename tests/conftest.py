@@ -61,6 +61,8 @@ def worker_env():
     url = urlsplit(os.environ["DATABASE_URL"])
     env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))}
     env.pop("RELAY_TEST_DATABASE_NAME", None)
+    # Webhooks to the tests' receivers on 127.0.0.1, retried and given up on in seconds.
+    env.update(RELAY_WEBHOOK_ALLOW_PRIVATE="true", RELAY_WEBHOOK_RETRY_BASE_S="0.5", RELAY_WEBHOOK_DISABLE_AFTER_S="3")
     return env
 
 

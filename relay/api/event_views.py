@@ -187,18 +187,7 @@ class EventListView(TenantAPIView):
         has_more = len(found) > query["limit"]
         found = found[: query["limit"]]
         next_cursor = found[-1].cursor if found else (f"{cursor[0]}-{cursor[1]}" if cursor else None)
-        items = [
-            {
-                "id": e.id,
-                "cursor": e.cursor,
-                "type": e.type,
-                "object_id": e.object_id,
-                "parent_id": e.parent_id,
-                "created_at": e.created_at,
-                "data": e.data,
-            }
-            for e in found
-        ]
+        items = [events.as_api(e) for e in found]
         return Response(EventPageSerializer({"items": items, "next_cursor": next_cursor, "has_more": has_more}).data)
 
 

@@ -153,7 +153,7 @@ def supervise(env, data_dir, web_host, web_port):
     manager.add_process("web", shlex.join(web.command(web_host, web_port)), env=env, cwd=str(BASE_DIR))
     manager.add_process(
         "worker",
-        f"{bin_dir / 'celery'} -A relay worker --queues default,audio,training,inference "
+        f"{bin_dir / 'celery'} -A relay worker --queues default,audio,training,inference,webhooks "
         f"--concurrency {concurrency} --loglevel INFO --hostname relay@%h",
         env=env,
         cwd=str(BASE_DIR),

@@ -415,7 +415,7 @@ class CeleryWorker:
     """A real `celery -A relay worker` process (for the tests and benchmarks), started with
     `env` and ready once it answers a ping."""
 
-    def __init__(self, env, log_path, queues="default,audio,training,inference", concurrency=2, name="test"):
+    def __init__(self, env, log_path, queues="default,audio,training,inference,webhooks", concurrency=2, name="test"):
         self.env = {**env, "PYTHONUNBUFFERED": "1"}
         self.log_path = Path(log_path)
         self.argv = [

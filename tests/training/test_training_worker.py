@@ -14,6 +14,7 @@ from detector.metrics import event_metrics
 from relay import storage
 from tests import corpus
 from tests.helpers import JsonClient, wait_until
+from tests.waiting import worker_idle
 from training.models import Model, TrainingJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -108,20 +109,13 @@ def test_cancel_mid_training_never_completes(api, trained):
     assert cancelled["status"] == "cancelled"
     # The worker notices at its next batch and stops; the job stays cancelled, with no model.
     wait_until(
-        lambda: not TrainingJob.objects.filter(pk=job["id"], heartbeat_at__isnull=False).exists() or _worker_idle(),
+        lambda: not TrainingJob.objects.filter(pk=job["id"], heartbeat_at__isnull=False).exists() or worker_idle(),
         timeout=60,
         message="the worker to stop training",
     )
     final = client.get(f"/training-jobs/{job['id']}")
     assert final["status"] == "cancelled" and final["model_id"] is None
     assert Model.objects.filter(training_job_id=job["id"]).count() == 0
-
-
-def _worker_idle():
-    from relay.celery import app
-
-    active = app.control.inspect(timeout=1).active() or {}
-    return not any(tasks for tasks in active.values())
 
 
 def test_missing_stored_audio_fails_the_job_readably(api, trained):
