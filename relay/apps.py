@@ -7,5 +7,7 @@ class RelayConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from relay import webhooks  # noqa: F401  (fans events out to webhooks once they commit)
+        from relay import fleet, work  # webhooks: fans events out once they commit
+
+        work.on_reap(fleet.prune)
         from relay.api import schema  # noqa: F401  (registers the OpenAPI extensions)

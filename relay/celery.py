@@ -1,4 +1,5 @@
-"""The Celery app. Queues: `default` (small tasks), `audio`, `training`, `inference`.
+"""The Celery app. Queues: `default` (small tasks), `audio`, `training`, `inference`,
+`webhooks`. Each worker writes heartbeats to the fleet table (relay/fleet.py).
 
 A kind of work's task goes to the queue its lifecycle names (the router `relay.work.route`,
 set in settings); anything else goes to `default`. Beat runs the core's periodic tasks
@@ -17,6 +18,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "audio", "training", "inference", "webhooks")
 app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES]
 app.autodiscover_tasks()
+
+
+@signals.worker_ready.connect
+def start_fleet_heartbeats(sender=None, **kwargs):
+    from relay import fleet
+
+    fleet.on_worker_ready(sender)
+
+
+@signals.worker_shutdown.connect
+def stop_fleet_heartbeats(sender=None, **kwargs):
+    from relay import fleet
+
+    fleet.on_worker_shutdown()
 
 
 @signals.celeryd_init.connect

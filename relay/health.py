@@ -44,8 +44,9 @@ def _storage():
 
 
 def _workers():
-    replies = celery_app.control.ping(timeout=min(0.5, settings.RELAY_DEPENDENCY_TIMEOUT))
-    return {"live": sorted(name for reply in replies for name in reply)}
+    from relay import fleet
+
+    return {"live": sorted(fleet.alive().values_list("hostname", flat=True))}
 
 
 CHECKS = {"database": _database, "broker": _broker, "storage": _storage}
@@ -63,7 +64,7 @@ def _timed(check):
 
 def run_checks():
     """Run the checks in parallel; one that outlives the timeout is reported down. Live
-    workers are asked for only when the broker answered."""
+    workers (their heartbeats, relay/fleet.py) are read only when the database answered."""
     limit = settings.RELAY_DEPENDENCY_TIMEOUT + 1.0
     pool = ThreadPoolExecutor(max_workers=len(CHECKS))
     futures = {name: pool.submit(_timed, check) for name, check in CHECKS.items()}
@@ -74,7 +75,7 @@ def run_checks():
         except FutureTimeout:
             results[name] = {"status": "down", "error": f"no answer within {limit:.1f}s", "latency_ms": limit * 1000}
     pool.shutdown(wait=False, cancel_futures=True)
-    live = _timed(_workers).get("live", []) if results["broker"]["status"] == "ok" else []
+    live = _timed(_workers).get("live", []) if results["database"]["status"] == "ok" else []
     results["workers"] = {"count": len(live), "live": live}
     return results
 

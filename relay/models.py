@@ -211,3 +211,23 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event_type} -> {self.endpoint_id} ({self.status})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker, as its own heartbeats describe it (relay/fleet.py)."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = ArrayField(models.CharField(max_length=64), default=list)
+    concurrency = models.PositiveIntegerField(default=0)
+    active_tasks = models.PositiveIntegerField(default=0)
+    processed_tasks = models.PositiveBigIntegerField(default=0)
+    version = models.CharField(max_length=64, blank=True, default="")
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["started_at", "hostname"]
+
+    def __str__(self):
+        return self.hostname

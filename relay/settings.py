@@ -197,6 +197,12 @@ RELAY_WEBHOOK_RETRY_FOR_S = env.int("RELAY_WEBHOOK_RETRY_FOR_S", default=86400)
 RELAY_WEBHOOK_DISABLE_AFTER_S = env.int("RELAY_WEBHOOK_DISABLE_AFTER_S", default=86400)
 RELAY_WEBHOOK_SWEEP_S = env.int("RELAY_WEBHOOK_SWEEP_S", default=15)
 RELAY_WEBHOOK_ALLOW_PRIVATE = env.bool("RELAY_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The worker fleet: each worker writes a heartbeat every RELAY_WORKER_HEARTBEAT_S and is
+# alive while its last one is younger than RELAY_WORKER_ALIVE_S. Tenants see workers under
+# pseudonyms unless RELAY_EXPOSE_WORKER_HOSTNAMES.
+RELAY_WORKER_HEARTBEAT_S = env.float("RELAY_WORKER_HEARTBEAT_S", default=10.0)
+RELAY_WORKER_ALIVE_S = env.float("RELAY_WORKER_ALIVE_S", default=35.0)
+RELAY_EXPOSE_WORKER_HOSTNAMES = env.bool("RELAY_EXPOSE_WORKER_HOSTNAMES", default=False)
 # How many proxies in front of Relay add to X-Forwarded-For (0: the client is REMOTE_ADDR).
 RELAY_TRUSTED_PROXIES = env.int("RELAY_TRUSTED_PROXIES", default=0)
 # Time limit of each dependency check of GET /api/v1/status.

@@ -7,7 +7,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-def _positive_int(params, name, default, maximum=None):
+def positive_int(params, name, default, maximum=None):
     raw = params.get(name)
     if raw is None:
         return default
@@ -26,6 +26,17 @@ def _positive_int(params, name, default, maximum=None):
     return value
 
 
+def non_negative_int(params, name, default):
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise InvalidInput.at(
+            ["query", name], "ensure this value is an integer greater than or equal to 0", "value_error.number.not_ge"
+        )
+    return int(raw)
+
+
 class PagePagination(BasePagination):
     """`?page=1&page_size=50` -> `{items, total, page, page_size, has_more}`."""
 
@@ -33,8 +44,8 @@ class PagePagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         max_page_size = getattr(view, "max_page_size", self.max_page_size)
-        self.page = _positive_int(request.query_params, "page", 1)
-        self.page_size = _positive_int(request.query_params, "page_size", DEFAULT_PAGE_SIZE, max_page_size)
+        self.page = positive_int(request.query_params, "page", 1)
+        self.page_size = positive_int(request.query_params, "page_size", DEFAULT_PAGE_SIZE, max_page_size)
         offset = (self.page - 1) * self.page_size
         self.total = queryset.count()
         items = list(queryset[offset : offset + self.page_size]) if offset < self.total else []

@@ -1,19 +1,19 @@
-"""Platform endpoints: health, status, info, now."""
+"""Platform endpoints: health, status, info, now, job counts, the worker fleet."""
 
 import time
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detector.audio import described_formats
-from relay import health, jobs
-from relay.api.pagination import MAX_PAGE_SIZE
+from relay import fleet, health, jobs
+from relay.api.pagination import MAX_PAGE_SIZE, non_negative_int, positive_int
 
 
 class HealthView(APIView):
@@ -140,3 +140,66 @@ class JobsCountView(APIView):
     )
     def get(self, request):
         return Response(jobs.counts(tenant=request.user.tenant))
+
+
+class WorkerSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="A stable pseudonym of the worker's host (unless hostnames are exposed).")
+    queues = serializers.ListField(child=serializers.CharField())
+    concurrency = serializers.IntegerField(help_text="Tasks it runs at once.")
+    active_tasks = serializers.IntegerField()
+    processed_tasks = serializers.IntegerField(help_text="Since it started.")
+    version = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+
+
+class WorkerPageSerializer(serializers.Serializer):
+    items = WorkerSerializer(many=True)
+    total = serializers.IntegerField()
+    start = serializers.IntegerField()
+    limit = serializers.IntegerField()
+
+
+class WorkersView(APIView):
+    @extend_schema(
+        summary="List live workers",
+        description="The Celery workers whose heartbeat is younger than RELAY_WORKER_ALIVE_S, oldest first; "
+        "`start` and `limit` page through them (as Crynux Relay's nodes list).",
+        parameters=[
+            OpenApiParameter("start", int, description="Skip this many (default 0)."),
+            OpenApiParameter("limit", int, description=f"At most this many (default 50, at most {MAX_PAGE_SIZE})."),
+        ],
+        responses=WorkerPageSerializer,
+        tags=["platform"],
+    )
+    def get(self, request):
+        start = non_negative_int(request.query_params, "start", 0)
+        limit = positive_int(request.query_params, "limit", 50, MAX_PAGE_SIZE)
+        workers = fleet.alive()
+        items = [
+            {"name": fleet.public_name(row["hostname"]), **{k: v for k, v in row.items() if k != "hostname"}}
+            for row in workers.values(
+                "hostname", "queues", "concurrency", "active_tasks", "processed_tasks", "version", "started_at",
+                "last_seen_at",
+            )[start : start + limit]
+        ]  # fmt: skip
+        return Response({"items": items, "total": workers.count(), "start": start, "limit": limit})
+
+
+class WorkersCountView(APIView):
+    @extend_schema(
+        summary="Count live workers",
+        description="Live workers, their task slots and running tasks in all, and live workers per queue.",
+        responses=inline_serializer(
+            "WorkersCount",
+            {
+                "alive": serializers.IntegerField(),
+                "concurrency": serializers.IntegerField(),
+                "active_tasks": serializers.IntegerField(),
+                "by_queue": serializers.DictField(child=serializers.IntegerField()),
+            },
+        ),
+        tags=["platform"],
+    )
+    def get(self, request):
+        return Response(fleet.count())
