@@ -1,7 +1,7 @@
 from django_filters import rest_framework as filters
 
 from datasets.models import AudioFile, AudioStatus, Dataset
-from relay.api.filters import IsoDateTimeFilter, OrderingFilter
+from relay.api.filters import IsoDateTimeFilter, OrderingFilter, UUIDListFilter
 
 
 class DatasetFilter(filters.FilterSet):
@@ -20,6 +20,7 @@ class DatasetFilter(filters.FilterSet):
 
 
 class AudioFileFilter(filters.FilterSet):
+    id = UUIDListFilter(field_name="id", help_text="Repeat for several files; they come in that order.")
     processing_status = filters.MultipleChoiceFilter(
         field_name="status", choices=AudioStatus.choices, help_text="One or more statuses (repeat the parameter)."
     )

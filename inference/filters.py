@@ -6,7 +6,7 @@ from relay.jobs import JobStatus
 
 
 class InferenceJobFilter(filters.FilterSet):
-    id = UUIDListFilter(field_name="id", help_text="Repeat for several jobs.")
+    id = UUIDListFilter(field_name="id", help_text="Repeat for several jobs; they come in that order.")
     status = filters.MultipleChoiceFilter(choices=JobStatus.choices, help_text="Repeat for several statuses.")
     model_id = filters.UUIDFilter(field_name="model_id")
     client_reference = filters.CharFilter()
@@ -20,6 +20,7 @@ class InferenceJobFilter(filters.FilterSet):
 
 
 class InferenceFileFilter(filters.FilterSet):
+    id = UUIDListFilter(field_name="id", help_text="Repeat for several files; they come in that order.")
     status = filters.MultipleChoiceFilter(choices=FileStatus.choices)
     original_filename = filters.CharFilter(field_name="filename", lookup_expr="icontains")
     has_detections = filters.BooleanFilter(

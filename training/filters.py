@@ -6,7 +6,7 @@ from training.models import Evaluation, Model, TrainingJob
 
 
 class TrainingJobFilter(filters.FilterSet):
-    id = UUIDListFilter(field_name="id", help_text="Repeat for several jobs.")
+    id = UUIDListFilter(field_name="id", help_text="Repeat for several jobs; they come in that order.")
     status = filters.MultipleChoiceFilter(choices=JobStatus.choices, help_text="Repeat for several statuses.")
     dataset_id = filters.UUIDFilter(field_name="dataset_id")
     client_reference = filters.CharFilter()
@@ -23,7 +23,7 @@ class TrainingJobFilter(filters.FilterSet):
 
 
 class ModelFilter(filters.FilterSet):
-    id = UUIDListFilter(field_name="id")
+    id = UUIDListFilter(field_name="id", help_text="Repeat for several models; they come in that order.")
     dataset_id = filters.UUIDFilter(field_name="dataset_id")
     name = filters.CharFilter(lookup_expr="icontains")
     ordering = OrderingFilter(fields=("created_at", "name"), case_insensitive=("name",))
@@ -34,6 +34,7 @@ class ModelFilter(filters.FilterSet):
 
 
 class EvaluationFilter(filters.FilterSet):
+    id = UUIDListFilter(field_name="id", help_text="Repeat for several evaluations; they come in that order.")
     status = filters.MultipleChoiceFilter(choices=JobStatus.choices)
     ordering = OrderingFilter(fields=("created_at", "completed_at"))
 

@@ -2,6 +2,7 @@ import uuid
 from datetime import UTC
 
 from django import forms
+from django.db.models import Case, IntegerField, Value, When
 from django.db.models.functions import Lower
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
@@ -44,7 +45,16 @@ class FilterBackend(filters.DjangoFilterBackend):
                     for error in field_errors
                 ]
             )
-        return filterset.qs
+        queryset = filterset.qs
+        ids = filterset.form.cleaned_data.get("id") if isinstance(filterset.filters.get("id"), UUIDListFilter) else None
+        if ids:
+            if len(ids) > MAX_IDS:
+                raise InvalidInput.at(["query", "id"], f"at most {MAX_IDS} ids", "value_error.list.max_items")
+            asked = list(dict.fromkeys(ids))
+            found = {str(pk) for pk in queryset.values_list("pk", flat=True)}
+            request.missing_ids = [str(pk) for pk in asked if str(pk) not in found]
+            queryset = in_order_asked(queryset, asked)
+        return queryset
 
 
 class OrderingFilter(filters.OrderingFilter):
@@ -81,13 +91,24 @@ class _MultipleUUIDField(forms.Field):
             raise forms.ValidationError("value is not a valid uuid", code="type_error.uuid") from None
 
 
+MAX_IDS = 200
+
+
 class UUIDListFilter(filters.Filter):
-    """`?id=<uuid>&id=<uuid>` (or comma-separated): any of these ids."""
+    """`?id=<uuid>&id=<uuid>` (or comma-separated): any of these ids. Named `id`, it is a
+    multi-get: the list comes in the order asked, and the ids not found are reported
+    (`missing_ids`, see FilterBackend)."""
 
     field_class = _MultipleUUIDField
 
     def filter(self, qs, value):
         return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+
+
+def in_order_asked(queryset, ids):
+    """`queryset` ordered as `ids` lists its rows."""
+    position = Case(*[When(pk=pk, then=Value(index)) for index, pk in enumerate(ids)], output_field=IntegerField())
+    return queryset.order_by(position)
 
 
 class _UtcIsoDateTimeField(IsoDateTimeField):

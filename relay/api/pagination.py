@@ -50,6 +50,7 @@ class PagePagination(BasePagination):
         self.total = queryset.count()
         items = list(queryset[offset : offset + self.page_size]) if offset < self.total else []
         self.has_more = offset + len(items) < self.total
+        self.missing_ids = getattr(request, "missing_ids", None)
         return items
 
     def get_paginated_response(self, data):
@@ -60,6 +61,7 @@ class PagePagination(BasePagination):
                 "page": self.page,
                 "page_size": self.page_size,
                 "has_more": self.has_more,
+                **({"missing_ids": self.missing_ids} if self.missing_ids is not None else {}),
             }
         )
 
@@ -73,6 +75,12 @@ class PagePagination(BasePagination):
                 "page": {"type": "integer", "example": 1},
                 "page_size": {"type": "integer", "example": 50},
                 "has_more": {"type": "boolean", "example": True},
+                "missing_ids": {
+                    "type": "array",
+                    "items": {"type": "string", "format": "uuid"},
+                    "description": "Only with `?id=`: the ids asked for that are not in the list (unknown, "
+                    "another tenant's, or filtered out). The items come in the order asked.",
+                },
             },
         }
 
