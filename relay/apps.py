@@ -7,7 +7,15 @@ class RelayConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from relay import fleet, work  # webhooks: fans events out once they commit
+        from relay import (
+            counts,
+            fleet,
+            jobs,
+            webhooks,  # noqa: F401  (fans events out to webhooks once they commit)
+            work,
+        )
+        from relay.api import schema  # noqa: F401  (registers the OpenAPI extensions)
 
         work.on_reap(fleet.prune)
-        from relay.api import schema  # noqa: F401  (registers the OpenAPI extensions)
+        for model in jobs.job_kinds().values():
+            counts.count_with_signals(model)

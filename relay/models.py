@@ -231,3 +231,34 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return self.hostname
+
+
+class JobStatusCount(models.Model):
+    """How many jobs of a kind a tenant has in a status, as of the last roll-up; the changes
+    since are rows of JobStatusDelta (relay/jobs.py). Tenant ids, not keys: rows of a
+    deleted tenant are dropped by the roll-up."""
+
+    tenant_id = models.UUIDField()
+    kind = models.CharField(max_length=32)
+    status = models.CharField(max_length=16)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "kind", "status"], name="one_count_per_status")]
+
+    def __str__(self):
+        return f"{self.kind} {self.status}: {self.count}"
+
+
+class JobStatusDelta(models.Model):
+    """+1 or -1 jobs of a kind in a status, written with the change; rolled up into
+    JobStatusCount every minute."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant_id = models.UUIDField(db_index=True)
+    kind = models.CharField(max_length=32)
+    status = models.CharField(max_length=16)
+    delta = models.IntegerField()
+
+    def __str__(self):
+        return f"{self.kind} {self.status} {self.delta:+d}"

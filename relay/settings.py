@@ -294,6 +294,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-uploads": {"task": "relay.expire_uploads", "schedule": 60.0},
     "purge-idempotency-records": {"task": "relay.purge_idempotency_records", "schedule": 3600.0},
     "prune-events": {"task": "relay.prune_events", "schedule": 3600.0},
+    "roll-up-job-counts": {"task": "relay.roll_up_job_counts", "schedule": 60.0},
     "sweep-webhooks": {"task": "relay.sweep_webhooks", "schedule": float(RELAY_WEBHOOK_SWEEP_S)},
 }
 

@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from relay import events, services, storage, uploads, webhooks, work
+from relay import counts, events, services, storage, uploads, webhooks, work
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,11 @@ def expire_uploads():
 @shared_task(name="relay.purge_idempotency_records")
 def purge_idempotency_records():
     return services.purge_expired_idempotency_records()
+
+
+@shared_task(name="relay.roll_up_job_counts")
+def roll_up_job_counts():
+    return counts.roll_up()
 
 
 @shared_task(name="relay.prune_events")

@@ -44,7 +44,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from relay import events
+from relay import counts, events
 from relay.celery import app as celery_app
 from relay.errors import Unavailable
 
@@ -80,6 +80,7 @@ class Lifecycle:
     # read its events (no resource: the kind writes none), a parent named in each event
     # (the job of a file), and the fields each event carries ("api_name=field" renames).
     tenant_path: str = "tenant_id"
+    counted: bool = False  # kept in relay.counts (jobs: GET /jobs/count)
     resource: str = ""
     parent: str = ""
     event_fields: tuple[str, ...] = ("status",)
@@ -145,10 +146,15 @@ def transition(model, pk, /, *, to, from_=None, token=None, **fields) -> bool:
     now = timezone.now()
     if to in life.final and life.finished_at:
         fields.setdefault(life.finished_at, now)
+    rows = _rows(model, pk, unfinished(model) if from_ is None else from_, token)
     with transaction.atomic():
-        moved = _rows(model, pk, unfinished(model) if from_ is None else from_, token).update(
-            status=to, updated_at=now, **fields
-        )
+        if life.counted:
+            before = rows.select_for_update(of=("self",)).values_list("status", life.tenant_path).first()
+            moved = before is not None and model.objects.filter(pk=pk).update(status=to, updated_at=now, **fields)
+            if moved:
+                counts.moved(life.kind, before[1], before[0], to)
+        else:
+            moved = rows.update(status=to, updated_at=now, **fields)
         if moved:
             emit(model, [pk], to)
     return bool(moved)
@@ -161,11 +167,14 @@ def transition_all(model, rows, /, *, to, **fields) -> list:
     if to in life.final and life.finished_at:
         fields.setdefault(life.finished_at, now)
     with transaction.atomic():
-        pks = list(
-            rows.filter(status__in=unfinished(model)).select_for_update(of=("self",)).values_list("pk", flat=True)
-        )
+        columns = ("pk", "status", life.tenant_path) if life.counted else ("pk", "status")
+        found = list(rows.filter(status__in=unfinished(model)).select_for_update(of=("self",)).values_list(*columns))
+        pks = [row[0] for row in found]
         if pks:
             model.objects.filter(pk__in=pks).update(status=to, updated_at=now, **fields)
+            if life.counted:
+                for _, before, tenant_id in found:
+                    counts.moved(life.kind, tenant_id, before, to)
             emit(model, pks, to)
     return pks
 
@@ -195,9 +204,11 @@ def claim(model, pk, token):
     if life.claim_filter is not None:
         rows = rows.filter(life.claim_filter)
     with transaction.atomic():
-        before = rows.select_for_update(of=("self",)).values_list("status", flat=True).first()
-        if before is None:
+        columns = ("status", life.tenant_path) if life.counted else ("status",)
+        found = rows.select_for_update(of=("self",)).values_list(*columns).first()
+        if found is None:
             return None
+        before = found[0]
         model.objects.filter(pk=pk).update(
             status=life.claim_to,
             attempts=F("attempts") + 1,
@@ -207,6 +218,8 @@ def claim(model, pk, token):
             updated_at=now,
         )
         if before != life.claim_to:
+            if life.counted:
+                counts.moved(life.kind, found[1], before, life.claim_to)
             emit(model, [pk], life.claim_to)
     return model.objects.get(pk=pk)
 
