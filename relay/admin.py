@@ -6,9 +6,6 @@ from django.utils.html import format_html
 from relay import services
 from relay.models import ALL_SCOPES, ApiKey, Scope, Tenant
 
-admin.site.site_header = "Relay operations"
-admin.site.site_title = "Relay admin"
-
 
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey

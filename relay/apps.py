@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class RelayConfig(AppConfig):
@@ -8,3 +9,10 @@ class RelayConfig(AppConfig):
 
     def ready(self):
         from relay.api import schema  # noqa: F401  (registers the OpenAPI extensions)
+
+
+class RelayAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with Relay's site (relay/admin_site.py); INSTALLED_APPS names it."""
+
+    default = False  # not a config of the `relay` app itself
+    default_site = "relay.admin_site.RelayAdminSite"
