@@ -31,6 +31,9 @@ class TenantAdmin(admin.ModelAdmin):
     def key_count(self, tenant):
         return tenant.api_keys.count()
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: a deleted tenant's rows would go, its stored objects would stay
+
 
 class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
@@ -100,7 +103,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            # Only what the form edits: a full save could undo a revocation made meanwhile.
+            return obj.save(update_fields=["name", "expires_at"])
         api_key, raw_key = services.create_api_key(
             tenant=form.cleaned_data["tenant"],
             name=form.cleaned_data["name"],

@@ -185,6 +185,9 @@ class ModelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # through the API: it removes the artifact and refuses while inference uses the model
 
+    def save_model(self, request, obj, form, change):
+        services.rename_model(model=obj, name=form.cleaned_data["name"])
+
     @admin.display(description="artifact types")
     def types(self, model):
         return ", ".join(model.artifact_types)
