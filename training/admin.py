@@ -116,14 +116,14 @@ class TrainingJobAdmin(ReadOnlyAdmin):
         if not job.history:
             return "no epoch finished yet"
         # The query string changes with every epoch, so a reload never shows a cached chart.
-        url = reverse("admin:training_trainingjob_history", args=[job.pk]) + f"?epochs={len(job.history)}"
+        url = reverse("admin:training_trainingjob_history_chart", args=[job.pk]) + f"?epochs={len(job.history)}"
         return format_html('<img src="{}" style="max-width: 100%" alt="training history chart">', url)
 
     def get_urls(self):
         history = path(
             "<uuid:job_id>/history.svg",
             self.admin_site.admin_view(self.history_view),
-            name="training_trainingjob_history",
+            name="training_trainingjob_history_chart",
         )
         return [history, *super().get_urls()]
 
