@@ -95,14 +95,14 @@ class AnnotationSetAdmin(admin.ModelAdmin):
     @admin.display(description="per type")
     def by_type(self, annotation_set):
         counts = annotation_set.annotations_by_type
-        return ", ".join(f"{name}: {n}" for name, n in counts.items()) if counts else "-"
+        return ", ".join(f"{name}: {n}" for name, n in sorted(counts.items())) if counts else "-"
 
     @admin.display(description="per type")
     def by_type_table(self, annotation_set):
         counts = annotation_set.annotations_by_type
         if not counts:
             return "-"
-        rows = format_html_join("", "<tr><td>{}</td><td style='text-align: right'>{}</td></tr>", counts.items())
+        rows = format_html_join("", "<tr><td>{}</td><td style='text-align: right'>{}</td></tr>", sorted(counts.items()))
         return format_html("<table><thead><tr><th>type</th><th>annotations</th></tr></thead>{}</table>", rows)
 
     @admin.display(description="time annotated")

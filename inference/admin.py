@@ -107,11 +107,15 @@ class DetectionInline(admin.TabularInline):
     model = Detection
     extra = 0
     can_delete = False
-    fields = ("artifact_type", "start_ms", "end_ms", "confidence")
+    fields = ("artifact_type", "start_ms", "end_ms", "score")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="confidence")
+    def score(self, detection):
+        return f"{detection.confidence:.3f}"
 
 
 @admin.register(InferenceFile)

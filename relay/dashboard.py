@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.timesince import timesince
 
 from relay import health, work
 
@@ -23,11 +22,17 @@ class Stuck:
 
 
 @dataclass
+class Failure:
+    item: object
+    age: str  # how long ago it failed
+
+
+@dataclass
 class KindOverview:
     kind: str
     model: type
     counts: dict  # every status of the kind, in the order of its choices
-    failures: list  # the latest failed items, newest first
+    failures: list  # Failure of the latest failed items, newest first
     stuck: list  # up to STUCK_SHOWN Stuck, the longest waiting first
     stuck_total: int
 
@@ -49,16 +54,30 @@ def status_counts(model):
     return {status: found.get(status, 0) for status in work.statuses(model)}
 
 
-def latest_failures(model, limit=LATEST_FAILURES):
-    return list(model.objects.filter(status=model.lifecycle.failed).order_by("-updated_at")[:limit])
+def age(since, now):
+    """A short duration: "42 s", "7 min", "3 h 5 min", "2 d 4 h"."""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if hours < 1:
+        return f"{minutes} min"
+    if days < 1:
+        return f"{hours} h {minutes % 60} min"
+    return f"{days} d {hours % 24} h"
+
+
+def latest_failures(model, now, limit=LATEST_FAILURES):
+    failed = model.objects.filter(status=model.lifecycle.failed).order_by("-updated_at")[:limit]
+    return [Failure(item, age(item.updated_at, now)) for item in failed]
 
 
 def stuck_reason(item, now):
     if item.started_at is None:
         if item.task_id == work.UNSENT:
             return "queued, but the broker refused its task"
-        return f"queued {timesince(item.updated_at, now)} ago, never started"
-    return f"{item.status}, no heartbeat for {timesince(item.heartbeat_at, now)}"
+        return f"queued {age(item.updated_at, now)} ago, never started"
+    return f"{item.status}, no heartbeat for {age(item.heartbeat_at, now)}"
 
 
 def stuck_items(model, now, limit=STUCK_SHOWN):
@@ -69,7 +88,7 @@ def stuck_items(model, now, limit=STUCK_SHOWN):
 
 def kind_overview(kind, model, now):
     stuck, stuck_total = stuck_items(model, now)
-    return KindOverview(kind, model, status_counts(model), latest_failures(model), stuck, stuck_total)
+    return KindOverview(kind, model, status_counts(model), latest_failures(model, now), stuck, stuck_total)
 
 
 def snapshot(now=None):

@@ -20,6 +20,12 @@ def _number(value):
     return f"{value:.3f}" if isinstance(value, float) else value
 
 
+def _fact(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else value
+
+
 def metrics_table(metrics):
     """Event metrics (detector.metrics.event_metrics and what training adds) as an HTML table."""
     if not metrics:
@@ -29,10 +35,10 @@ def metrics_table(metrics):
         for name, scores in (metrics.get("per_type") or {}).items()
     ]
     facts = [
-        (key.replace("_", " "), _number(value))
+        (key.replace("_", " "), _fact(value))
         for key, value in metrics.items()
-        if key not in ("macro_f1", "micro_f1") and isinstance(value, (int, float, str)) and not isinstance(value, bool)
-    ] + [(key.replace("_", " "), "yes" if value else "no") for key, value in metrics.items() if isinstance(value, bool)]
+        if key not in ("macro_f1", "micro_f1") and isinstance(value, (int, float, str))
+    ]
     return render_to_string(
         "admin/training/metrics_table.html",
         {

@@ -42,7 +42,7 @@ def svg_for(history, best_epoch=None) -> bytes:
         losses.xaxis.get_major_locator().set_params(integer=True)
     else:
         losses.text(0.5, 0.5, "no epoch finished yet", transform=losses.transAxes, ha="center", va="center")
-    losses.legend(handles=handles, loc="upper center", ncols=4, fontsize="small", frameon=False)
+    figure.legend(handles=handles, loc="outside upper center", ncols=4, fontsize="small", frameon=False)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg")
     return buffer.getvalue()
