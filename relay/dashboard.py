@@ -91,11 +91,22 @@ def kind_overview(kind, model, now):
     return KindOverview(kind, model, status_counts(model), latest_failures(model, now), stuck, stuck_total)
 
 
+def queue_rows(checks):
+    """(queue, depth, names of the live workers that consume it) for each queue."""
+    consumers = checks["workers"]["queues"]
+    return [
+        (queue, depth, [name for name, queues in consumers.items() if queue in queues])
+        for queue, depth in checks["broker"].get("queue_depth", {}).items()
+    ]
+
+
 def snapshot(now=None):
     """Everything the dashboard shows, read now."""
     now = now or timezone.now()
+    checks = health.run_checks()
     return {
-        "checks": health.run_checks(),
+        "checks": checks,
+        "queues": queue_rows(checks),
         "kinds": [kind_overview(kind, model, now) for kind, model in work.KINDS.items()],
         "now": now,
         "limits": {

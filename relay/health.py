@@ -49,10 +49,11 @@ def _storage():
 
 
 def live_workers():
-    """Names of the workers alive now: the one place that knows how (a broadcast ping today;
-    a table of worker heartbeats could answer instead)."""
-    replies = celery_app.control.ping(timeout=min(0.5, settings.RELAY_DEPENDENCY_TIMEOUT))
-    return sorted(name for reply in replies for name in reply)
+    """{name: the queues it consumes} of each worker alive now: the one place that knows how
+    (a broadcast to the workers today; a table of worker heartbeats could answer instead)."""
+    inspect = celery_app.control.inspect(timeout=min(0.5, settings.RELAY_DEPENDENCY_TIMEOUT))
+    replies = inspect.active_queues() or {}
+    return {name: sorted(queue["name"] for queue in queues) for name, queues in sorted(replies.items())}
 
 
 def _workers():
@@ -85,8 +86,8 @@ def run_checks():
         except FutureTimeout:
             results[name] = {"status": "down", "error": f"no answer within {limit:.1f}s", "latency_ms": limit * 1000}
     pool.shutdown(wait=False, cancel_futures=True)
-    live = _timed(_workers).get("live", []) if results["broker"]["status"] == "ok" else []
-    results["workers"] = {"count": len(live), "live": live}
+    live = _timed(_workers).get("live", {}) if results["broker"]["status"] == "ok" else {}
+    results["workers"] = {"count": len(live), "live": sorted(live), "queues": live}
     return results
 
 

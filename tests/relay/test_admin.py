@@ -234,7 +234,7 @@ def test_dashboard_shows_dependencies_queues_workers_and_work(staff_client, cons
         assert f"<td>{service}</td>" in html
     assert 'class="state-ok"' in html and 'class="state-down">down' not in html
     for queue in health.queues():  # every lifecycle queue, with its depth
-        assert f"<tr><td>{queue}</td><td>" in html
+        assert re.search(rf"<tr><td>{queue}</td><td>\d+</td>", html), queue
     assert "Live workers (" in html
     for kind in ("audio_file", "training_job", "evaluation", "inference_job", "inference_file"):
         assert f'id="kind-{kind}"' in html
@@ -263,9 +263,20 @@ def test_dashboard_shows_a_broker_that_is_down(staff_client, settings):
 def test_the_live_worker_list_is_one_function(staff_client, monkeypatch):
     from relay import health
 
-    monkeypatch.setattr(health, "live_workers", lambda: ["celery@alpha", "celery@beta"])
+    workers = {"celery@alpha": ["audio", "default"], "celery@beta": ["audio", "training"]}
+    monkeypatch.setattr(health, "live_workers", lambda: workers)
     html = page(staff_client, "/admin/dashboard/")
-    assert "Live workers (2)" in html and "<td>celery@alpha</td>" in html
+    assert "Live workers (2)" in html and "<tr><td>celery@alpha</td><td>audio, default</td></tr>" in html
+    assert "<tr><td>audio</td><td>0</td><td>2 workers</td></tr>" in html
+    assert "<tr><td>training</td><td>0</td><td>1 worker</td></tr>" in html
+    assert '<tr><td>inference</td><td>0</td><td><span class="state-down">no live worker</span>' in html
+
+
+def test_dashboard_lists_a_real_worker_and_its_queues(staff_client, celery_worker_process):
+    html = page(staff_client, "/admin/dashboard/")
+    worker = re.search(r"<tr><td>(test-\d+@[^<]+)</td><td>([^<]+)</td></tr>", html)
+    assert worker and worker.group(2) == "audio, default, inference, training", html
+    assert "no live worker" not in html
 
 
 def test_console_pages_are_for_staff_only(client, console_data):
