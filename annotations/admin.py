@@ -21,7 +21,6 @@ def with_counts(annotation_sets):
 class AnnotationSetAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
-        "dataset",
         "version",
         "status",
         "annotation_count",
@@ -95,7 +94,9 @@ class AnnotationSetAdmin(admin.ModelAdmin):
     @admin.display(description="per type")
     def by_type(self, annotation_set):
         counts = annotation_set.annotations_by_type
-        return ", ".join(f"{name}: {n}" for name, n in sorted(counts.items())) if counts else "-"
+        if not counts:
+            return "-"
+        return format_html_join(" · ", '<span style="white-space: nowrap">{}: {}</span>', sorted(counts.items()))
 
     @admin.display(description="per type")
     def by_type_table(self, annotation_set):

@@ -9,8 +9,9 @@ upload is not audio and fails), a small detector trained on it, an inference job
 broken file, a draft annotation set, and inference files waiting on a queue that no
 worker consumes (RELAY_NEVER_STARTED_AFTER_S is lowered to 5 s so that they show as
 stuck at once). Then it serves the web app, logs into the admin as a new superuser and
-saves PNGs of the dashboard, a training job (with its chart), a model, an inference job,
-a failed-files list, an inference file (player and plot) and the annotation sets.
+saves PNGs of the dashboard, the training jobs, one of them (with its chart), a model,
+the inference jobs, one with a failed file, the failed files, an inference file (player
+and plot) and the annotation sets.
 
 With --url it logs in with the credentials given and shoots the same pages from what is
 there. Chromium (Debian: `apt-get install chromium`) is driven over
@@ -34,7 +35,7 @@ from pathlib import Path
 import harness
 import requests
 
-WIDTH = 1366
+WIDTH = 1440
 MAX_HEIGHT = 4000
 KINDS = ("glitch", "dropout", "hum")
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -45,7 +45,6 @@ class InferenceJobAdmin(ReadOnlyAdmin):
         "model",
         "status",
         "progress_cell",
-        "total_files",
         "failed_files",
         "total_detections",
         "error",
@@ -120,9 +119,8 @@ class DetectionInline(admin.TabularInline):
 
 @admin.register(InferenceFile)
 class InferenceFileAdmin(ReadOnlyAdmin):
-    list_display = ("filename", "job", "status", "duration_ms", "detection_count", "error", "processed_at")
+    list_display = ("filename", "job_link", "status", "duration", "detection_count", "error", "processed_at")
     list_filter = ("status", "job__tenant")
-    list_select_related = ("job",)
     search_fields = ("filename", "id", "job__id")
     readonly_fields = ("player", "plot", "error")
     fieldsets = (
@@ -157,6 +155,16 @@ class InferenceFileAdmin(ReadOnlyAdmin):
     @admin.display(description="error")
     def error(self, inference_file):
         return error_excerpt(inference_file.error_message)
+
+    @admin.display(description="job", ordering="job")
+    def job_link(self, inference_file):
+        job_id = inference_file.job_id
+        url = reverse("admin:inference_inferencejob_change", args=[job_id])
+        return format_html('<a href="{}" title="{}">{}…</a>', url, job_id, str(job_id)[:8])
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, inference_file):
+        return "-" if inference_file.duration_ms is None else f"{inference_file.duration_ms / 1000:.1f} s"
 
     @admin.display(description="listen")
     def player(self, inference_file):

@@ -449,7 +449,7 @@ def test_draft_sets_show_live_counts(staff_client, annotated):
     listing = page(staff_client, "/admin/annotations/annotationset/")
     row = re.search(rf'href="/admin/annotations/annotationset/{draft.pk}/change/".*?</tr>', listing, re.S).group(0)
     assert '<td class="field-annotation_count">3</td>' in row and '<td class="field-files">2</td>' in row
-    assert "glitch: 2, hum: 1" in row and "1.5 s" in row
+    assert '>glitch: 2</span> · <span style="white-space: nowrap">hum: 1</span>' in row and "1.5 s" in row
     row = re.search(rf'href="/admin/annotations/annotationset/{published.pk}/change/".*?</tr>', listing, re.S).group(0)
     assert '<td class="field-annotation_count">7</td>' in row  # stored when it was published
     html = page(staff_client, f"/admin/annotations/annotationset/{draft.pk}/change/")
