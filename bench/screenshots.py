@@ -199,19 +199,19 @@ def first_change_page(base_url, session_id, listing):
 
 def pages(base_url, session_id):
     """(png name, admin path) of each page to shoot; those with nothing to show are left out."""
+
+    def first(listing):
+        return first_change_page(base_url, session_id, listing)
+
     wanted = [
         ("dashboard", "/admin/dashboard/"),
-        (
-            "training-job",
-            first_change_page(base_url, session_id, "/admin/training/trainingjob/?status__exact=completed"),
-        ),
-        ("model", first_change_page(base_url, session_id, "/admin/training/model/")),
-        ("inference-job", first_change_page(base_url, session_id, "/admin/inference/inferencejob/?failed_files__gt=0")),
+        ("training-jobs", "/admin/training/trainingjob/"),
+        ("training-job", first("/admin/training/trainingjob/?status__exact=completed")),
+        ("model", first("/admin/training/model/")),
+        ("inference-jobs", "/admin/inference/inferencejob/"),
+        ("inference-job", first("/admin/inference/inferencejob/?failed_files__gt=0")),
         ("failed-inference-files", "/admin/inference/inferencefile/?status__exact=failed"),
-        (
-            "inference-file",
-            first_change_page(base_url, session_id, "/admin/inference/inferencefile/?status__exact=completed"),
-        ),
+        ("inference-file", first("/admin/inference/inferencefile/?status__exact=completed")),
         ("annotation-sets", "/admin/annotations/annotationset/"),
     ]
     return [(name, path) for name, path in wanted if path]
