@@ -6,7 +6,7 @@ from django.utils.html import format_html
 
 from inference import services
 from inference.models import Detection, FileStatus, InferenceFile, InferenceJob
-from relay.admin_kit import ReadOnlyAdmin, audio_player, error_excerpt, progress_bar
+from relay.admin_kit import ReadOnlyAdmin, audio_player, error_excerpt, progress_bar, short_id
 from relay.jobs import cancel_each
 
 WORKER_FIELDS = ("attempts", "task_id", "started_at", "heartbeat_at", "updated_at")
@@ -40,7 +40,7 @@ class InferenceFileInline(admin.TabularInline):
 @admin.register(InferenceJob)
 class InferenceJobAdmin(ReadOnlyAdmin):
     list_display = (
-        "id",
+        "job_id",
         "tenant",
         "model",
         "status",
@@ -77,6 +77,10 @@ class InferenceJobAdmin(ReadOnlyAdmin):
     )
     inlines = [InferenceFileInline]
     actions = ["cancel", "retry_failed_files"]
+
+    @admin.display(description="id", ordering="id")
+    def job_id(self, job):
+        return short_id(job)
 
     @admin.display(description="progress")
     def progress_cell(self, job):

@@ -1,5 +1,5 @@
-"""What the apps' admin pages share: a read-only ModelAdmin, progress bars, error
-excerpts, an audio player."""
+"""What the apps' admin pages share: a read-only ModelAdmin, short ids, progress bars,
+error excerpts, an audio player."""
 
 from django.contrib import admin
 from django.utils.html import format_html
@@ -25,6 +25,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def short_id(obj):
+    """The first 8 characters of a UUID primary key (the whole of it on hover), for lists."""
+    return format_html('<span title="{}">{}…</span>', obj.pk, str(obj.pk)[:8])
 
 
 def progress_bar(fraction, label=""):

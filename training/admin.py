@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from relay.admin_kit import ReadOnlyAdmin, error_excerpt, progress_bar
+from relay.admin_kit import ReadOnlyAdmin, error_excerpt, progress_bar, short_id
 from relay.jobs import cancel_each
 from training import services
 from training.models import Evaluation, Model, TrainingJob
@@ -209,7 +209,16 @@ class ModelAdmin(admin.ModelAdmin):
 
 @admin.register(Evaluation)
 class EvaluationAdmin(ReadOnlyAdmin):
-    list_display = ("id", "model", "tenant", "annotation_set_version", "status", "progress_cell", "f1", "error")
+    list_display = (
+        "evaluation_id",
+        "model",
+        "tenant",
+        "annotation_set_version",
+        "status",
+        "progress_cell",
+        "f1",
+        "error",
+    )
     list_filter = ("status", "tenant", "created_at")
     list_select_related = ("model", "tenant")
     search_fields = ("id", "model__name", "client_reference", "error_message")
@@ -236,6 +245,10 @@ class EvaluationAdmin(ReadOnlyAdmin):
         ("Worker", {"fields": WORKER_FIELDS, "classes": ("collapse",)}),
         ("Raw", {"fields": ("audio_file_ids", "metrics", "progress"), "classes": ("collapse",)}),
     )
+
+    @admin.display(description="id", ordering="id")
+    def evaluation_id(self, evaluation):
+        return short_id(evaluation)
 
     @admin.display(description="progress", ordering="progress")
     def progress_cell(self, evaluation):
