@@ -61,8 +61,8 @@ class AnnotationSetAdmin(admin.ModelAdmin):
         return False  # through the API, which refuses for published sets
 
     def save_model(self, request, obj, form, change):
-        # Only the name, and only while a draft: a full save could overwrite a publish that
-        # happened since the page was loaded.
+        # Only the name, and only while a draft (under the set's lock): a full save writes
+        # back every field as it was read, undoing a publish that lands in between.
         try:
             services.rename_draft(annotation_set=obj, name=form.cleaned_data["name"])
         except Conflict as refused:

@@ -103,7 +103,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            # Only what the form edits: a full save could undo a revocation made meanwhile.
+            # Only what the form edits: a full save writes back every field as it was read,
+            # undoing a revocation that lands in between.
             return obj.save(update_fields=["name", "expires_at"])
         api_key, raw_key = services.create_api_key(
             tenant=form.cleaned_data["tenant"],

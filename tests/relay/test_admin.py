@@ -471,3 +471,23 @@ def test_renaming_a_draft_saves_the_name_only(staff_client, annotated):
     assert staff_client.post(url, {"name": "again"}, secure=True).status_code == 403
     draft.refresh_from_db()
     assert draft.name == "renamed"
+
+
+def test_saving_a_key_does_not_undo_a_revocation(staff_client, api, monkeypatch):
+    from django.utils import timezone
+
+    from relay.admin import ApiKeyAdmin
+
+    loaded = ApiKeyAdmin.get_object
+
+    def revoked_meanwhile(self, request, object_id, from_field=None):
+        api_key = loaded(self, request, object_id, from_field)
+        ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())  # through the API, say
+        return api_key
+
+    monkeypatch.setattr(ApiKeyAdmin, "get_object", revoked_meanwhile)
+    url = f"/admin/relay/apikey/{api.api_key.pk}/change/"
+    form = {"name": "renamed", "expires_at_0": "", "expires_at_1": ""}
+    assert staff_client.post(url, form, secure=True).status_code == 302
+    key = ApiKey.objects.get(pk=api.api_key.pk)
+    assert key.name == "renamed" and key.revoked_at is not None
