@@ -70,6 +70,17 @@ def with_stats(annotation_sets):
     return annotation_sets
 
 
+def annotated_file_counts(set_ids):
+    """{set_id: how many audio files the set annotates} in one query."""
+    counts = (
+        Annotation.objects.filter(annotation_set_id__in=set_ids)
+        .values_list("annotation_set_id")
+        .annotate(n=Count("audio_file_id", distinct=True))
+        .order_by()
+    )
+    return {pk: 0 for pk in set_ids} | dict(counts)
+
+
 def sets_for(*, dataset):
     return AnnotationSet.objects.filter(dataset=dataset)
 

@@ -217,6 +217,13 @@ def delete_annotation(*, annotation) -> None:
         _touch(annotation.annotation_set)
 
 
+def rename_draft(*, annotation_set, name) -> None:
+    """Rename a draft (the admin's one edit); a Conflict once it is published."""
+    with transaction.atomic():
+        _lock_draft(annotation_set)
+        AnnotationSet.objects.filter(pk=annotation_set.pk).update(name=name, updated_at=timezone.now())
+
+
 def delete_set(*, annotation_set) -> None:
     with transaction.atomic():
         locked = _lock_draft(annotation_set)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
@@ -6,12 +5,20 @@ from django.utils.html import format_html
 from datasets import services
 from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
 from relay import storage
+from relay.admin_kit import PLAYER_URL_EXPIRES_S, audio_player, error_excerpt
 
 
 class ArtifactTypeInline(admin.TabularInline):
+    """Read-only: published sets pin the types they use; the API changes them safely."""
+
     model = ArtifactType
     extra = 0
+    can_delete = False
     fields = ("name", "description", "color")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Dataset)
@@ -23,6 +30,9 @@ class DatasetAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "created_at", "updated_at")
     date_hierarchy = "created_at"
     inlines = [ArtifactTypeInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # through the API: it removes the stored objects and refuses while training runs
 
     def get_queryset(self, request):
         return (
@@ -42,7 +52,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
 @admin.register(AudioFile)
 class AudioFileAdmin(admin.ModelAdmin):
-    list_display = ("filename", "dataset", "tenant", "status", "duration", "file_size", "created_at")
+    list_display = ("filename", "dataset", "tenant", "status", "duration", "file_size", "error", "created_at")
     list_filter = ("status", "content_type", "dataset__tenant", "created_at")
     list_select_related = ("dataset", "dataset__tenant")
     search_fields = ("filename", "id", "dataset__name", "storage_key")
@@ -77,6 +87,12 @@ class AudioFileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # files arrive through the upload API
 
+    def has_change_permission(self, request, obj=None):
+        return False  # only the upload flow and its worker write a file
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # through the API: it removes the stored objects and refuses while a published set uses it
+
     @admin.display(description="tenant", ordering="dataset__tenant__name")
     def tenant(self, audio):
         return audio.dataset.tenant
@@ -85,17 +101,17 @@ class AudioFileAdmin(admin.ModelAdmin):
     def duration(self, audio):
         return "-" if audio.duration_ms is None else f"{audio.duration_ms / 1000:.2f} s"
 
+    @admin.display(description="error")
+    def error(self, audio):
+        return error_excerpt(audio.error_message)
+
     @admin.display(description="listen")
     def player(self, audio):
         if audio.confirmed_at is None:
             return "not uploaded"
-        expires = settings.RELAY_DOWNLOAD_URL_EXPIRES
-        original = storage.presigned_get(audio.storage_key, expires_in=expires)
-        html = format_html(
-            '<audio controls preload="none" src="{}"></audio> <a href="{}">original</a>', original, original
-        )
+        html = audio_player(audio.storage_key)
         if audio.status == AudioStatus.READY:
-            canonical = storage.presigned_get(audio.canonical_key, expires_in=expires)
+            canonical = storage.presigned_get(audio.canonical_key, expires_in=PLAYER_URL_EXPIRES_S)
             html += format_html(' · <a href="{}">canonical 16 kHz mono FLAC</a>', canonical)
         return html
 

@@ -8,6 +8,8 @@ is never queued into a job that has just finished.
 
 import logging
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -197,3 +199,90 @@ def finish_stalled_jobs(now, limit=500):
         "pk", flat=True
     )[:limit]:
         finish_if_done(job_id)
+
+
+@dataclass
+class Retried:
+    files: int = 0  # queued again
+    jobs_reopened: int = 0  # completed jobs moved back to processing
+    refused: list = field(default_factory=list)  # one reason per job or file left as it was
+
+
+def retry_failed_files(files) -> Retried:
+    """Operator action: queue failed files of `files` again (after what failed them was fixed).
+
+    Under each job's row lock (the lock that orders confirms, cancels and the finish check):
+    a file moves failed -> queued by a conditional update, its worker fields cleared, and
+    the job's failed_files goes down by the files moved. A job that had completed is
+    reopened (completed -> processing): the one move out of a final status, so that the
+    job's counters and status keep adding up; it completes again once its files finish.
+    Refused: files of cancelled or failed jobs, of jobs whose model was deleted, files
+    never uploaded and dataset audio deleted since."""
+    outcome = Retried()
+    by_job = defaultdict(list)
+    for file_id, job_id in files.filter(status=FileStatus.FAILED).values_list("pk", "job_id").order_by("job_id"):
+        by_job[job_id].append(file_id)
+    for job_id, file_ids in by_job.items():
+        with transaction.atomic():
+            job = InferenceJob.objects.select_for_update().filter(pk=job_id).first()
+            refusal = _retry_refusal(job)
+            if refusal:
+                outcome.refused.append(f"inference job {job_id}: {refusal} ({len(file_ids)} file(s) left failed)")
+                continue
+            moved = 0
+            for inference_file in InferenceFile.objects.filter(pk__in=file_ids, status=FileStatus.FAILED):
+                refusal = _file_retry_refusal(inference_file, job)
+                if refusal:
+                    outcome.refused.append(f"{inference_file.filename} ({inference_file.pk}): {refusal}")
+                elif work.transition(
+                    InferenceFile,
+                    inference_file.pk,
+                    from_=[FileStatus.FAILED],
+                    to=FileStatus.QUEUED,
+                    error_message="",
+                    attempts=0,
+                    started_at=None,
+                    heartbeat_at=None,
+                    task_id="",
+                    processed_at=None,
+                ):
+                    work.enqueue(InferenceFile, inference_file.pk)
+                    moved += 1
+            if not moved:
+                continue
+            # The counters cannot move meanwhile: workers update them under this lock too.
+            finished = job.processed_files + job.failed_files - moved
+            if job.status != JobStatus.PROCESSING:  # completed (or pending): open again
+                work.transition(
+                    InferenceJob,
+                    job.pk,
+                    from_=[job.status],
+                    to=JobStatus.PROCESSING,
+                    completed_at=None,
+                    progress=round(finished / max(job.total_files, 1), 4),
+                )
+                outcome.jobs_reopened += job.status == JobStatus.COMPLETED
+            InferenceJob.objects.filter(pk=job.pk).update(
+                failed_files=F("failed_files") - moved, updated_at=timezone.now()
+            )
+            outcome.files += moved
+    logger.info("retried %d failed inference files, reopened %d jobs", outcome.files, outcome.jobs_reopened)
+    return outcome
+
+
+def _retry_refusal(job):
+    if job is None:
+        return "deleted"
+    if job.status in (JobStatus.CANCELLED, JobStatus.FAILED):
+        return f"the job is {job.status}"
+    if job.model_id is None:
+        return "its model was deleted"
+    return ""
+
+
+def _file_retry_refusal(inference_file, job):
+    if inference_file.confirmed_at is None:
+        return "it was never uploaded"
+    if inference_file.audio_file_id is None and not inference_file.storage_key.startswith(job.storage_prefix):
+        return "its dataset audio was deleted"
+    return ""

@@ -3,11 +3,19 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from relay import services
-from relay.models import ALL_SCOPES, ApiKey, Scope, Tenant
-
-admin.site.site_header = "Relay operations"
-admin.site.site_title = "Relay admin"
+from relay import services, webhooks
+from relay.admin_kit import ReadOnlyAdmin, error_excerpt
+from relay.errors import Conflict
+from relay.models import (
+    ALL_SCOPES,
+    ApiKey,
+    Event,
+    Scope,
+    Tenant,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WorkerHeartbeat,
+)
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -33,6 +41,9 @@ class TenantAdmin(admin.ModelAdmin):
     @admin.display(description="API keys")
     def key_count(self, tenant):
         return tenant.api_keys.count()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: a deleted tenant's rows would go, its stored objects would stay
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -103,7 +114,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            # Only what the form edits: a full save writes back every field as it was read,
+            # undoing a revocation that lands in between.
+            return obj.save(update_fields=["name", "expires_at"])
         api_key, raw_key = services.create_api_key(
             tenant=form.cleaned_data["tenant"],
             name=form.cleaned_data["name"],
@@ -128,3 +141,90 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: keys stay for the audit trail
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "type", "object_id", "tenant", "created_at")
+    list_filter = ("resource", "type", "tenant")
+    list_select_related = ("tenant",)
+    search_fields = ("=object_id", "=parent_id", "type")
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # the outbox grows large: no COUNT(*) per page
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ("url", "tenant", "enabled", "failing_since", "disabled_excerpt", "created_at")
+    list_filter = ("enabled", "tenant")
+    list_select_related = ("tenant",)
+    search_fields = ("url", "description", "tenant__name")
+    exclude = ("secret",)
+    actions = ["enable", "disable"]
+
+    @admin.display(description="disabled because")
+    def disabled_excerpt(self, endpoint):
+        return error_excerpt(endpoint.disabled_reason)
+
+    @admin.action(description="Enable (deliver what happens from now on)")
+    def enable(self, request, queryset):
+        for endpoint in queryset.filter(enabled=False):
+            webhooks.update_endpoint(endpoint, enabled=True)
+        self.message_user(request, "Enabled.", messages.SUCCESS)
+
+    @admin.action(description="Disable")
+    def disable(self, request, queryset):
+        count = queryset.update(enabled=False, disabled_reason=f"disabled by {request.user} in the admin")
+        self.message_user(request, f"Disabled {count} endpoint(s).", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "event_type",
+        "endpoint",
+        "status",
+        "attempts",
+        "status_code",
+        "latency_ms",
+        "error_column",
+        "created_at",
+    )
+    list_filter = ("status", "event_type")
+    list_select_related = ("endpoint",)
+    search_fields = ("=id", "endpoint__url")
+    date_hierarchy = "created_at"
+    actions = ["redeliver"]
+
+    @admin.display(description="last error")
+    def error_column(self, delivery):
+        return error_excerpt(delivery.error)
+
+    @admin.action(description="Deliver again now")
+    def redeliver(self, request, queryset):
+        done = 0
+        for delivery in queryset.select_related("endpoint"):
+            try:
+                webhooks.redeliver(delivery)
+                done += 1
+            except Conflict as refused:
+                self.message_user(request, f"{delivery.pk}: {refused.message}", messages.WARNING)
+        self.message_user(request, f"{done} delivery(ies) sent again.", messages.SUCCESS)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerAdmin(ReadOnlyAdmin):
+    list_display = (
+        "hostname",
+        "queue_list",
+        "concurrency",
+        "active_tasks",
+        "processed_tasks",
+        "version",
+        "last_seen_at",
+    )
+    search_fields = ("hostname",)
+
+    @admin.display(description="queues")
+    def queue_list(self, worker):
+        return ", ".join(worker.queues)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class RelayConfig(AppConfig):
@@ -19,3 +20,10 @@ class RelayConfig(AppConfig):
         work.on_reap(fleet.prune)
         for model in jobs.job_kinds().values():
             counts.count_with_signals(model)
+
+
+class RelayAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with Relay's site (relay/admin_site.py); INSTALLED_APPS names it."""
+
+    default = False  # not a config of the `relay` app itself
+    default_site = "relay.admin_site.RelayAdminSite"

@@ -7,7 +7,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from django.conf import settings
 from django.db import connections
 
-from relay import storage
+from relay import storage, work
 from relay.celery import QUEUES
 from relay.celery import app as celery_app
 
@@ -24,12 +24,17 @@ def _database():
     return {}
 
 
+def queues():
+    """Every queue a task can be sent to: the declared ones and each kind's lifecycle queue."""
+    return sorted(set(QUEUES) | {model.lifecycle.queue for model in work.KINDS.values()})
+
+
 def _broker():
     with celery_app.connection_for_read(url=settings.CELERY_BROKER_URL) as connection:
         connection.ensure_connection(max_retries=1, interval_start=0, timeout=settings.RELAY_DEPENDENCY_TIMEOUT)
         channel = connection.default_channel
         depth = {}
-        for queue in QUEUES:
+        for queue in queues():
             try:
                 depth[queue] = channel.queue_declare(queue=queue, passive=True).message_count
             except Exception:  # a queue no worker declared yet (RabbitMQ): nothing waits in it
@@ -43,10 +48,16 @@ def _storage():
     return {"bucket": settings.S3_BUCKET}
 
 
-def _workers():
+def live_workers():
+    """{hostname: the queues it consumes} of each worker alive now (their heartbeats,
+    relay/fleet.py)."""
     from relay import fleet
 
-    return {"live": sorted(fleet.alive().values_list("hostname", flat=True))}
+    return dict(fleet.alive().order_by("hostname").values_list("hostname", "queues"))
+
+
+def _workers():
+    return {"live": live_workers()}
 
 
 CHECKS = {"database": _database, "broker": _broker, "storage": _storage}
@@ -75,8 +86,8 @@ def run_checks():
         except FutureTimeout:
             results[name] = {"status": "down", "error": f"no answer within {limit:.1f}s", "latency_ms": limit * 1000}
     pool.shutdown(wait=False, cancel_futures=True)
-    live = _timed(_workers).get("live", []) if results["database"]["status"] == "ok" else []
-    results["workers"] = {"count": len(live), "live": live}
+    live = _timed(_workers).get("live", {}) if results["database"]["status"] == "ok" else {}
+    results["workers"] = {"count": len(live), "live": sorted(live), "queues": live}
     return results
 
 

@@ -2,7 +2,8 @@
 lifecycle of `relay.work`.
 
 pending (created, waiting for input) -> queued (handed to the broker) -> processing ->
-completed | failed | cancelled. Only forward moves; a finished job never changes again.
+completed | failed | cancelled. Only forward moves; a finished job never changes again
+(one exception: an operator's retry of the failed files of a completed inference job reopens it).
 `status`, `progress`, `stage`, `error_message` and the results are separate fields.
 Job kinds register themselves with `relay.work.register`; `counts` reads them all.
 """

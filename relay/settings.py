@@ -37,7 +37,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 VERSION = __version__
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "relay.apps.RelayAdminConfig",  # django.contrib.admin with the operators dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -373,7 +373,10 @@ def requeue_stuck(now=None, limit=500) -> dict:
     return counts
 
 
-def _requeue_kind(model, now, limit):
+def lost(model, now):
+    """Items of `model` whose task looks lost, those the reaper acts on: queued and never
+    started for RELAY_NEVER_STARTED_AFTER_S (or never sent), or running with a heartbeat
+    older than RELAY_STUCK_AFTER_S."""
     life = model.lifecycle
     never_started = Q(status__in=life.queued, started_at__isnull=True) & (
         Q(updated_at__lt=now - timedelta(seconds=settings.RELAY_NEVER_STARTED_AFTER_S)) | Q(task_id=UNSENT)
@@ -382,6 +385,11 @@ def _requeue_kind(model, now, limit):
     rows = model.objects.filter(never_started | silent)
     if life.claim_filter is not None:
         rows = rows.filter(life.claim_filter)
+    return rows
+
+
+def _requeue_kind(model, now, limit):
+    rows = lost(model, now)
     counts = {"requeued": 0, "failed": 0}
     for pk, status, attempts, started_at, updated_at in rows.values_list(
         "pk", "status", "attempts", "started_at", "updated_at"
@@ -389,7 +397,7 @@ def _requeue_kind(model, now, limit):
         started = started_at is not None
         if started and attempts >= settings.RELAY_MAX_PROCESSING_ATTEMPTS:
             reason = f"its worker stopped responding {attempts} times; giving up"
-            counts["failed"] += fail(model, pk, reason, from_=life.running)
+            counts["failed"] += fail(model, pk, reason, from_=model.lifecycle.running)
             continue
         # Hand the item to a new task id, on the condition that nothing changed meanwhile:
         # two reapers never both send, and the new task's claim matches its token.
