@@ -50,7 +50,7 @@ def main():
 
         from inference.models import InferenceJob
         from relay import counts, work
-        from relay.jobs import JobStatus
+        from relay.jobs import JobStatus, job_kinds
         from relay.models import Tenant
         from training.models import TrainingJob
 
@@ -65,7 +65,7 @@ def main():
                   "failed_files, total_detections", ", '{}'::jsonb, 0, 0, 0, 0")  # fmt: skip
         load_jobs(other_tenant.pk, InferenceJob._meta.db_table, args.jobs // 10, ", config, total_files, "
                   "processed_files, failed_files, total_detections", ", '{}'::jsonb, 0, 0, 0, 0")  # fmt: skip
-        counts.recount()
+        counts.recount(job_kinds().values())
         load_s = time.perf_counter() - started
 
         served = api.get("/jobs/count")
@@ -102,7 +102,7 @@ def main():
         change(job_ids[200:])
         uncounted_ms = (time.perf_counter() - started) * 1000 / 200
         TrainingJob.lifecycle = counted_life
-        counts.recount()
+        counts.recount(job_kinds().values())
         assert (
             api.get("/jobs/count")["training"]["by_status"]["cancelled"]
             == TrainingJob.objects.filter(tenant=tenant, status=JobStatus.CANCELLED).count()

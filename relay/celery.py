@@ -22,9 +22,17 @@ app.autodiscover_tasks()
 
 @signals.worker_ready.connect
 def start_fleet_heartbeats(sender=None, **kwargs):
-    from relay import fleet
+    from relay import fleet, metrics
 
     fleet.on_worker_ready(sender)
+    metrics.serve_worker_metrics()
+
+
+@signals.worker_process_shutdown.connect
+def forget_pool_process_metrics(pid=None, **kwargs):
+    from relay import metrics
+
+    metrics.worker_process_exited(pid or os.getpid())
 
 
 @signals.worker_shutdown.connect

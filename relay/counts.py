@@ -55,6 +55,17 @@ def of_tenant(tenant_id) -> dict[str, dict[str, int]]:
     return found
 
 
+def totals() -> list[tuple[str, str, int]]:
+    """(kind, status, count) over every tenant."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT kind, status, SUM(n) FROM (SELECT kind, status, count AS n FROM relay_jobstatuscount "
+            "UNION ALL SELECT kind, status, delta FROM relay_jobstatusdelta) AS both_ GROUP BY kind, status "
+            "ORDER BY kind, status"
+        )
+        return [(kind, status, int(n)) for kind, status, n in cursor.fetchall()]
+
+
 def roll_up():
     """Beat: fold the deltas into the per-status counts (one statement, so a read sees the
     deltas or their sum, never both or neither)."""
@@ -80,16 +91,14 @@ def count_with_signals(model):
     post_delete.connect(on_delete, sender=model, weak=False, dispatch_uid=f"count-{kind}-delete")
 
 
-def recount():
-    """Count every job again (jobs written around the ORM, e.g. by a bulk load); changes
-    wait meanwhile, so none is lost or counted twice. `manage.py recount_jobs`."""
-    from relay.jobs import job_kinds
-
+def recount(models):
+    """Count every job of `models` again (jobs written around the ORM, e.g. by a bulk load);
+    changes wait meanwhile, so none is lost or counted twice. `manage.py recount_jobs`."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE relay_jobstatusdelta IN EXCLUSIVE MODE")
         cursor.execute("DELETE FROM relay_jobstatusdelta")
         cursor.execute("DELETE FROM relay_jobstatuscount")
-        for model in job_kinds().values():
+        for model in models:
             cursor.execute(
                 f"INSERT INTO relay_jobstatuscount (tenant_id, kind, status, count) "
                 f"SELECT tenant_id, %s, status, COUNT(*) FROM {model._meta.db_table} GROUP BY tenant_id, status",

@@ -17,6 +17,7 @@ run (webhook fan-out).
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -124,11 +125,10 @@ def as_api(event):
 
 def parse_cursor(text):
     """`<txid>-<id>` as a pair of ints; ValueError if it is not one."""
-    txid, _, event_id = str(text).partition("-")
-    pair = int(txid), int(event_id)
-    if min(pair) < 0:
-        raise ValueError("negative")
-    return pair
+    match = re.fullmatch(r"([0-9]{1,18})-([0-9]{1,18})", str(text))
+    if not match:
+        raise ValueError(f"not a cursor: {text!r}")
+    return int(match[1]), int(match[2])
 
 
 def after(*, tenant, resources, cursor=None, types=(), object_ids=(), related_to=None, limit=100):

@@ -29,7 +29,8 @@ def queues():
     return sorted(set(QUEUES) | {model.lifecycle.queue for model in work.KINDS.values()})
 
 
-def _broker():
+def queue_depths():
+    """{queue: tasks waiting}, read from the broker."""
     with celery_app.connection_for_read(url=settings.CELERY_BROKER_URL) as connection:
         connection.ensure_connection(max_retries=1, interval_start=0, timeout=settings.RELAY_DEPENDENCY_TIMEOUT)
         channel = connection.default_channel
@@ -40,7 +41,11 @@ def _broker():
             except Exception:  # a queue no worker declared yet (RabbitMQ): nothing waits in it
                 depth[queue] = 0
                 channel = connection.channel()
-    return {"queue_depth": depth}
+    return depth
+
+
+def _broker():
+    return {"queue_depth": queue_depths()}
 
 
 def _storage():

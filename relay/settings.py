@@ -203,6 +203,11 @@ RELAY_WEBHOOK_ALLOW_PRIVATE = env.bool("RELAY_WEBHOOK_ALLOW_PRIVATE", default=Fa
 RELAY_WORKER_HEARTBEAT_S = env.float("RELAY_WORKER_HEARTBEAT_S", default=10.0)
 RELAY_WORKER_ALIVE_S = env.float("RELAY_WORKER_ALIVE_S", default=35.0)
 RELAY_EXPOSE_WORKER_HOSTNAMES = env.bool("RELAY_EXPOSE_WORKER_HOSTNAMES", default=False)
+# GET /metrics (Prometheus) answers `Authorization: Bearer <RELAY_METRICS_TOKEN>`; off while
+# empty. A worker machine of its own serves its metrics on RELAY_WORKER_METRICS_PORT (0: not).
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus-client) sums every process of a machine.
+RELAY_METRICS_TOKEN = env.str("RELAY_METRICS_TOKEN", default="")
+RELAY_WORKER_METRICS_PORT = env.int("RELAY_WORKER_METRICS_PORT", default=0)
 # How many proxies in front of Relay add to X-Forwarded-For (0: the client is REMOTE_ADDR).
 RELAY_TRUSTED_PROXIES = env.int("RELAY_TRUSTED_PROXIES", default=0)
 # Time limit of each dependency check of GET /api/v1/status.

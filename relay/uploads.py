@@ -16,7 +16,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from detector.audio import suffix_for
-from relay import storage, work
+from relay import metrics, storage, work
 from relay.errors import Conflict, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ def confirm(item, *, loc):
     verify(item, loc=loc)
     _queue_functions[type(item)](item)
     item.refresh_from_db()
+    metrics.count_upload(item.lifecycle.kind, item.file_size)
     logger.info("upload confirmed %s=%s", item.lifecycle.kind, item.pk)
     return item
 

@@ -44,7 +44,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from relay import counts, events
+from relay import counts, events, metrics
 from relay.celery import app as celery_app
 from relay.errors import Unavailable
 
@@ -521,16 +521,23 @@ def execute(task, model, pk, fn, limit):
         reason = f"processing did not finish after {item.attempts - 1} attempts (its worker stopped each time)"
         fail(model, pk, reason, token=token)
         return None
+    started = time.perf_counter()
+    outcome = "failed"
     try:
         with _Heartbeat(model, pk, token):
-            return fn(item, Run(model, pk, token))
+            result = fn(item, Run(model, pk, token))
+        outcome = "finished"
+        return result
     except WorkStopped:
+        outcome = "stopped"
         logger.info("%s %s stopped: cancelled, failed or taken over meanwhile", life.kind, pk)
     except WorkFailed as error:
         fail(model, pk, str(error), token=token)
     except SoftTimeLimitExceeded:
+        outcome = "timed_out"
         fail(model, pk, f"it took longer than the time limit of {limit} s", token=token)
     except OUTAGES as error:
+        outcome = "retried"
         return _retry_or_fail(task, model, pk, token, error, retries)
     except Exception:
         logger.exception("%s %s: internal error in task %s", life.kind, pk, token)
@@ -541,6 +548,8 @@ def execute(task, model, pk, fn, limit):
             f"the details in the worker log under task {token}",
             token=token,
         )
+    finally:
+        metrics.observe_work(life.kind, outcome, time.perf_counter() - started)
     return None
 
 

@@ -4,7 +4,7 @@ the job streams (Server-Sent Events, relay/streams.py)."""
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, renderers, serializers
 from rest_framework.response import Response
 
@@ -38,6 +38,10 @@ class EventPageSerializer(serializers.Serializer):
     has_more = serializers.BooleanField(help_text="More events follow now; otherwise poll or stream.")
 
 
+CURSOR_PATTERN = r"^[0-9]{1,18}-[0-9]{1,18}$"
+
+
+@extend_schema_field({"type": "string", "pattern": CURSOR_PATTERN})
 class Cursor(serializers.CharField):
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
@@ -86,7 +90,7 @@ def query_of(request, fields):
 def after_from(request, query):
     """The starting cursor: `Last-Event-ID` (a reconnecting EventSource) or `after`."""
     header = request.headers.get("Last-Event-ID")
-    if header:
+    if header is not None:
         try:
             return events.parse_cursor(header)
         except ValueError:
@@ -198,7 +202,7 @@ class EventStreamView(EventStreamBase):
         + " Without a cursor the stream starts now. It closes after RELAY_SSE_MAX_DURATION_S; reconnect.",
         parameters=[
             StreamQuery,
-            OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False, pattern=CURSOR_PATTERN),
         ],
         responses=STREAM_RESPONSES,
         tags=["events"],
@@ -244,8 +248,10 @@ def job_stream_schema(kind):
         + f" The {kind}'s events from its creation (or after the cursor), its files' too, ending after its "
         "final status (completed, failed or cancelled). 204 when the job is over and nothing follows the cursor.",
         parameters=[
-            OpenApiParameter("after", str, required=False, description="Events after this cursor."),
-            OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter(
+                "after", str, required=False, description="Events after this cursor.", pattern=CURSOR_PATTERN
+            ),
+            OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False, pattern=CURSOR_PATTERN),
         ],
         responses={**STREAM_RESPONSES, 204: OpenApiResponse(description="The job is over; nothing follows.")},
         tags=["events"],

@@ -6,6 +6,8 @@ import re
 import time
 import uuid
 
+from relay import metrics
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 logger = logging.getLogger("relay.request")
@@ -38,15 +40,17 @@ class RequestIdMiddleware:
         principal = getattr(request, "user", None)
         api_key = getattr(principal, "api_key", None)
         who = f"tenant={api_key.tenant.name} key=rk_{api_key.prefix}" if api_key else "anonymous"
+        seconds = time.perf_counter() - started
         logger.log(
             logging.WARNING if status_code >= 500 else logging.INFO,
             "%s %s %s %.1fms %s",
             request.method,
             request.get_full_path(),
             status_code,
-            (time.perf_counter() - started) * 1000,
+            seconds * 1000,
             who,
         )
+        metrics.observe_request(request, status_code, seconds)
 
 
 class RequestIdLogFilter(logging.Filter):

@@ -7,6 +7,9 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
+MAX_OFFSET = 2**31 - 1
+
+
 def positive_int(params, name, default, maximum=None):
     raw = params.get(name)
     if raw is None:
@@ -26,13 +29,17 @@ def positive_int(params, name, default, maximum=None):
     return value
 
 
-def non_negative_int(params, name, default):
+def non_negative_int(params, name, default, maximum=MAX_OFFSET):
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidInput.at(
             ["query", name], "ensure this value is an integer greater than or equal to 0", "value_error.number.not_ge"
+        )
+    if int(raw) > maximum:
+        raise InvalidInput.at(
+            ["query", name], f"ensure this value is less than or equal to {maximum}", "value_error.number.not_le"
         )
     return int(raw)
 

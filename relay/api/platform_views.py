@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from detector.audio import described_formats
 from relay import fleet, health, jobs
-from relay.api.pagination import MAX_PAGE_SIZE, non_negative_int, positive_int
+from relay.api.pagination import MAX_OFFSET, MAX_PAGE_SIZE, non_negative_int, positive_int
 
 
 class HealthView(APIView):
@@ -160,15 +160,21 @@ class WorkerPageSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
 
 
+class WorkersQuery(serializers.Serializer):
+    start = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_OFFSET, help_text="Skip this many (default 0)."
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, help_text="At most this many (default 50)."
+    )
+
+
 class WorkersView(APIView):
     @extend_schema(
         summary="List live workers",
         description="The Celery workers whose heartbeat is younger than RELAY_WORKER_ALIVE_S, oldest first; "
         "`start` and `limit` page through them (as Crynux Relay's nodes list).",
-        parameters=[
-            OpenApiParameter("start", int, description="Skip this many (default 0)."),
-            OpenApiParameter("limit", int, description=f"At most this many (default 50, at most {MAX_PAGE_SIZE})."),
-        ],
+        parameters=[WorkersQuery],
         responses=WorkerPageSerializer,
         tags=["platform"],
     )

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ def load_secrets(data_dir):
         "S3_ACCESS_KEY_ID": lambda: "relay" + secrets.token_hex(6),
         "S3_SECRET_ACCESS_KEY": lambda: secrets.token_urlsafe(30),
         "BROKER_PASSWORD": lambda: secrets.token_urlsafe(24),
+        "RELAY_METRICS_TOKEN": lambda: secrets.token_urlsafe(24),
     }
     missing = {name: make() for name, make in wanted.items() if name not in values}
     if missing or not path.exists():
@@ -64,6 +66,14 @@ def write_env_file(data_dir, env):
     path.chmod(0o600)
 
 
+def fresh_metrics_dir(path):
+    """Where web and worker processes write their metrics (GET /metrics sums them); emptied
+    at each start, as prometheus-client requires."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def manage(*args, env):
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR)
 
@@ -85,6 +95,8 @@ def main():
     env.setdefault("RELAY_ENV", "development")
     env.setdefault("SECRET_KEY", stored["SECRET_KEY"])
     env.setdefault("STATIC_ROOT", str(data_dir / "static"))
+    env.setdefault("RELAY_METRICS_TOKEN", stored["RELAY_METRICS_TOKEN"])
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(data_dir / "metrics"))
     env["PYTHONUNBUFFERED"] = "1"
 
     started = []

@@ -124,3 +124,32 @@ def test_stream_errors_are_json(api, other_api, web_server):
     assert open_stream(web_server, "/events/stream", "rk_nope_nope").status_code == 401
     bad = open_stream(web_server, "/events/stream", api.raw_key, after="garbage")
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "after"]
+
+
+def test_metrics_are_summed_over_the_web_and_worker_processes(api, model, web_server):
+    """The worker counted the inference files; the served app's /metrics shows them."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.conftest import METRICS_TOKEN
+
+    client = JsonClient(api)
+    job = client.post("/inference-jobs", {"model_id": str(model.pk), "expected_files": 1})
+    upload(client, job, "a.wav", af.wav(duration_s=2))
+    read_events(open_stream(web_server, f"/inference-jobs/{job['id']}/events", api.raw_key, timeout=120))
+    requests.get(f"{web_server}/api/v1/workers", headers={"X-API-Key": api.raw_key}, timeout=10)
+    text = requests.get(f"{web_server}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10).text
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append(sample)
+    files = [
+        s
+        for s in found["relay_work_duration_seconds_count"]
+        if s.labels == {"kind": "inference_file", "outcome": "finished"}
+    ]
+    assert files and files[0].value >= 1
+    views = {s.labels["view"] for s in found["relay_http_request_duration_seconds_count"]}
+    assert "worker-list" in views
+    alive = {s.labels["queue"]: s.value for s in found["relay_workers_alive"]}
+    assert alive.get("inference", 0) >= 1

@@ -6,7 +6,8 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from relay.wsgi import application
 
@@ -18,7 +19,16 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     ("POST", "/api/v1/api-keys"): "expires_at lies in the future",
     ("POST", "/api/v1/datasets"): "artifact type names are unique, whatever their case",
     ("PATCH", "/api/v1/datasets/{dataset_id}"): "artifact type names are unique, whatever their case",
+    ("POST", "/api/v1/webhooks"): "the url's host resolves to a public address (nothing resolves here)",
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): "the url's host resolves to a public address (nothing resolves here)",
 }
+
+
+@pytest.fixture(autouse=True)
+def short_streams(settings):
+    """Event streams (Server-Sent Events) end after a second here, not an hour."""
+    settings.RELAY_SSE_MAX_DURATION_S = 1
+    settings.RELAY_SSE_KEEPALIVE_S = 0.5
 
 
 @pytest.fixture
@@ -35,7 +45,7 @@ def key(api):
 @pytest.mark.slow
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_to_its_schema(case, key):
     case.headers = {**(case.headers or {}), "X-API-Key": key}
     # Authentication has tests of its own (test_auth.py): the key sent here is always valid.
