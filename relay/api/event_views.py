@@ -1,7 +1,9 @@
 """The event feed: `GET /events` (pages in order, with a cursor), `GET /events/stream` and
 the job streams (Server-Sent Events, relay/streams.py)."""
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -108,8 +110,21 @@ class EventStreamRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data)
 
 
+def _release_database_connections():
+    for connection in connections.all(initialized_only=True):
+        connection.close()  # with a pool: back to the pool
+
+
+async def _without_request_connections(body):
+    """The request's pooled database connections go back before the stream starts (they
+    would otherwise be held until it ends); streams read through their own async pool."""
+    await sync_to_async(_release_database_connections)()  # the request's thread holds them
+    async for chunk in body:
+        yield chunk
+
+
 def event_stream(body):
-    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response = StreamingHttpResponse(_without_request_connections(body), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
