@@ -97,7 +97,9 @@ class Transport:
             follow_redirects=False,
         )
         # Plain client for S3 (presigned URLs carry their own authorisation: never send the key there).
-        self.s3 = httpx.Client(timeout=httpx.Timeout(600.0, connect=10.0), headers={"User-Agent": headers["User-Agent"]})
+        self.s3 = httpx.Client(
+            timeout=httpx.Timeout(600.0, connect=10.0), headers={"User-Agent": headers["User-Agent"]}
+        )
 
     def close(self):
         self.http.close()

@@ -48,8 +48,9 @@ class Relay:
     def __init__(self, api_url=None, api_key=None, *, profile=None, timeout=60.0, max_retries=6, **transport):
         settings = _config.resolve(api_url, api_key, profile=profile)
         self.api_url = settings.api_url
-        self.transport = Transport(settings.api_url, settings.api_key, timeout=timeout, max_retries=max_retries,
-                                   **transport)  # fmt: skip
+        self.transport = Transport(
+            settings.api_url, settings.api_key, timeout=timeout, max_retries=max_retries, **transport
+        )
 
     def close(self):
         self.transport.close()
@@ -68,8 +69,9 @@ class Relay:
         return self.transport.json("GET", path, params=params)
 
     def _post(self, path, body=None, params=None, idempotency_key=None):
-        return self.transport.json("POST", path, json=body if body is not None else {}, params=params,
-                                   idempotency_key=idempotency_key)  # fmt: skip
+        return self.transport.json(
+            "POST", path, json=body if body is not None else {}, params=params, idempotency_key=idempotency_key
+        )
 
     def _patch(self, path, body):
         return self.transport.json("PATCH", path, json=body)
@@ -205,12 +207,19 @@ class Relay:
         return self._post(f"/datasets/{_id(dataset)}/audio/confirm", {"audio_id": _id(audio)})
 
     def create_multipart_upload(self, dataset, filename, content_type, file_size, part_size=None, expires_in=None):
-        body = _drop_none(filename=filename, content_type=content_type, file_size=file_size, part_size=part_size,
-                          expires_in=expires_in)  # fmt: skip
+        body = _drop_none(
+            filename=filename,
+            content_type=content_type,
+            file_size=file_size,
+            part_size=part_size,
+            expires_in=expires_in,
+        )
         return self._post(f"/datasets/{_id(dataset)}/audio/multipart", body)
 
     def complete_multipart_upload(self, dataset, audio, parts):
-        return self._post(f"/datasets/{_id(dataset)}/audio/multipart/complete", {"audio_id": _id(audio), "parts": parts})
+        return self._post(
+            f"/datasets/{_id(dataset)}/audio/multipart/complete", {"audio_id": _id(audio), "parts": parts}
+        )
 
     def abort_multipart_upload(self, dataset, audio):
         return self._post(f"/datasets/{_id(dataset)}/audio/multipart/abort", {"audio_id": _id(audio)})
@@ -293,8 +302,9 @@ class Relay:
         """A set by id, by version (`3`, `v3`), or `latest` / `draft` (the newest draft)."""
         text = str(version_or_id)
         if text in ("latest", "draft"):
-            sets = list(self.iter_annotation_sets(dataset, status="draft" if text == "draft" else None,
-                                                  ordering="-version"))  # fmt: skip
+            sets = list(
+                self.iter_annotation_sets(dataset, status="draft" if text == "draft" else None, ordering="-version")
+            )
             if not sets:
                 from relay_client.errors import NotFound
 
@@ -310,10 +320,15 @@ class Relay:
             raise NotFound(404, f"the dataset has no annotation set v{version}")
         return self.get_annotation_set(dataset, text)
 
-    def create_annotation_set(self, dataset, name=None, from_version=None, from_inference_job=None,
-                              min_confidence=None):  # fmt: skip
-        body = _drop_none(name=name, from_version=from_version, min_confidence=min_confidence,
-                          from_inference_job=_id(from_inference_job) if from_inference_job else None)  # fmt: skip
+    def create_annotation_set(
+        self, dataset, name=None, from_version=None, from_inference_job=None, min_confidence=None
+    ):
+        body = _drop_none(
+            name=name,
+            from_version=from_version,
+            min_confidence=min_confidence,
+            from_inference_job=_id(from_inference_job) if from_inference_job else None,
+        )
         return self._post(f"/datasets/{_id(dataset)}/annotation-sets", body)
 
     def delete_annotation_set(self, dataset, annotation_set):
@@ -327,16 +342,24 @@ class Relay:
         return f"/datasets/{_id(dataset)}/annotation-sets/{_id(annotation_set)}"
 
     def list_annotations(self, dataset, annotation_set, page=1, page_size=50, **filters):
-        return self._page(f"{self._set_path(dataset, annotation_set)}/annotations", _drop_none(**filters), page,
-                          page_size)  # fmt: skip
+        return self._page(
+            f"{self._set_path(dataset, annotation_set)}/annotations", _drop_none(**filters), page, page_size
+        )
 
     def iter_annotations(self, dataset, annotation_set, **filters):
         return self._iter(f"{self._set_path(dataset, annotation_set)}/annotations", _drop_none(**filters))
 
-    def create_annotation(self, dataset, annotation_set, audio_file, artifact_type, start_ms, end_ms,
-                          confidence=None, extra_data=None):  # fmt: skip
-        body = _drop_none(audio_file_id=_id(audio_file), artifact_type=artifact_type, start_ms=start_ms,
-                          end_ms=end_ms, confidence=confidence, extra_data=extra_data)  # fmt: skip
+    def create_annotation(
+        self, dataset, annotation_set, audio_file, artifact_type, start_ms, end_ms, confidence=None, extra_data=None
+    ):
+        body = _drop_none(
+            audio_file_id=_id(audio_file),
+            artifact_type=artifact_type,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            confidence=confidence,
+            extra_data=extra_data,
+        )
         return self._post(f"{self._set_path(dataset, annotation_set)}/annotations", body)
 
     def update_annotation(self, dataset, annotation_set, annotation, **fields):
@@ -361,15 +384,24 @@ class Relay:
         if isinstance(source, (str, Path)):
             path = Path(source)
             data = path.read_bytes()
-            format = format or {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".txt": "audacity",
-                                ".zip": "audacity"}.get(path.suffix.lower())  # fmt: skip
+            format = format or {
+                ".csv": "csv",
+                ".json": "json",
+                ".jsonl": "jsonl",
+                ".txt": "audacity",
+                ".zip": "audacity",
+            }.get(path.suffix.lower())
         else:
             data = bytes(source)
         if not format:
             raise ValueError("give the format: json, jsonl, csv, audacity, label-studio or edge-impulse")
-        content_type = {"csv": "text/csv", "json": "application/json", "jsonl": "application/x-ndjson",
-                        "label-studio": "application/json", "edge-impulse": "application/json"}.get(
-            format, "application/octet-stream")  # fmt: skip
+        content_type = {
+            "csv": "text/csv",
+            "json": "application/json",
+            "jsonl": "application/x-ndjson",
+            "label-studio": "application/json",
+            "edge-impulse": "application/json",
+        }.get(format, "application/octet-stream")
         if format == "audacity" and data[:2] == b"PK":
             content_type = "application/zip"
         elif format == "audacity":
@@ -395,8 +427,9 @@ class Relay:
         return response.content
 
     # Training ------------------------------------------------------------------------
-    def create_training_job(self, dataset, annotation_set, artifact_types=None, *, config=None, name=None,
-                            client_reference=None, **settings):  # fmt: skip
+    def create_training_job(
+        self, dataset, annotation_set, artifact_types=None, *, config=None, name=None, client_reference=None, **settings
+    ):
         """`config` as the API takes it, or `artifact_types` plus settings (epochs, seed, ...).
         Without artifact_types, every type of the dataset."""
         config = dict(config or {})
@@ -404,8 +437,13 @@ class Relay:
         if artifact_types is not None:
             config["artifact_types"] = list(artifact_types)
         config.setdefault("artifact_types", [t["name"] for t in self.artifact_types(dataset)])
-        body = _drop_none(dataset_id=_id(dataset), annotation_set_id=_id(annotation_set), name=name,
-                          client_reference=client_reference, config=config)  # fmt: skip
+        body = _drop_none(
+            dataset_id=_id(dataset),
+            annotation_set_id=_id(annotation_set),
+            name=name,
+            client_reference=client_reference,
+            config=config,
+        )
         return self._post("/training-jobs", body)
 
     def train(self, dataset, annotation_set, artifact_types=None, *, wait=True, progress=True, timeout=None, **kw):
@@ -451,8 +489,10 @@ class Relay:
         return Path(path)
 
     def create_evaluation(self, model, annotation_set, audio_file_ids=None):
-        body = _drop_none(annotation_set_id=_id(annotation_set),
-                          audio_file_ids=[_id(a) for a in audio_file_ids] if audio_file_ids else None)  # fmt: skip
+        body = _drop_none(
+            annotation_set_id=_id(annotation_set),
+            audio_file_ids=[_id(a) for a in audio_file_ids] if audio_file_ids else None,
+        )
         return self._post(f"/models/{_id(model)}/evaluations", body)
 
     def list_evaluations(self, model, page=1, page_size=50, **filters):
@@ -462,13 +502,16 @@ class Relay:
         return self._get(f"/models/{_id(model)}/evaluations/{_id(evaluation)}")
 
     # Inference -----------------------------------------------------------------------
-    def create_inference_job(self, model, config=None, audio_file_ids=None, client_reference=None,
-                             expected_files=None):  # fmt: skip
+    def create_inference_job(self, model, config=None, audio_file_ids=None, client_reference=None, expected_files=None):
         """`config`: threshold, merge_window_ms, min_duration_ms (omit them for the values
         calibrated per type with the model: usually best)."""
-        body = _drop_none(model_id=_id(model), config=config, client_reference=client_reference,
-                          expected_files=expected_files,
-                          audio_file_ids=[_id(a) for a in audio_file_ids] if audio_file_ids else None)  # fmt: skip
+        body = _drop_none(
+            model_id=_id(model),
+            config=config,
+            client_reference=client_reference,
+            expected_files=expected_files,
+            audio_file_ids=[_id(a) for a in audio_file_ids] if audio_file_ids else None,
+        )
         return self._post("/inference-jobs", body)
 
     def create_inference_jobs(self, bodies):
@@ -497,8 +540,9 @@ class Relay:
         return self._get(f"/inference-jobs/{_id(job)}/files/{_id(file)}")
 
     def create_inference_upload_url(self, job, filename, file_size, content_type, expires_in=None):
-        body = _drop_none(filename=filename, file_size_bytes=file_size, content_type=content_type,
-                          expires_in=expires_in)  # fmt: skip
+        body = _drop_none(
+            filename=filename, file_size_bytes=file_size, content_type=content_type, expires_in=expires_in
+        )
         return self._post(f"/inference-jobs/{_id(job)}/files/upload-url", body)
 
     def confirm_inference_file(self, job, file):
@@ -510,8 +554,9 @@ class Relay:
         tasks = [_uploads.UploadResult(p, p.name, p.stat().st_size, content_type_of(p), "pending") for p in files]
         lock = threading.Lock()
         uploader = _uploads.Uploader(self.transport, workers=workers, progress=progress, on_file=on_file)
-        return uploader.run(tasks, lambda result, bar: _uploads.upload_inference_file(self, _id(job), result, bar,
-                                                                                      lock))  # fmt: skip
+        return uploader.run(
+            tasks, lambda result, bar: _uploads.upload_inference_file(self, _id(job), result, bar, lock)
+        )
 
     def results(self, job, format="json", file=None):
         """GET .../results in a format (json, csv, audacity, label-studio, label-studio-config):
@@ -534,15 +579,17 @@ class Relay:
         Path(path).write_bytes(self.plot(job, file))
         return Path(path)
 
-    def infer(self, model, paths, *, config=None, wait=True, progress=True, timeout=None, client_reference=None,
-              workers=4):  # fmt: skip
+    def infer(
+        self, model, paths, *, config=None, wait=True, progress=True, timeout=None, client_reference=None, workers=4
+    ):
         """Run a model over local files (paths, folders, globs): create a job expecting them,
         upload them, wait, and return the `Results` (without `wait`, the job)."""
         files = _uploads.expand_paths([paths] if isinstance(paths, (str, Path)) else paths)
         if not files:
             raise ValueError("no audio files to run inference on")
-        job = self.create_inference_job(model, config=config, client_reference=client_reference,
-                                        expected_files=len(files))  # fmt: skip
+        job = self.create_inference_job(
+            model, config=config, client_reference=client_reference, expected_files=len(files)
+        )
         uploaded = self.upload_inference_files(job, files, workers=workers, progress=progress)
         failed = [r for r in uploaded if r.status == "failed"]
         if failed and len(failed) == len(uploaded):
@@ -574,8 +621,9 @@ class Relay:
                 raise ValueError("cannot tell the kind of this job: pass kind=")
         if kind == "evaluation":
             kind = f"/models/{job['model_id']}/evaluations/{{id}}"
-        return _waiting.wait_for(self, kind, _id(job), timeout=timeout, progress=progress, events=events,
-                                 raise_on_failure=raise_on_failure)  # fmt: skip
+        return _waiting.wait_for(
+            self, kind, _id(job), timeout=timeout, progress=progress, events=events, raise_on_failure=raise_on_failure
+        )
 
     # Events and webhooks -------------------------------------------------------------
     def events(self, after=None, type=None, object_id=None, limit=100):
@@ -595,8 +643,9 @@ class Relay:
         return self._page("/webhooks", {}, page, page_size)
 
     def create_webhook(self, url, event_types=None, description=None, enabled=None):
-        return self._post("/webhooks", _drop_none(url=url, event_types=event_types, description=description,
-                                                  enabled=enabled))  # fmt: skip
+        return self._post(
+            "/webhooks", _drop_none(url=url, event_types=event_types, description=description, enabled=enabled)
+        )
 
     def delete_webhook(self, webhook):
         self._delete(f"/webhooks/{_id(webhook)}")

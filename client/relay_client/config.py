@@ -75,7 +75,7 @@ def resolve(api_url=None, api_key=None, profile=None, require_key=True):
     key = api_key or os.environ.get("RELAY_API_KEY") or from_file("api_key")
     if require_key and not key:
         raise ConfigError(
-            f"no API key: set RELAY_API_KEY, pass api_key=... (--api-key), or write api_key = \"rk_...\" in "
+            f'no API key: set RELAY_API_KEY, pass api_key=... (--api-key), or write api_key = "rk_..." in '
             f"{config_path()}"
         )
     return Settings(api_root(str(url)), key)

@@ -4,6 +4,8 @@ of `{"loc", "msg", "type"}` items)."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 
 class RelayError(Exception):
     """An error answer of the Relay API (or no answer at all, for `RelayConnectionError`)."""
@@ -136,11 +138,11 @@ def _retry_after(headers):
     try:
         return max(0.0, float(value))
     except ValueError:
+        from datetime import datetime
         from email.utils import parsedate_to_datetime
-        from datetime import datetime, timezone
 
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())

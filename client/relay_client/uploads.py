@@ -180,10 +180,25 @@ class Uploader:
         (or Ctrl-C) stops the upload: files not started are not sent."""
         results = list(done_before)
         total_files = len(tasks) + len(results)
-        files_bar = tqdm(total=total_files, initial=len(results), desc=f"{self.desc} files", unit="file",
-                         disable=not self.progress, position=0, leave=True)  # fmt: skip
-        bytes_bar = tqdm(total=sum(t.size for t in tasks), desc=f"{self.desc} bytes", unit="B", unit_scale=True,
-                         unit_divisor=1024, disable=not self.progress, position=1, leave=True)  # fmt: skip
+        files_bar = tqdm(
+            total=total_files,
+            initial=len(results),
+            desc=f"{self.desc} files",
+            unit="file",
+            disable=not self.progress,
+            position=0,
+            leave=True,
+        )
+        bytes_bar = tqdm(
+            total=sum(t.size for t in tasks),
+            desc=f"{self.desc} bytes",
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            disable=not self.progress,
+            position=1,
+            leave=True,
+        )
         if self.on_file:
             for result in results:
                 self.on_file(result)
@@ -284,14 +299,30 @@ def upload_dataset_audio(relay, dataset_id, result, bar, lock, multipart_thresho
     else:
         ticket = relay.create_upload_url(dataset_id, result.filename, result.content_type, result.size)
         result.id = ticket["audio_id"]
-        post_form(transport, ticket["upload_url"], ticket["fields"], result.path, result.filename,
-                  result.content_type, bar, lock)  # fmt: skip
+        post_form(
+            transport,
+            ticket["upload_url"],
+            ticket["fields"],
+            result.path,
+            result.filename,
+            result.content_type,
+            bar,
+            lock,
+        )
     relay.confirm_audio(dataset_id, result.id)
 
 
 def upload_inference_file(relay, job_id, result, bar, lock):
     ticket = relay.create_inference_upload_url(job_id, result.filename, result.size, result.content_type)
     result.id = ticket["file_id"]
-    post_form(relay.transport, ticket["upload_url"], ticket["upload_fields"], result.path, result.filename,
-              result.content_type, bar, lock)  # fmt: skip
+    post_form(
+        relay.transport,
+        ticket["upload_url"],
+        ticket["upload_fields"],
+        result.path,
+        result.filename,
+        result.content_type,
+        bar,
+        lock,
+    )
     result.record = relay.confirm_inference_file(job_id, result.id)
