@@ -8,10 +8,9 @@
     relay.upload(dataset, "recordings/")
 """
 
-__version__ = "0.1.0"
-
-from relay_client.client import Relay  # noqa: E402
-from relay_client.errors import (  # noqa: E402
+from relay_client._version import __version__
+from relay_client.client import Relay
+from relay_client.errors import (
     AuthenticationError,
     BadRequest,
     ConfigError,
@@ -28,7 +27,7 @@ from relay_client.errors import (  # noqa: E402
     UnsupportedMediaType,
     ValidationError,
 )
-from relay_client.results import Results  # noqa: E402
+from relay_client.results import Results
 
 __all__ = [
     "AuthenticationError",

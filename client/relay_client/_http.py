@@ -12,7 +12,7 @@ import uuid
 
 import httpx
 
-from relay_client import __version__
+from relay_client._version import __version__
 from relay_client.errors import RelayConnectionError, _retry_after, error_for_status
 
 logger = logging.getLogger("relay_client")

@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from relay_client import __version__, errors
+from relay_client import errors
+from relay_client._version import __version__
 from relay_client.config import config_path
 
 EXIT_CODES = """exit codes:
