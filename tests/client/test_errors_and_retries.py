@@ -51,7 +51,20 @@ def test_exit_codes_of_the_command(cli):
     cli("datasets", "create", "twice", "--type", "glitch")
     assert cli("datasets", "show", "twice", "--json").data["name"] == "twice"
     assert cli("upload", "twice", "/no/such/file.wav", expect=2).returncode == 2
-    assert {d["name"] for d in cli("datasets", "--json").data} == {"twice"}
+    assert {d["name"] for d in cli("--json", "datasets").data} == {"twice"}  # options before the command too
+
+
+def test_keys_and_status(cli):
+    created = cli("keys", "create", "ci", "--scope", "datasets:read", "--json").data
+    assert created["key"].startswith("rk_") and created["scopes"] == ["datasets:read"]
+    reader = {"RELAY_API_KEY": created["key"]}
+    assert cli("datasets", "--json", env=reader).data == []
+    assert cli("datasets", "create", "nope", "--json", env=reader, expect=4).data["status"] == 403
+    assert "ci" in cli("keys").stdout
+    cli("keys", "revoke", created["id"])
+    assert cli("datasets", env=reader, expect=4).returncode == 4
+    status = cli("status", "--json", expect=None)
+    assert status.returncode in (0, 8) and status.data["checks"]["database"]["status"] == "ok"
 
 
 def fill_window(api_key, kind, seconds):

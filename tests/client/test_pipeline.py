@@ -66,6 +66,13 @@ def test_upload_resume_label_train_infer_watch(cli, relay, recordings, audio_fol
     # Train, waiting on the job's event stream.
     job = cli("train", "pipeline", "--epochs", "2", "--seed", "1", "--wait", "--json", "-q", timeout=600).data
     assert job["status"] == "completed" and job["model_id"], job
+    # The job's event stream, read again from its start, ends with its final event.
+    from relay_client.waiting import _Bar, follow_stream
+
+    cursor, ended = follow_stream(
+        relay.transport, f"/training-jobs/{job['id']}/events", job["id"], _Bar("", False), None
+    )
+    assert ended and cursor
     models = cli("models", "--json").data
     assert [m["id"] for m in models] == [job["model_id"]]
 
