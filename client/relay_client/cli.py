@@ -399,7 +399,7 @@ def cmd_jobs(relay, args, out):
     rows = []
     filters = {"status": args.status, "ordering": "-created_at"}
     if args.kind in ("all", "training"):
-        rows += [{"kind": "training", **j} for j in relay.iter_training_jobs(**filters) if True][: args.limit]
+        rows += [{"kind": "training", **j} for j in _take(relay.iter_training_jobs(**filters), args.limit)]
     if args.kind in ("all", "inference"):
         rows += [{"kind": "inference", **j} for j in _take(relay.iter_inference_jobs(**filters), args.limit)]
     rows.sort(key=lambda j: j["created_at"], reverse=True)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -592,8 +593,16 @@ class Relay:
         )
         uploaded = self.upload_inference_files(job, files, workers=workers, progress=progress)
         failed = [r for r in uploaded if r.status == "failed"]
-        if failed and len(failed) == len(uploaded):
-            raise RelayError(None, f"no file could be uploaded: {failed[0].path}: {failed[0].error}")
+        if failed:
+            # The job expects every file: without them it would wait until their upload URLs
+            # expire. Cancel it and say which files could not be sent.
+            self.cancel_inference_job(job)
+            listed = "; ".join(f"{r.path}: {r.error}" for r in failed[:5])
+            raise RelayError(
+                None,
+                f"{len(failed)} of {len(uploaded)} file(s) could not be uploaded ({listed}); "
+                f"inference job {job['id']} was cancelled",
+            )
         if not wait:
             return job
         job = self.wait(job, progress=progress, timeout=timeout, raise_on_failure=False)
@@ -638,6 +647,46 @@ class Relay:
             after = page["next_cursor"] or after
             if not page["has_more"]:
                 return
+
+    def stream_events(self, after=None, type=None, object_id=None, path="/events/stream"):
+        """Events as they happen (Server-Sent Events), forever: reconnects where it stopped
+        (`Last-Event-ID`) when the connection ends. `path` may name a job's stream
+        (`/training-jobs/{id}/events`), which ends after the job's final event."""
+        import httpx
+
+        from relay_client.waiting import sse_frames
+
+        params = _drop_none(type=type, object_id=object_id)
+        cursor, attempt = after, 0
+        while True:
+            headers = {"Accept": "text/event-stream", **({"Last-Event-ID": cursor} if cursor else {})}
+            try:
+                with self.transport.http.stream(
+                    "GET",
+                    self.transport.url(path),
+                    params=params,
+                    headers=headers,
+                    timeout=httpx.Timeout(120.0, connect=10.0),
+                ) as response:
+                    if response.status_code == 204:
+                        return
+                    if response.status_code != 200:
+                        response.read()
+                        error = self.transport.error(response, "GET", self.transport.url(path))
+                        if response.status_code not in (429, 502, 503, 504):
+                            raise error
+                        raise httpx.TransportError(str(error))
+                    attempt = 0
+                    for frame in sse_frames(response.iter_lines()):
+                        if "data" in frame:
+                            event = Obj(json.loads(frame["data"]))
+                            cursor = frame.get("id") or event.get("cursor") or cursor
+                            yield event
+            except httpx.TransportError as error:
+                if attempt >= self.transport.max_retries:
+                    raise
+                self.transport._wait(attempt, f"event stream: {error}")
+                attempt += 1
 
     def list_webhooks(self, page=1, page_size=50):
         return self._page("/webhooks", {}, page, page_size)
