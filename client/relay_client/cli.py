@@ -503,6 +503,40 @@ def cmd_keys(relay, args, out):
     return 0
 
 
+def completion_script(parser, shell):
+    """A bash (or zsh, through bashcompinit) completion of the commands, their options and
+    choices, from the parser itself."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    top = [o for a in parser._actions for o in a.option_strings]
+    cases = []
+    for name, command in sub.choices.items():
+        words = [o for a in command._actions for o in a.option_strings]
+        words += [c for a in command._actions if not a.option_strings and a.choices for c in a.choices]
+        cases.append(f'    {name}) words="{" ".join(words)}" ;;')
+    script = f"""# relay completion: eval "$(relay completion {shell})"
+_relay() {{
+  local cur="${{COMP_WORDS[COMP_CWORD]}}" words
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "{" ".join(sub.choices)} {" ".join(top)}" -- "$cur"))
+    return
+  fi
+  case "${{COMP_WORDS[1]}}" in
+{chr(10).join(cases)}
+  esac
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}}
+complete -o default -o bashdefault -F _relay relay
+"""
+    if shell == "zsh":
+        script = "autoload -U +X bashcompinit && bashcompinit\n" + script
+    return script
+
+
+def cmd_completion(relay, args, out):
+    print(completion_script(build_parser(), args.shell), end="")
+    return 0
+
+
 # Parser ----------------------------------------------------------------------------------
 def build_parser():
     def connection_options(suppress):
@@ -667,6 +701,13 @@ def build_parser():
     p.add_argument("name", nargs="?", help="create: the key's name; revoke: its id")
     p.add_argument("--scope", action="append", help="a scope of the new key (repeat; default: the caller's)")
     p.add_argument("--expires-at", dest="expires_at", help="ISO 8601 time")
+    p = command(
+        "completion",
+        cmd_completion,
+        "print a shell completion script",
+        'bash: eval "$(relay completion bash)" in ~/.bashrc; zsh: eval "$(relay completion zsh)" in ~/.zshrc',
+    )
+    p.add_argument("shell", choices=("bash", "zsh"))
     return parser
 
 
@@ -677,6 +718,8 @@ def main(argv=None):
     from relay_client.client import Relay
 
     relay = None
+    if args.func is cmd_completion:
+        return cmd_completion(None, args, out)
     try:
         relay = Relay(args.api_url, args.api_key, profile=args.profile)
         return args.func(relay, args, out)
