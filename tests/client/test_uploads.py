@@ -50,7 +50,7 @@ def test_multipart_uploads_and_artifact_types(relay, tmp_path, celery_worker_pro
     dataset = relay.create_dataset("multipart", artifact_types=[{"name": "glitch", "color": "#112233"}, "hum"])
     (tmp_path / "a.wav").write_bytes(af.wav(1.5))
     (tmp_path / "b.mp3").write_bytes(af.encode_soundfile(af.signal(1.5, 44100), 44100, "MP3"))
-    results = relay.upload(dataset, tmp_path, multipart_threshold=0, progress=False, wait=True, timeout=60)
+    results = relay.upload(dataset, tmp_path, multipart_threshold=0, progress=True, wait=True, timeout=60)
     assert {r.status for r in results} == {"uploaded"}
     assert {r.record["processing_status"] for r in results} == {"ready"}, [r.record for r in results]
     assert {r.record["content_type"] for r in results} == {"audio/wav", "audio/mpeg"}
