@@ -146,3 +146,21 @@ def test_upload_resume_label_train_infer_watch(cli, relay, recordings, audio_fol
     assert state["batches"] == {} and state["files"]["crash.flac"]["job_id"] == orphan["id"]
     assert relay.list_inference_jobs()["total"] == before + 2
     assert relay.get_inference_job(orphan["id"])["total_files"] == 1
+
+
+def test_the_python_quickstart(relay, recordings, audio_folder, celery_worker_process, tmp_path):
+    """The README's Python quickstart, as written there (with a short training)."""
+    dataset = relay.create_dataset("podcasts", artifact_types=list(KINDS))
+    relay.upload(dataset, recordings, wait=True)
+    draft = relay.create_annotation_set(dataset)
+    relay.import_annotations(dataset, draft, audio_folder["labels"])
+    published = relay.publish(dataset, draft)
+    job = relay.train(dataset, published, epochs=1)
+    results = relay.infer(job.model_id, [recordings / "demo-5-000.wav", recordings / "sub" / "demo-5-004.wav"])
+    results.save(tmp_path / "detections.csv")
+    relay.save_plot(results.jobs[0], results.files[0], tmp_path / "a.png")
+
+    assert published.total_annotations == audio_folder["annotations"] and job.status == "completed"
+    assert len(results.files) == 2 and len(results.rows()) == len(results)
+    assert (tmp_path / "detections.csv").read_text().startswith("path,file_id,original_filename")
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
