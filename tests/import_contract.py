@@ -7,6 +7,10 @@ detector library imports no Django at all. Every import statement counts, those 
 functions included, and the module graph they make has no cycle. Migrations are left
 out (they name other apps' migrations as data).
 
+The client (`client/relay_client`, installed on users' machines without the server) stands
+alone: it imports none of the packages above, no Django, DRF or Celery, nothing of the
+tests, and its own modules make no cycle either.
+
     python -m tests.import_contract        # exits 1 and lists the breaches
 """
 
@@ -18,6 +22,8 @@ from pathlib import Path
 LAYERS = ("detector", "relay", "datasets", "annotations", "training", "inference")
 FORBIDDEN = {"detector": ("django", "rest_framework", "celery")}
 ROOT = Path(__file__).resolve().parent.parent
+CLIENT = Path("client") / "relay_client"
+CLIENT_FORBIDDEN = (*LAYERS, "django", "rest_framework", "celery", "tests")
 
 
 def project_modules(root):
@@ -31,6 +37,17 @@ def project_modules(root):
             if parts[-1] == "__init__":
                 parts.pop()
             modules[".".join(parts)] = path
+    return modules
+
+
+def client_modules(root):
+    """{dotted name: path} of the client package's modules (`relay_client...`)."""
+    modules = {}
+    for path in sorted((root / CLIENT).rglob("*.py")):
+        parts = ["relay_client", *path.relative_to(root / CLIENT).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
     return modules
 
 
@@ -75,6 +92,14 @@ def check(root=ROOT):
             if target > own:
                 breaches.append(f"{where}: {name} imports {imported}, a higher layer ({' -> '.join(LAYERS)})")
             if imported in modules and imported != name:
+                graph[name].add(imported)
+    client = client_modules(root)
+    for name, path in client.items():
+        for line, imported in imports_of(path, name, client):
+            top = imported.split(".")[0]
+            if top in CLIENT_FORBIDDEN:
+                breaches.append(f"{path.relative_to(root)}:{line}: {name} imports {imported} (the client stands alone)")
+            if imported in client and imported != name:
                 graph[name].add(imported)
     breaches += [f"import cycle: {' -> '.join(cycle)}" for cycle in cycles(graph)]
     return breaches
