@@ -82,7 +82,29 @@ def record(tenant_id, resource, new: list[New]):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_RECORD, params)
         txid = cursor.fetchone()[0]
-        transaction.on_commit(lambda: committed(tenant_id, txid))
+    _on_commit_once(tenant_id, txid)
+
+
+def _on_commit_once(tenant_id, txid):
+    """`committed()` once per tenant and transaction, however many changes wrote events in
+    it (each would cost a round trip to the broker's server). Keyed by the savepoints open
+    too: a hook registered inside a savepoint that rolls back is dropped with it."""
+    if not connection.in_atomic_block:
+        committed(tenant_id, txid)
+        return
+    pending = connection.__dict__.setdefault("relay_event_commits", set())
+    key = (tenant_id, txid, tuple(connection.savepoint_ids))
+    if key in pending:
+        return
+    if len(pending) > 1000:  # keys of rolled-back transactions: never asked for again
+        pending.clear()
+    pending.add(key)
+
+    def run():
+        pending.discard(key)
+        committed(tenant_id, txid)
+
+    transaction.on_commit(run)
 
 
 def committed(tenant_id, txid):
