@@ -6,7 +6,11 @@ interruption), labels imported from CSV, published, a model trained (`--wait`), 
 import csv
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -148,19 +152,55 @@ def test_upload_resume_label_train_infer_watch(cli, relay, recordings, audio_fol
     assert relay.get_inference_job(orphan["id"])["total_files"] == 1
 
 
-def test_the_python_quickstart(relay, recordings, audio_folder, celery_worker_process, tmp_path):
-    """The README's Python quickstart, as written there (with a short training)."""
-    dataset = relay.create_dataset("podcasts", artifact_types=list(KINDS))
-    relay.upload(dataset, recordings, wait=True)
-    draft = relay.create_annotation_set(dataset)
-    relay.import_annotations(dataset, draft, audio_folder["labels"])
-    published = relay.publish(dataset, draft)
-    job = relay.train(dataset, published, epochs=1)
-    results = relay.infer(job.model_id, [recordings / "demo-5-000.wav", recordings / "sub" / "demo-5-004.wav"])
-    results.save(tmp_path / "detections.csv")
-    relay.save_plot(results.jobs[0], results.files[0], tmp_path / "a.png")
+def readme_block(marker):
+    """The code block after `<!-- marker -->` in README.md."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = text.split(f"<!-- {marker} -->", 1)[1]
+    return after.split("```", 2)[1].split("\n", 1)[1]
 
-    assert published.total_annotations == audio_folder["annotations"] and job.status == "completed"
-    assert len(results.files) == 2 and len(results.rows()) == len(results)
-    assert (tmp_path / "detections.csv").read_text().startswith("path,file_id,original_filename")
-    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+
+@pytest.fixture
+def quickstart_folder(audio_folder, tmp_path):
+    """What the quickstart expects in its folder: recordings/, labels.csv (of its three
+    types) and new/ with a FLAC."""
+    shutil.copytree(audio_folder["folder"], tmp_path / "recordings")
+    with open(audio_folder["labels"]) as source, open(tmp_path / "labels.csv", "w", newline="") as target:
+        rows = [row for row in csv.DictReader(source) if row["artifact_type"] in ("glitch", "dropout", "hum")]
+        writer = csv.DictWriter(target, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (tmp_path / "new").mkdir()
+    flac = next(tmp_path.joinpath("recordings").rglob("*.flac"))
+    shutil.copy(flac, tmp_path / "new" / "a.flac")
+    shutil.copy(next(tmp_path.joinpath("recordings").glob("*.wav")), tmp_path / "new" / "b.wav")
+    return tmp_path
+
+
+def test_the_readme_quickstart_runs_as_written(relay_env, quickstart_folder, celery_worker_process):
+    """Every line of the README's shell quickstart (its `export` aside: the test server's
+    address and key are in the environment already), then the Python one with a one-epoch
+    training."""
+    lines = [line for line in readme_block("quickstart-cli").splitlines() if not line.startswith("export ")]
+    env = {**relay_env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    for line in lines:
+        process = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", line], cwd=quickstart_folder, env=env, capture_output=True, text=True
+        )
+        assert process.returncode == 0, (line, process.stdout[-2000:], process.stderr[-3000:])
+    detections = (quickstart_folder / "detections.csv").read_text().splitlines()
+    assert detections[0].startswith("path,file_id,original_filename") and len(detections) > 1
+
+    code = readme_block("quickstart-python")
+    assert "relay.train(dataset, published)" in code
+    code = code.replace("relay.train(dataset, published)", "relay.train(dataset, published, epochs=1)")
+    code = code.replace('"podcasts"', '"podcasts-python"')
+    code = code.replace("frame = results.to_dataframe()", "")
+    os.chdir(quickstart_folder)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in ("RELAY_API_URL", "RELAY_API_KEY", "RELAY_CONFIG"):
+                patch.setenv(name, relay_env[name])
+            exec(compile(code, "README.md quickstart", "exec"), {})
+    finally:
+        os.chdir(Path(__file__).resolve().parents[2])
+    assert (quickstart_folder / "a.png").read_bytes()[:4] == b"\x89PNG"
