@@ -14,9 +14,13 @@ def url():
 
 
 @functools.cache
-def _client(address, async_=False):
-    module = redis.asyncio if async_ else redis
-    return module.Redis.from_url(address, socket_connect_timeout=0.5, socket_timeout=0.5)
+def _client(address):
+    # A burst of requests (hundreds of streams opening at once) waits a moment for one of
+    # the process's connections instead of failing with "Too many connections".
+    pool = redis.BlockingConnectionPool.from_url(
+        address, max_connections=64, timeout=2, socket_connect_timeout=0.5, socket_timeout=0.5
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 def client():

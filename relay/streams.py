@@ -54,6 +54,15 @@ class Query:
     object_ids: list[uuid.UUID] = field(default_factory=list)
     related_to: uuid.UUID | None = None
 
+    def key(self):
+        return (
+            self.tenant_id,
+            tuple(self.resources),
+            tuple(self.types),
+            tuple(self.object_ids),
+            self.related_to,
+        )
+
     def sql(self, cursor, xmin):
         where = ["tenant_id = %s", "resource = ANY(%s)", "(txid, id) > (%s, %s)", "txid < %s"]
         params = [self.tenant_id, self.resources, cursor[0], cursor[1], xmin]
@@ -101,6 +110,7 @@ class _Loop:
     def __init__(self):
         self.pool = None
         self.hub = Hub()
+        self.reads: dict[tuple, asyncio.Future] = {}
 
     async def connection_pool(self):
         if self.pool is None:
@@ -257,7 +267,21 @@ class StreamSlot:
 
 
 async def read(query: Query, cursor):
-    """Settled events after `cursor`, and the xmin they were read below."""
+    """Settled events after `cursor`, and the xmin they were read below. Streams that ask
+    the same at the same time (one wake-up reaches every stream of a tenant) share one
+    query. A stream that joins a read begun before its wake-up sees that read's xmin at or
+    below the transaction that woke it, and reads again shortly (the recheck in sse())."""
+    shared = _shared()
+    key = (query.key(), cursor)
+    pending = shared.reads.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(_read(query, cursor))
+        shared.reads[key] = pending
+        pending.add_done_callback(lambda _: shared.reads.pop(key, None))
+    return await asyncio.shield(pending)
+
+
+async def _read(query: Query, cursor):
     pool = await _shared().connection_pool()
     async with pool.connection() as conn:
         xmin = (await (await conn.execute(_XMIN)).fetchone())[0]

@@ -7,12 +7,14 @@ import time
 import pytest
 from django.db.models import Q
 
+from relay import fleet
 from relay.models import Event
 from tests import audio_factory as af
 from tests import corpus
 from tests.helpers import JsonClient
 from tests.inference.test_inference_worker import upload
 from tests.sse import frames, open_stream, read_events
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -138,6 +140,7 @@ def test_metrics_are_summed_over_the_web_and_worker_processes(api, model, web_se
     upload(client, job, "a.wav", af.wav(duration_s=2))
     read_events(open_stream(web_server, f"/inference-jobs/{job['id']}/events", api.raw_key, timeout=120))
     requests.get(f"{web_server}/api/v1/workers", headers={"X-API-Key": api.raw_key}, timeout=10)
+    wait_until(lambda: fleet.alive().exists(), timeout=30, message="a worker heartbeat")
     text = requests.get(f"{web_server}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10).text
     found = {}
     for family in text_string_to_metric_families(text):
