@@ -112,7 +112,8 @@ class EventStreamRenderer(renderers.BaseRenderer):
 
 def _release_database_connections():
     for connection in connections.all(initialized_only=True):
-        connection.close()  # with a pool: back to the pool
+        if not connection.in_atomic_block:  # a transaction around the request (tests) keeps it
+            connection.close()  # with a pool: back to the pool
 
 
 async def _without_request_connections(body):
