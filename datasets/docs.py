@@ -1,7 +1,8 @@
 """OpenAPI documentation of the datasets and audio endpoints: summaries, descriptions,
 examples and the documented error answers, kept out of the views."""
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
 from datasets import serializers as s
 from relay.api.schema import error_response
@@ -89,6 +90,18 @@ CONFIRM = {
 }
 LIST_AUDIO = {
     "summary": "List a dataset's audio files",
+    "description": (
+        "`download_url` and `download_expires_at` are null in the list unless asked for with "
+        "`?include=download_url` (each URL is a signature); the detail always has a fresh one."
+    ),
+    "parameters": [
+        OpenApiParameter(
+            "include",
+            OpenApiTypes.STR,
+            enum=["download_url"],
+            description="Optional parts of each item: `download_url` presigns a download URL per row.",
+        )
+    ],
     "responses": s.AudioFileSerializer(many=True),
     "tags": AUDIO_TAGS,
 }

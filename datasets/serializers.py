@@ -209,7 +209,8 @@ class AudioFileSerializer(serializers.Serializer):
     sample_rate = serializers.IntegerField(allow_null=True)
     channels = serializers.IntegerField(allow_null=True)
     download_url = serializers.SerializerMethodField(
-        help_text="A presigned GET of the original, minted on each read; null until the upload is confirmed."
+        help_text="A presigned GET of the original, minted on each read; null until the upload is confirmed. "
+        "In the list, null unless asked for with `?include=download_url` (a signature per row costs time)."
     )
     download_expires_at = serializers.SerializerMethodField()
     upload_expires_at = serializers.DateTimeField()
@@ -218,14 +219,17 @@ class AudioFileSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
+    def presigns(self, audio):
+        return audio.confirmed_at is not None and self.context.get("download_urls", True)
+
     def get_download_url(self, audio) -> str | None:
-        if audio.confirmed_at is None:
+        if not self.presigns(audio):
             return None
         return storage.presigned_get(
             audio.storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES, filename=audio.filename
         )
 
     def get_download_expires_at(self, audio) -> datetime | None:
-        if audio.confirmed_at is None:
+        if not self.presigns(audio):
             return None
         return timezone.now() + timedelta(seconds=settings.RELAY_DOWNLOAD_URL_EXPIRES)

@@ -7,6 +7,7 @@ from datasets import docs, selectors, services
 from datasets import serializers as s
 from datasets.filters import AudioFileFilter, DatasetFilter
 from datasets.models import AudioFile, Dataset
+from relay.api.filters import includes
 from relay.api.views import TenantAPIView
 
 
@@ -121,7 +122,10 @@ class AudioListView(DatasetAudioView):
 
     @extend_schema(**docs.LIST_AUDIO)
     def get(self, request, dataset_id):
-        return self.list_response(s.AudioFileSerializer)
+        download_urls = "download_url" in includes(request.query_params, {"download_url"})
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        body = s.AudioFileSerializer(page, many=True, context={"download_urls": download_urls}).data
+        return self.get_paginated_response(body)
 
 
 class AudioDetailView(DatasetAudioView):
