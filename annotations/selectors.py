@@ -93,6 +93,26 @@ def annotations_of(*, annotation_set):
     return Annotation.objects.filter(annotation_set=annotation_set).select_related("artifact_type")
 
 
+# The columns an annotation in the API needs, read as plain values (no model instances).
+ANNOTATION_COLUMNS = (
+    "id",
+    "annotation_set_id",
+    "audio_file_id",
+    "artifact_type__name",
+    "start_ms",
+    "end_ms",
+    "confidence",
+    "extra_data",
+    "created_at",
+    "updated_at",
+)
+
+
+def annotation_values(queryset):
+    """`queryset` (of annotations, filtered and ordered) as dicts of ANNOTATION_COLUMNS."""
+    return queryset.values(*ANNOTATION_COLUMNS)
+
+
 def get_annotation(*, annotation_set, annotation_id):
     return get_one(
         annotations_of(annotation_set=annotation_set).select_related("audio_file"), "Annotation", pk=annotation_id

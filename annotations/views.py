@@ -82,8 +82,8 @@ class AnnotationListView(AnnotationSetView):
 
     @extend_schema(**docs.LIST_ANNOTATIONS)
     def get(self, request, dataset_id, set_id):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([s.annotation_dict(a) for a in page])
+        rows = selectors.annotation_values(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([s.annotation_row(row) for row in self.paginate_queryset(rows)])
 
     @extend_schema(**docs.CREATE_ANNOTATION)
     def post(self, request, dataset_id, set_id):
