@@ -89,6 +89,17 @@ def get_set(*, dataset, set_id):
     return get_one(AnnotationSet.objects.select_related("dataset").filter(dataset=dataset), "Annotation set", pk=set_id)
 
 
+def find_set(*, tenant, dataset_id, set_id):
+    """The tenant's set `set_id` of dataset `dataset_id`, its dataset loaded along (one query);
+    None if there is no such set (the caller says whether the dataset or the set is missing)."""
+    try:
+        return AnnotationSet.objects.select_related("dataset").get(
+            dataset__tenant=tenant, dataset_id=dataset_id, pk=set_id
+        )
+    except AnnotationSet.DoesNotExist:
+        return None
+
+
 def annotations_of(*, annotation_set):
     return Annotation.objects.filter(annotation_set=annotation_set).select_related("artifact_type")
 

@@ -24,7 +24,12 @@ class AnnotationSetView(DatasetChildView):
     @property
     def annotation_set(self):
         if not hasattr(self, "_set"):
-            self._set = selectors.get_set(dataset=self.dataset, set_id=self.kwargs["set_id"])
+            found = selectors.find_set(
+                tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], set_id=self.kwargs["set_id"]
+            )
+            if found is None:  # a 404 that names what is missing: the dataset, or the set in it
+                found = selectors.get_set(dataset=self.dataset, set_id=self.kwargs["set_id"])
+            self._set, self._dataset = found, found.dataset
         return self._set
 
     def set_body(self, annotation_set):

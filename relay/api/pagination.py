@@ -188,7 +188,10 @@ class PagePagination(BasePagination):
         self.has_more = len(rows) > self.page_size
         items = rows[: self.page_size]
         self.next_cursor = keyset.encode(items[-1]) if self.has_more and keyset is not None else None
-        self.total, self.total_is_estimate = cheap_count(queryset)
+        if self.page is not None and not self.has_more and (items or offset == 0):
+            self.total, self.total_is_estimate = offset + len(items), False  # the last page: no count needed
+        else:
+            self.total, self.total_is_estimate = cheap_count(queryset)
         return items
 
     def get_paginated_response(self, data):
