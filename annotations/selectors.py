@@ -104,6 +104,14 @@ def annotations_of(*, annotation_set):
     return Annotation.objects.filter(annotation_set=annotation_set).select_related("artifact_type")
 
 
+def annotations_in(*, tenant, dataset_id, set_id):
+    """The annotations of the tenant's set `set_id` in dataset `dataset_id`, scoped by the query
+    itself (no lookup of the set first); empty when there is no such set."""
+    return annotations_of(annotation_set=set_id).filter(
+        annotation_set__dataset_id=dataset_id, annotation_set__dataset__tenant=tenant
+    )
+
+
 # The columns an annotation in the API needs, read as plain values (no model instances).
 ANNOTATION_COLUMNS = (
     "id",
