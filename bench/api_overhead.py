@@ -83,6 +83,7 @@ def main():
             "goal": "api p50 <= 1.5x bare",
             "met": ratio["p50"] <= 1.5,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         }
     }
@@ -98,7 +99,8 @@ def main():
             f"| ratio (goal p50 <= 1.5x) | {ratio['p50']}x | {ratio['p95']}x | |",
             "",
             f"{result['api_overhead']['machine']}, {result['api_overhead']['date']}, "
-            f"{args.requests} requests of each, interleaved.",
+            f"{args.requests} requests of each, interleaved; load average "
+            f"{result['api_overhead']['load_average_1m']} when done (the machine may be shared).",
             "",
         ]
     )
