@@ -1,14 +1,18 @@
 import datetime
 import json
+import logging
 import uuid
 
 from django.conf import settings
 from django.core import signing
+from django.db import connections
 from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from relay.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -145,12 +149,21 @@ def cheap_count(queryset):
     counted = queryset.values("pk")[: limit + 1].count()
     if counted <= limit:
         return counted, False
+    return max(planner_estimate(queryset), counted), True
+
+
+def planner_estimate(queryset):
+    """The rows PostgreSQL's planner expects `queryset` to return (0 if it cannot tell)."""
     try:
-        plan = json.loads(queryset.explain(format="json"))
-        estimate = int(plan[0]["Plan"]["Plan Rows"])
-    except Exception:  # not PostgreSQL, or a plan we cannot read: the floor is still true
-        estimate = 0
-    return max(estimate, counted), True
+        sql, params = queryset.values("pk").query.sql_with_params()
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str | bytes) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except Exception:  # not PostgreSQL, or a plan we cannot read: the exact floor still holds
+        logger.warning("no planner estimate for a list total", exc_info=True)
+        return 0
 
 
 class PagePagination(BasePagination):

@@ -200,3 +200,19 @@ def test_scopes(api, dataset, draft, audio):
     reader = Api(raw)
     assert reader.get(set_path(dataset, draft, "/annotations")).status_code == 200
     assert_error(reader.post(set_path(dataset, draft, "/annotations"), annotation(audio)), 403, "annotations:write")
+
+
+@pytest.mark.parametrize("ordering", [None, "-start_ms", "confidence"])
+def test_list_walks_by_cursor_while_annotations_are_added(api, dataset, draft, audio, ordering):
+    path = set_path(dataset, draft, "/annotations")
+    items = [annotation(audio, start_ms=i * 100, end_ms=i * 100 + 50, confidence=0.5) for i in range(11)]
+    created = {a["id"] for a in api.post(f"{path}/bulk", {"annotations": items}).json()["annotations"]}
+    seen, cursor, added = [], "", 0
+    while cursor is not None:
+        params = {"page_size": 3, "cursor": cursor, **({"ordering": ordering} if ordering else {})}
+        body = api.get(path, params).json()
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        api.post(path, annotation(audio, start_ms=5000 + added, end_ms=5100 + added))
+        added += 1
+    assert len(seen) == len(set(seen)) and created <= set(seen)

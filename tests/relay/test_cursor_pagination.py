@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -102,6 +103,15 @@ def test_total_is_an_estimate_above_the_exact_limit(api):
         assert body["total_is_estimate"] is True and body["total"] >= 5 and body["has_more"] is True
     body = api.get("/datasets", {"page_size": 2}).json()
     assert body["total_is_estimate"] is False and body["total"] == 6
+
+
+def test_planner_estimate_is_read(api):
+    from relay.api.pagination import planner_estimate
+
+    make_datasets(api, 3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE datasets_dataset")
+    assert planner_estimate(Dataset.objects.filter(tenant=api.tenant)) >= 1
 
 
 def test_schema_documents_cursor_pagination(api):
