@@ -89,8 +89,47 @@ def get_set(*, dataset, set_id):
     return get_one(AnnotationSet.objects.select_related("dataset").filter(dataset=dataset), "Annotation set", pk=set_id)
 
 
+def find_set(*, tenant, dataset_id, set_id):
+    """The tenant's set `set_id` of dataset `dataset_id`, its dataset loaded along (one query);
+    None if there is no such set (the caller says whether the dataset or the set is missing)."""
+    try:
+        return AnnotationSet.objects.select_related("dataset").get(
+            dataset__tenant=tenant, dataset_id=dataset_id, pk=set_id
+        )
+    except AnnotationSet.DoesNotExist:
+        return None
+
+
 def annotations_of(*, annotation_set):
     return Annotation.objects.filter(annotation_set=annotation_set).select_related("artifact_type")
+
+
+def annotations_in(*, tenant, dataset_id, set_id):
+    """The annotations of the tenant's set `set_id` in dataset `dataset_id`, scoped by the query
+    itself (no lookup of the set first); empty when there is no such set."""
+    return annotations_of(annotation_set=set_id).filter(
+        annotation_set__dataset_id=dataset_id, annotation_set__dataset__tenant=tenant
+    )
+
+
+# The columns an annotation in the API needs, read as plain values (no model instances).
+ANNOTATION_COLUMNS = (
+    "id",
+    "annotation_set_id",
+    "audio_file_id",
+    "artifact_type__name",
+    "start_ms",
+    "end_ms",
+    "confidence",
+    "extra_data",
+    "created_at",
+    "updated_at",
+)
+
+
+def annotation_values(queryset):
+    """`queryset` (of annotations, filtered and ordered) as dicts of ANNOTATION_COLUMNS."""
+    return queryset.values(*ANNOTATION_COLUMNS)
 
 
 def get_annotation(*, annotation_set, annotation_id):

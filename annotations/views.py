@@ -24,7 +24,12 @@ class AnnotationSetView(DatasetChildView):
     @property
     def annotation_set(self):
         if not hasattr(self, "_set"):
-            self._set = selectors.get_set(dataset=self.dataset, set_id=self.kwargs["set_id"])
+            found = selectors.find_set(
+                tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], set_id=self.kwargs["set_id"]
+            )
+            if found is None:  # a 404 that names what is missing: the dataset, or the set in it
+                found = selectors.get_set(dataset=self.dataset, set_id=self.kwargs["set_id"])
+            self._set, self._dataset = found, found.dataset
         return self._set
 
     def set_body(self, annotation_set):
@@ -77,13 +82,22 @@ class AnnotationListView(AnnotationSetView):
     filterset_class = AnnotationFilter
     queryset = Annotation.objects.none()
 
+    def load_path_objects(self):
+        if self.request.method != "GET":  # a GET's one query is scoped to the set (see get)
+            super().load_path_objects()
+
     def tenant_queryset(self):
-        return selectors.annotations_of(annotation_set=self.annotation_set)
+        return selectors.annotations_in(
+            tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], set_id=self.kwargs["set_id"]
+        )
 
     @extend_schema(**docs.LIST_ANNOTATIONS)
     def get(self, request, dataset_id, set_id):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([s.annotation_dict(a) for a in page])
+        rows = selectors.annotation_values(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(rows)
+        if not page:
+            self.annotation_set  # noqa: B018  (nothing found: a 404 if the set is not the caller's)
+        return self.get_paginated_response([s.annotation_row(row) for row in page])
 
     @extend_schema(**docs.CREATE_ANNOTATION)
     def post(self, request, dataset_id, set_id):

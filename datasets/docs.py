@@ -1,7 +1,8 @@
 """OpenAPI documentation of the datasets and audio endpoints: summaries, descriptions,
 examples and the documented error answers, kept out of the views."""
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
 from datasets import serializers as s
 from relay.api.schema import error_response
@@ -87,8 +88,58 @@ CONFIRM = {
     },
     "tags": AUDIO_TAGS,
 }
+UPLOAD_URLS = {
+    "summary": "Start many uploads (presigned POSTs)",
+    "description": (
+        "The batch form of `upload-url`: 1 to 100 files in one call, each `{filename, content_type, "
+        "file_size}`; answers one ticket per file, in the same order, each as `upload-url` answers. "
+        "All or nothing: a problem with any file is a 422 located at `body.files.<index>` and no "
+        "file is created."
+    ),
+    "request": s.UploadUrlsRequestSerializer,
+    "responses": {201: s.UploadUrlsResponseSerializer},
+    "examples": [
+        OpenApiExample(
+            "two wavs",
+            request_only=True,
+            value={
+                "files": [
+                    {"filename": "a.wav", "content_type": "audio/wav", "file_size": 16044},
+                    {"filename": "b.wav", "content_type": "audio/wav", "file_size": 16044},
+                ]
+            },
+        ),
+    ],
+    "tags": AUDIO_TAGS,
+}
+CONFIRM_BATCH = {
+    "summary": "Confirm many uploads",
+    "description": (
+        "The batch form of `confirm`: 1 to 100 distinct `audio_ids`. The body is validated as a whole "
+        "(a 422 if it is not a list of distinct ids), then each file is confirmed on its own: every "
+        "item of `results` (in the order asked) is either `ok` with the file's `status` and `message`, "
+        "or carries the `error` the single confirm would have answered (404 for an id that is not a "
+        "file of this dataset, another tenant's included; 409 when nothing was uploaded yet; 422 "
+        "when the stored object has the wrong size or type). One file's error does not undo the others."
+    ),
+    "request": s.ConfirmBatchRequestSerializer,
+    "responses": {202: s.ConfirmBatchResponseSerializer},
+    "tags": AUDIO_TAGS,
+}
 LIST_AUDIO = {
     "summary": "List a dataset's audio files",
+    "description": (
+        "`download_url` and `download_expires_at` are null in the list unless asked for with "
+        "`?include=download_url` (each URL is a signature); the detail always has a fresh one."
+    ),
+    "parameters": [
+        OpenApiParameter(
+            "include",
+            OpenApiTypes.STR,
+            enum=["download_url"],
+            description="Optional parts of each item: `download_url` presigns a download URL per row.",
+        )
+    ],
     "responses": s.AudioFileSerializer(many=True),
     "tags": AUDIO_TAGS,
 }

@@ -34,6 +34,11 @@ def get_audio(*, dataset, audio_id):
     return get_one(audio_of(dataset=dataset), "Audio file", pk=audio_id)
 
 
+def audio_of_dataset_by_id(*, dataset, audio_ids):
+    """{id: AudioFile} of this dataset's files among `audio_ids` (others are left out)."""
+    return {audio.pk: audio for audio in audio_of(dataset=dataset).filter(pk__in=audio_ids)}
+
+
 def audio_by_id(*, tenant, audio_file_ids):
     """The tenant's audio files with these ids: {id: AudioFile} (any status; the caller checks)."""
     return {a.pk: a for a in AudioFile.objects.filter(pk__in=audio_file_ids, dataset__tenant=tenant)}

@@ -148,6 +148,58 @@ class UploadUrlResponseSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+MAX_BATCH = 100
+
+
+class UploadFileSerializer(Input):
+    filename = StrictCharField(min_length=1, max_length=500)
+    content_type = ContentTypeField()
+    file_size = file_size_field(required=False, help_text="Exact size in bytes (or file_size_bytes).")
+    file_size_bytes = file_size_field(required=False, help_text="The same as file_size; give one of the two.")
+
+    def validate(self, attrs):
+        return merge_alias(attrs, "file_size", "file_size_bytes")
+
+
+class UploadUrlsRequestSerializer(Input):
+    files = UploadFileSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_BATCH)
+    expires_in = expires_in_field()
+
+
+class UploadUrlsResponseSerializer(serializers.Serializer):
+    uploads = UploadUrlResponseSerializer(many=True, help_text="One per file, in the order of `files`.")
+
+
+class ConfirmBatchRequestSerializer(Input):
+    audio_ids = serializers.ListField(
+        child=StrictUUIDField(), min_length=1, max_length=MAX_BATCH, help_text=f"1 to {MAX_BATCH} distinct ids."
+    )
+
+    def validate_audio_ids(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("ids must be distinct", code="value_error.duplicate")
+        return value
+
+
+class ConfirmErrorSerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="The status the single confirm would answer: 404, 409 or 422.")
+    detail = serializers.CharField()
+
+
+class ConfirmBatchItemSerializer(serializers.Serializer):
+    audio_id = serializers.UUIDField()
+    ok = serializers.BooleanField()
+    status = serializers.CharField(allow_null=True, help_text="processing_status after the confirm; null on error.")
+    message = serializers.CharField(allow_null=True)
+    error = ConfirmErrorSerializer(allow_null=True)
+
+
+class ConfirmBatchResponseSerializer(serializers.Serializer):
+    confirmed = serializers.IntegerField(help_text="Items with ok true.")
+    failed = serializers.IntegerField(help_text="Items with an error.")
+    results = ConfirmBatchItemSerializer(many=True, help_text="One per id, in the order asked.")
+
+
 class AudioIdSerializer(Input):
     audio_id = StrictUUIDField()
 
@@ -209,7 +261,8 @@ class AudioFileSerializer(serializers.Serializer):
     sample_rate = serializers.IntegerField(allow_null=True)
     channels = serializers.IntegerField(allow_null=True)
     download_url = serializers.SerializerMethodField(
-        help_text="A presigned GET of the original, minted on each read; null until the upload is confirmed."
+        help_text="A presigned GET of the original, minted on each read; null until the upload is confirmed. "
+        "In the list, null unless asked for with `?include=download_url` (a signature per row costs time)."
     )
     download_expires_at = serializers.SerializerMethodField()
     upload_expires_at = serializers.DateTimeField()
@@ -218,14 +271,17 @@ class AudioFileSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
+    def presigns(self, audio):
+        return audio.confirmed_at is not None and self.context.get("download_urls", True)
+
     def get_download_url(self, audio) -> str | None:
-        if audio.confirmed_at is None:
+        if not self.presigns(audio):
             return None
         return storage.presigned_get(
             audio.storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES, filename=audio.filename
         )
 
     def get_download_expires_at(self, audio) -> datetime | None:
-        if audio.confirmed_at is None:
+        if not self.presigns(audio):
             return None
         return timezone.now() + timedelta(seconds=settings.RELAY_DOWNLOAD_URL_EXPIRES)

@@ -13,9 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError, RestrictedError
 from django.utils import timezone
 
+from datasets import selectors
 from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
 from relay import storage, uploads, work
-from relay.errors import Conflict, InvalidInput
+from relay.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from relay.jobs import ACTIVE
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,18 @@ def create_upload(*, dataset, filename, content_type, file_size, expires_in):
     return audio, url, fields
 
 
+def create_uploads(*, dataset, files, expires_in):
+    """Many pending AudioFiles in one transaction, each with its presigned POST:
+    [(audio, url, fields)] in the order of `files` (dicts of filename, content_type, file_size)."""
+    audios = [_new_audio(dataset=dataset, expires_in=expires_in, **file) for file in files]
+    signed = [(audio, *uploads.presign(audio, expires_in)) for audio in audios]
+    with transaction.atomic():
+        AudioFile.objects.bulk_create(audios)
+        work.created(AudioFile, [audio.pk for audio in audios])
+    logger.info("upload urls issued dataset=%s files=%d", dataset.id, len(audios))
+    return signed
+
+
 def create_multipart_upload(*, dataset, filename, content_type, file_size, part_size, expires_in):
     part_count = math.ceil(file_size / part_size)
     if part_count > MAX_PARTS:
@@ -196,6 +209,28 @@ def confirm_upload(*, audio):
     if audio.status == AudioStatus.PENDING and audio.multipart_upload_id:
         raise Conflict("Complete the multipart upload first (POST .../audio/multipart/complete)")
     return uploads.confirm(audio, loc=["body", "audio_id"])
+
+
+def confirm_uploads(*, dataset, audio_ids):
+    """Confirm each of `audio_ids` on its own: [(audio_id, audio or None, DomainError or None)]
+    in the order asked. An id that is not a file of this dataset is a NotFound, as in the
+    single confirm; one file's failure does not undo the others."""
+    found = selectors.audio_of_dataset_by_id(dataset=dataset, audio_ids=audio_ids)
+    results = []
+    for index, audio_id in enumerate(audio_ids):
+        audio = found.get(audio_id)
+        if audio is None:
+            results.append((audio_id, None, NotFound("Audio file not found")))
+            continue
+        try:
+            if audio.status == AudioStatus.PENDING and audio.multipart_upload_id:
+                raise Conflict("Complete the multipart upload first (POST .../audio/multipart/complete)")
+            results.append((audio_id, uploads.confirm(audio, loc=["body", "audio_ids", index]), None))
+        except Unavailable:
+            raise  # storage or the database is down: the whole call is a 503 (confirm is idempotent: retry it)
+        except DomainError as error:
+            results.append((audio_id, None, error))
+    return results
 
 
 def queue_processing(audio):

@@ -7,6 +7,8 @@ from datasets import docs, selectors, services
 from datasets import serializers as s
 from datasets.filters import AudioFileFilter, DatasetFilter
 from datasets.models import AudioFile, Dataset
+from relay.api.exceptions import error_status
+from relay.api.filters import includes
 from relay.api.views import TenantAPIView
 
 
@@ -101,6 +103,49 @@ class AudioUploadUrlView(DatasetAudioView):
         return Response(s.UploadUrlResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
+class AudioUploadUrlsView(DatasetAudioView):
+    rate_class = "upload"
+
+    @extend_schema(**docs.UPLOAD_URLS)
+    def post(self, request, dataset_id):
+        data = self.validated(s.UploadUrlsRequestSerializer)
+        expires_in = self.expires_in(data)
+        signed = services.create_uploads(dataset=self.dataset, files=data["files"], expires_in=expires_in)
+        body = {
+            "uploads": [
+                {
+                    "audio_id": audio.id,
+                    "upload_url": url,
+                    "fields": fields,
+                    "key": audio.storage_key,
+                    "expires_in": expires_in,
+                    "expires_at": audio.upload_expires_at,
+                }
+                for audio, url, fields in signed
+            ]
+        }
+        return Response(s.UploadUrlsResponseSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class AudioConfirmBatchView(DatasetAudioView):
+    @extend_schema(**docs.CONFIRM_BATCH)
+    def post(self, request, dataset_id):
+        audio_ids = self.validated(s.ConfirmBatchRequestSerializer)["audio_ids"]
+        results = [
+            {
+                "audio_id": audio_id,
+                "ok": error is None,
+                "status": None if audio is None else audio.status,
+                "message": None if audio is None else services.status_message(audio),
+                "error": None if error is None else {"status": error_status(error), "detail": error.message},
+            }
+            for audio_id, audio, error in services.confirm_uploads(dataset=self.dataset, audio_ids=audio_ids)
+        ]
+        failed = sum(not item["ok"] for item in results)
+        body = {"confirmed": len(results) - failed, "failed": failed, "results": results}
+        return Response(s.ConfirmBatchResponseSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
 class AudioConfirmView(DatasetAudioView):
     @extend_schema(**docs.CONFIRM)
     def post(self, request, dataset_id):
@@ -121,7 +166,10 @@ class AudioListView(DatasetAudioView):
 
     @extend_schema(**docs.LIST_AUDIO)
     def get(self, request, dataset_id):
-        return self.list_response(s.AudioFileSerializer)
+        download_urls = "download_url" in includes(request.query_params, {"download_url"})
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        body = s.AudioFileSerializer(page, many=True, context={"download_urls": download_urls}).data
+        return self.get_paginated_response(body)
 
 
 class AudioDetailView(DatasetAudioView):

@@ -60,7 +60,7 @@ def peek(bucket, limit) -> Verdict | None:
     window = int(time.time() // WINDOW_S)
     key = f"relay:ratelimit:{bucket}:{window}"
     try:
-        count, ttl = client.get(key), client.ttl(key)
+        count, ttl = client.pipeline(transaction=False).get(key).ttl(key).execute()  # one round trip
     except redis.RedisError as error:
         logger.warning("rate limit not read (%s): %s", bucket, error)
         return None

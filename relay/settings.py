@@ -159,6 +159,10 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
 }
 
+# A list's `total` is counted exactly up to this many rows; above it, it is PostgreSQL's
+# planner estimate and the page says `total_is_estimate: true` (counting 100,000 rows on every
+# page costs more than the page itself).
+RELAY_EXACT_COUNT_LIMIT = env.int("RELAY_EXACT_COUNT_LIMIT", default=10_000)
 # Largest JSON body the API reads (a bulk of 10,000 annotations is about 2 MB).
 RELAY_MAX_JSON_BODY_BYTES = env.int("RELAY_MAX_JSON_BODY_BYTES", default=16 * 1024 * 1024)
 # A request sent with an Idempotency-Key holds the key this long at most (seconds); a retry

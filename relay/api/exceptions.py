@@ -91,6 +91,16 @@ def problems_of(exc, location="body"):
     return list(error_items(exc.detail, [location]))
 
 
+def error_status(exc):
+    """The HTTP status a domain error answers with (per-item errors of batch endpoints)."""
+    if isinstance(exc, errors.InvalidInput):
+        return status.HTTP_422_UNPROCESSABLE_ENTITY
+    for error_class, code in _STATUS.items():
+        if isinstance(exc, error_class):
+            return code
+    return status.HTTP_400_BAD_REQUEST
+
+
 def as_api_exception(exc):
     """A domain error (or a Django one) as the DRF exception the envelope is built from;
     None for anything else (an internal error)."""

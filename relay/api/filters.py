@@ -57,6 +57,19 @@ class FilterBackend(filters.DjangoFilterBackend):
         return queryset
 
 
+def includes(params, allowed):
+    """`?include=a,b` (or repeated): the optional parts of a response asked for, each one of `allowed`."""
+    asked = {part.strip() for value in params.getlist("include") for part in value.split(",") if part.strip()}
+    unknown = sorted(asked - set(allowed))
+    if unknown:
+        raise InvalidInput.at(
+            ["query", "include"],
+            f"unknown include {', '.join(map(repr, unknown))}; one of: {', '.join(sorted(allowed))}",
+            "type_error.enum",
+        )
+    return asked
+
+
 class OrderingFilter(filters.OrderingFilter):
     """`?ordering=name,-created_at`; text fields in `case_insensitive` sort as people expect
     (alpha, Beta, gamma), whatever the database collation."""

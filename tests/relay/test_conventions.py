@@ -81,7 +81,15 @@ def test_pagination_shape_and_walk(api):
 
 
 def test_default_page_is_the_contract_shape(api):
-    assert api.get("/datasets").json() == {"items": [], "total": 0, "page": 1, "page_size": 50, "has_more": False}
+    assert api.get("/datasets").json() == {
+        "items": [],
+        "total": 0,
+        "total_is_estimate": False,
+        "page": 1,
+        "page_size": 50,
+        "has_more": False,
+        "next_cursor": None,
+    }
 
 
 def test_invalid_filter_value_is_422_in_query(api):
