@@ -25,6 +25,7 @@ class RootView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
+        operation_id="root",
         summary="Links to the documentation, the schema and the admin site",
         description="Served at `/` and at `/api/v1/`; needs no API key.",
         responses=inline_serializer(
@@ -79,6 +80,11 @@ class RootView(APIView):
                 },
             }
         )
+
+
+@extend_schema(exclude=True)  # the same as GET /api/v1/, which the schema documents
+class SiteRootView(RootView):
+    pass
 
 
 class HealthView(APIView):
