@@ -149,8 +149,15 @@ class UploadUrlRequestSerializer(Input):
         return merge_alias(attrs, "file_size", "file_size_bytes")
 
 
+REPLACED_HELP = (
+    "Failed audio files of the dataset with the same filename (and no annotations) that this upload "
+    "replaced: they and their stored objects are deleted."
+)
+
+
 class UploadUrlResponseSerializer(serializers.Serializer):
     audio_id = serializers.UUIDField()
+    replaced_audio_ids = serializers.ListField(child=serializers.UUIDField(), help_text=REPLACED_HELP)
     upload_url = serializers.URLField(help_text="POST multipart/form-data here: every entry of `fields`, then `file`.")
     fields = serializers.DictField(child=serializers.CharField())
     key = serializers.CharField()
@@ -189,6 +196,7 @@ class PartUrlSerializer(serializers.Serializer):
 
 class MultipartResponseSerializer(serializers.Serializer):
     audio_id = serializers.UUIDField()
+    replaced_audio_ids = serializers.ListField(child=serializers.UUIDField(), help_text=REPLACED_HELP)
     upload_id = serializers.CharField()
     key = serializers.CharField()
     part_size = serializers.IntegerField()

@@ -150,13 +150,35 @@ def _new_audio(*, dataset, filename, content_type, file_size, expires_in, **extr
     )
 
 
+def _replace_failed(dataset, filename):
+    """Delete the dataset's `failed` files named `filename` that no annotation uses, and
+    their objects once the transaction commits: a new upload of that name replaces them.
+    Call inside the transaction that saves the new file. Returns their ids."""
+    failed = list(
+        AudioFile.objects.select_for_update()
+        .filter(dataset=dataset, filename=filename, status=AudioStatus.FAILED)
+        .exclude(annotations__isnull=False)  # the reverse relation of annotations.Annotation
+    )
+    ids = [audio.pk for audio in failed]
+    for audio in failed:
+        if audio.multipart_upload_id:
+            storage.abort_multipart(audio.storage_key, upload_id=audio.multipart_upload_id)
+        audio.delete()
+        work.delete_objects_on_commit(audio.object_prefix)
+    if ids:
+        logger.info("failed audio replaced by a new upload: %s", ",".join(map(str, ids)))
+    return ids
+
+
 def create_upload(*, dataset, filename, content_type, file_size, expires_in):
-    """A pending AudioFile and the presigned POST that can fill it (and nothing else)."""
+    """A pending AudioFile and the presigned POST that can fill it (and nothing else). A
+    failed file of the same name is replaced (`_replace_failed`); `audio.replaced_ids` names them."""
     audio = _new_audio(
         dataset=dataset, filename=filename, content_type=content_type, file_size=file_size, expires_in=expires_in
     )
     url, fields = uploads.presign(audio, expires_in)
     with transaction.atomic():
+        audio.replaced_ids = _replace_failed(dataset, filename)
         audio.save(force_insert=True)
         work.created(AudioFile, [audio.pk])
     logger.info("upload url issued audio=%s size=%d type=%s", audio.id, file_size, content_type)
@@ -181,6 +203,7 @@ def create_multipart_upload(*, dataset, filename, content_type, file_size, part_
     try:
         audio.multipart_upload_id = upload_id
         with transaction.atomic():
+            audio.replaced_ids = _replace_failed(dataset, filename)
             audio.save(force_insert=True)
             work.created(AudioFile, [audio.pk])
     except Exception:

@@ -292,3 +292,43 @@ def test_list_filters_and_ordering(api, dataset):
     assert both["total"] == 2
     assert api.get(f"/datasets/{dataset}/audio", {"filename": "ALPHA"}).json()["total"] == 1
     assert_422(api.get(f"/datasets/{dataset}/audio", {"processing_status": "done"}), ["query", "processing_status"])
+
+
+def test_a_new_upload_replaces_a_failed_file_of_the_same_name(api, dataset):
+    from annotations.models import Annotation, AnnotationSet
+    from datasets.models import ArtifactType
+    from tests.helpers import wait_until
+
+    bad_id = af.upload(api, dataset, b"not audio at all\n" * 40, filename="take.wav")
+    assert af.wait_processed(api, dataset, bad_id)["processing_status"] == "failed"
+    bad = AudioFile.objects.get(pk=bad_id)
+    kept_id = af.upload(api, dataset, af.wav(1.0), filename="other.wav")
+    af.wait_processed(api, dataset, kept_id)
+
+    ticket = af.upload_url(api, dataset, af.wav(1.0), filename="take.wav")
+    assert ticket["replaced_audio_ids"] == [bad_id]
+    assert not AudioFile.objects.filter(pk=bad_id).exists()
+    wait_until(lambda: not object_exists(bad.storage_key), message="the failed file's object to be deleted")
+    assert af.post_to_s3(ticket, af.wav(1.0)).status_code == 204
+    api.post(f"/datasets/{dataset}/audio/confirm", {"audio_id": ticket["audio_id"]})
+    assert af.wait_processed(api, dataset, ticket["audio_id"])["processing_status"] == "ready"
+
+    # A ready file of that name is never replaced; a failed one that annotations use is kept.
+    again = af.upload_url(api, dataset, af.wav(1.0), filename="take.wav")
+    assert again["replaced_audio_ids"] == []
+    AudioFile.objects.filter(pk=again["audio_id"]).update(status="failed", error_message="x")
+    draft = AnnotationSet.objects.create(dataset_id=dataset, version=1)
+    Annotation.objects.create(
+        annotation_set=draft,
+        audio_file_id=again["audio_id"],
+        artifact_type=ArtifactType.objects.get(dataset_id=dataset),
+        start_ms=0,
+        end_ms=10,
+    )
+    third = af.upload_url(api, dataset, af.wav(1.0), filename="take.wav")
+    assert third["replaced_audio_ids"] == []
+    assert AudioFile.objects.filter(dataset_id=dataset, filename="take.wav").count() == 3
+    multipart = api.post(
+        f"/datasets/{dataset}/audio/multipart", {"filename": "other.wav", "content_type": "audio/wav", "file_size": 10}
+    ).json()
+    assert multipart["replaced_audio_ids"] == []
