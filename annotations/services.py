@@ -226,9 +226,7 @@ def import_annotations(*, annotation_set, fmt, body, audio_file_id=None, mode=AP
     problems = formats.resolve_filenames(items, context.audio_by_filename())
     if problems:
         raise InvalidInput(problems)
-    return add_annotations(
-        annotation_set=annotation_set, items=validate_items(items, context, strict=False), mode=mode
-    )
+    return add_annotations(annotation_set=annotation_set, items=validate_items(items, context, strict=False), mode=mode)
 
 
 def _context(annotation_set):

@@ -66,8 +66,7 @@ UPLOAD_URL = {
         "Creates the audio file in `pending` and returns a presigned POST bound to its key, "
         "its Content-Type and exactly `file_size` bytes. POST `fields` and then `file` as "
         "multipart/form-data to `upload_url` (S3 answers 204), then confirm. The size may "
-        "also be sent as `file_size_bytes`, the name inference uploads use.\n\n"
-        + REPLACES_FAILED
+        "also be sent as `file_size_bytes`, the name inference uploads use.\n\n" + REPLACES_FAILED
     ),
     "request": s.UploadUrlRequestSerializer,
     "responses": {201: s.UploadUrlResponseSerializer},

@@ -35,10 +35,7 @@ class RootView(APIView):
                 "description": serializers.CharField(),
                 "links": inline_serializer(
                     "RootLinks",
-                    {
-                        name: serializers.CharField()
-                        for name in ("docs", "schema", "admin", "api", "health", "status")
-                    },
+                    {name: serializers.CharField() for name in ("docs", "schema", "admin", "api", "health", "status")},
                 ),
             },
         ),

@@ -119,9 +119,19 @@ def test_unusable_files_fail_with_a_reason(api, dataset, label, data, content_ty
 
 
 MISLABELLED = [
-    ("flac declared as wav", "audio/wav", lambda: af.encode_soundfile(af.signal(1.5, 22050), 22050, "FLAC"), "audio/flac"),
+    (
+        "flac declared as wav",
+        "audio/wav",
+        lambda: af.encode_soundfile(af.signal(1.5, 22050), 22050, "FLAC"),
+        "audio/flac",
+    ),
     ("wav declared as flac", "audio/flac", lambda: af.wav(1.5, 22050), "audio/wav"),
-    ("mp3 declared as ogg", "audio/ogg", lambda: af.encode_soundfile(af.signal(1.5, 22050), 22050, "MP3"), "audio/mpeg"),
+    (
+        "mp3 declared as ogg",
+        "audio/ogg",
+        lambda: af.encode_soundfile(af.signal(1.5, 22050), 22050, "MP3"),
+        "audio/mpeg",
+    ),
     ("m4a declared as wav", "audio/wav", lambda: af.encode_av(af.signal(1.5, 22050), 22050, "mp4", "aac"), "audio/mp4"),
     ("wav declared as webm", "audio/webm", lambda: af.wav(1.5, 22050), "audio/wav"),
 ]
