@@ -40,7 +40,7 @@ def process(inference_file, run):
         raise WorkFailed("the model was deleted")
     configure_torch()
     detector = load_detector(job.model)
-    features, duration_ms, sample_rate, detected = file_features(inference_file, detector)
+    features, duration_ms, sample_rate, real_type = file_features(inference_file, detector)
     started = time.perf_counter()
     # None: the per-type values calibrated on the model's validation split.
     detections = detector.detect(
@@ -50,7 +50,7 @@ def process(inference_file, run):
         min_duration_ms=job.config.get("min_duration_ms"),
     )
     detected = time.perf_counter()
-    store(inference_file, detections, duration_ms, sample_rate, run, **detected)
+    store(inference_file, detections, duration_ms, sample_rate, run, **real_type)
     logger.info(
         "inference file %s: model and events %.2f s, storing %d detections %.2f s",
         inference_file.pk,
