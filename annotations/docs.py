@@ -26,6 +26,16 @@ AUDIO_PARAMETER = OpenApiParameter(
     description="audacity only: one label track, of this audio file.",
 )
 
+MODE_PARAMETER = OpenApiParameter(
+    "mode",
+    str,
+    enum=list(services.IMPORT_MODES),
+    required=False,
+    description="append (default): add the file's rows to the draft, leaving out those that duplicate an "
+    "annotation already in it (same file, type, start_ms and end_ms; counted in `duplicates_skipped`). "
+    "replace: delete the draft's annotations first, in the same transaction (counted in `replaced`).",
+)
+
 LIST_SETS = {"summary": "List annotation sets", "responses": s.AnnotationSetSerializer(many=True), "tags": TAGS}
 CREATE_SET = {
     "summary": "Create a draft annotation set",
@@ -114,9 +124,14 @@ EXPORT = {
 }
 IMPORT = {
     "summary": "Import annotations into a draft",
-    "description": "The body is the file, in the `format` given (any Content-Type). Items name their audio by "
-    "`audio_file_id` or by `filename`. All or nothing, like bulk create; 409 on a published set.",
-    "parameters": [FORMAT_PARAMETER, AUDIO_PARAMETER],
+    "description": "The body is the file, in the `format` given (any Content-Type: `text/csv` for csv, "
+    "`application/json` for json, label-studio and edge-impulse, `text/plain` for jsonl and audacity, "
+    "`application/zip` for an audacity zip). Items name their audio by `audio_file_id` or by `filename` (of "
+    "several files with that name, the `ready` one). `mode=append` (default) skips rows that duplicate the "
+    "draft's annotations, so importing the labels of the set a draft was copied from adds nothing twice; "
+    "`mode=replace` swaps the draft's annotations for the file's. All or nothing, like bulk create; 409 on a "
+    "published set.",
+    "parameters": [FORMAT_PARAMETER, AUDIO_PARAMETER, MODE_PARAMETER],
     "request": {"application/octet-stream": OpenApiTypes.BINARY},
     "responses": {201: s.ImportResultSerializer, 409: LOCKED},
     "tags": TAGS,

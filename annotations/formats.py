@@ -393,7 +393,9 @@ _PARSERS = {
 
 
 def resolve_filenames(items, audio_by_filename, loc=("body", "annotations")):
-    """Replace `filename` with `audio_file_id`; returns the problems (`relay.errors.problem`)."""
+    """Replace `filename` with `audio_file_id`; returns the problems (`relay.errors.problem`).
+    `audio_by_filename` is {filename: [(audio id, ready?)]}: of several files with the name,
+    the one that is ready is taken (a failed upload and its corrected retry share a name)."""
     errors = []
     for index, raw in enumerate(items):
         if not isinstance(raw, dict) or "audio_file_id" in raw or "filename" not in raw:
@@ -403,9 +405,15 @@ def resolve_filenames(items, audio_by_filename, loc=("body", "annotations")):
         if not matches:  # audacity tracks and some tools name files without their extension
             stem_matches = [ids for filename, ids in audio_by_filename.items() if filename.rsplit(".", 1)[0] == name]
             matches = [i for ids in stem_matches for i in ids]
+        ready = [match for match in matches if match[1]]
+        if len(matches) > 1 and len(ready) == 1:
+            matches = ready
         if len(matches) == 1:
-            raw["audio_file_id"] = str(matches[0])
+            raw["audio_file_id"] = str(matches[0][0])
         else:
             what = "no audio file of this dataset has" if not matches else "several audio files have"
-            errors.append(problem([*loc, index, "filename"], f"{what} the filename '{name}'", "value_error.filename"))
+            hint = f" ({len(ready)} of them ready); name it by audio_file_id" if matches else ""
+            errors.append(
+                problem([*loc, index, "filename"], f"{what} the filename '{name}'{hint}", "value_error.filename")
+            )
     return errors

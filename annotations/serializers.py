@@ -88,6 +88,12 @@ class BulkCreatedSerializer(serializers.Serializer):
 
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=["append", "replace"])
+    duplicates_skipped = serializers.IntegerField(
+        help_text="append: rows left out because the draft already holds an annotation of the same file, "
+        "type, start and end."
+    )
+    replaced = serializers.IntegerField(help_text="replace: how many annotations of the draft were deleted first.")
     annotation_set = AnnotationSetSerializer()
 
 

@@ -116,20 +116,50 @@ def _touch(annotation_set):
     AnnotationSet.objects.filter(pk=annotation_set.pk).update(updated_at=timezone.now())
 
 
-def add_annotations(*, annotation_set, items):
-    """Insert validated items (validation.validate_items) in one query, all or nothing."""
+APPEND, REPLACE = "append", "replace"
+IMPORT_MODES = (APPEND, REPLACE)
+
+
+def add_annotations(*, annotation_set, items, mode=None):
+    """Insert validated items (validation.validate_items) in one query, all or nothing.
+    `mode` (imports): REPLACE deletes the draft's annotations first, in the same
+    transaction; APPEND leaves out the items that duplicate an annotation already in the
+    set (same file, type, start and end). The inserted annotations; with a `mode`, also a
+    dict of `duplicates_skipped` and `replaced` counts."""
     now = timezone.now()
+    counts = {"duplicates_skipped": 0, "replaced": 0}
     with transaction.atomic():
         locked = _lock_draft(annotation_set)
         objects = [new_annotation(clean, locked, now) for clean in items]
+        if mode == REPLACE:
+            counts["replaced"], _ = Annotation.objects.filter(annotation_set=locked).delete()
+        elif mode == APPEND:
+            fresh = _without_existing(locked, objects)
+            counts["duplicates_skipped"] = len(objects) - len(fresh)
+            objects = fresh
         try:
             with transaction.atomic():
                 _insert(locked, objects, now)
         except IntegrityError as error:
             raise Conflict(f"An audio file or artifact type was deleted meanwhile: {error.__cause__}") from None
         _touch(locked)
-    logger.info("annotations added set=%s count=%d", annotation_set.pk, len(objects))
-    return objects
+    logger.info("annotations added set=%s count=%d mode=%s %s", annotation_set.pk, len(objects), mode, counts)
+    return objects if mode is None else (objects, counts)
+
+
+def _key(audio_file_id, artifact_type_id, start_ms, end_ms):
+    return (str(audio_file_id), str(artifact_type_id), start_ms, end_ms)
+
+
+def _without_existing(annotation_set, objects):
+    """`objects` but those already in the set (same file, type, start and end)."""
+    existing = {
+        _key(*row)
+        for row in Annotation.objects.filter(
+            annotation_set=annotation_set, audio_file_id__in={o.audio_file_id for o in objects}
+        ).values_list("audio_file_id", "artifact_type_id", "start_ms", "end_ms")
+    }
+    return [o for o in objects if _key(o.audio_file_id, o.artifact_type_id, o.start_ms, o.end_ms) not in existing]
 
 
 def _insert(annotation_set, objects, now):
@@ -171,8 +201,14 @@ def add_bulk(*, annotation_set, raw_items):
     return add_annotations(annotation_set=annotation_set, items=validate_items(raw_items, _context(annotation_set)))
 
 
-def import_annotations(*, annotation_set, fmt, body, audio_file_id=None):
-    """Parse an uploaded file and add its annotations to a draft, all or nothing."""
+def import_annotations(*, annotation_set, fmt, body, audio_file_id=None, mode=APPEND):
+    """Parse an uploaded file and add its annotations to a draft, all or nothing: appended,
+    leaving out rows that duplicate existing annotations, or (`mode=REPLACE`) instead of the
+    draft's annotations. (created annotations, {"duplicates_skipped", "replaced"})."""
+    if mode not in IMPORT_MODES:
+        raise InvalidInput.at(
+            ["query", "mode"], f"mode must be one of: {', '.join(IMPORT_MODES)} (default append)", "type_error.enum"
+        )
     assert_draft(annotation_set)  # a 409 before reading the file; checked again under the lock
     try:
         items = formats.parse(fmt, body, audio_file_id=audio_file_id)
@@ -190,7 +226,7 @@ def import_annotations(*, annotation_set, fmt, body, audio_file_id=None):
     problems = formats.resolve_filenames(items, context.audio_by_filename())
     if problems:
         raise InvalidInput(problems)
-    return add_annotations(annotation_set=annotation_set, items=validate_items(items, context, strict=False))
+    return add_annotations(annotation_set=annotation_set, items=validate_items(items, context, strict=False), mode=mode)
 
 
 def _context(annotation_set):

@@ -41,9 +41,12 @@ class DatasetContext:
         return self._audio.get(audio_id)
 
     def audio_by_filename(self):
+        """{filename: [(audio id, ready?)]} of the dataset's audio."""
         by_name = {}
-        for audio in AudioFile.objects.filter(dataset=self.dataset).only("id", "filename"):
-            by_name.setdefault(audio.filename, []).append(audio.id)
+        for audio_id, filename, status in AudioFile.objects.filter(dataset=self.dataset).values_list(
+            "id", "filename", "status"
+        ):
+            by_name.setdefault(filename, []).append((audio_id, status == AudioStatus.READY))
         return by_name
 
 

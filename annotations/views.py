@@ -168,13 +168,15 @@ class ImportView(AnnotationSetView):
     @extend_schema(**docs.IMPORT)
     def post(self, request, dataset_id, set_id):
         annotation_set = self.annotation_set  # a 404 before anything about the request
-        created = services.import_annotations(
+        mode = request.query_params.get("mode") or services.APPEND
+        created, counts = services.import_annotations(
             annotation_set=annotation_set,
             fmt=_format(request),
             body=request.data,
             audio_file_id=request.query_params.get("audio_file_id"),
+            mode=mode,
         )
         return Response(
-            {"created": len(created), "annotation_set": self.set_body(self.annotation_set)},
+            {"created": len(created), "mode": mode, **counts, "annotation_set": self.set_body(self.annotation_set)},
             status=status.HTTP_201_CREATED,
         )

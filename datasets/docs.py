@@ -54,13 +54,20 @@ DELETE_DATASET = {
     "tags": DATASET_TAGS,
 }
 
+REPLACES_FAILED = (
+    "**A re-upload replaces a failed file**: an audio file of the dataset with the same `filename` "
+    "that is `failed` (and that no annotation uses) is deleted in the same transaction, its stored "
+    "objects once that commits; `replaced_audio_ids` names it. Files in any other status are kept, so "
+    "two files may share a name; imports by filename then take the `ready` one."
+)
+
 UPLOAD_URL = {
     "summary": "Start an upload (presigned POST)",
     "description": (
         "Creates the audio file in `pending` and returns a presigned POST bound to its key, "
         "its Content-Type and exactly `file_size` bytes. POST `fields` and then `file` as "
         "multipart/form-data to `upload_url` (S3 answers 204), then confirm. The size may "
-        "also be sent as `file_size_bytes`, the name inference uploads use."
+        "also be sent as `file_size_bytes`, the name inference uploads use.\n\n" + REPLACES_FAILED
     ),
     "request": s.UploadUrlRequestSerializer,
     "responses": {201: s.UploadUrlResponseSerializer},
@@ -78,7 +85,9 @@ CONFIRM = {
     "description": (
         "Checks that the object is in storage with the declared size, then queues decoding: "
         "`normalizing -> embedding -> ready` (or `failed` with `error_message`). Confirming "
-        "again returns the same answer."
+        "again returns the same answer. The file is decoded as what its bytes are: a readable file "
+        "of another accepted format than declared (a FLAC sent as `audio/wav`) becomes `ready`, and "
+        "its `content_type` is then the detected one."
     ),
     "request": s.ConfirmRequestSerializer,
     "responses": {
@@ -154,7 +163,7 @@ START_MULTIPART = {
     "summary": "Start a multipart upload",
     "description": (
         "For large files: returns one presigned PUT URL per part. PUT each part, keep each "
-        "answer's ETag, then complete with the list of `{part_number, etag}`, then confirm."
+        "answer's ETag, then complete with the list of `{part_number, etag}`, then confirm.\n\n" + REPLACES_FAILED
     ),
     "request": s.MultipartRequestSerializer,
     "responses": {201: s.MultipartResponseSerializer},

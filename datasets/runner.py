@@ -54,6 +54,15 @@ def decode(original, canonical, content_type):
         raise WorkFailed(str(error)) from None
 
 
+def detected_type(item, info):
+    """`{"content_type": ...}` when the file turned out to be another format than declared
+    (a FLAC uploaded as audio/wav is decoded as FLAC and recorded as such), else `{}`."""
+    if info.content_type and info.content_type != item.content_type:
+        logger.info("upload %s declared %s is %s", item.pk, item.content_type, info.content_type)
+        return {"content_type": info.content_type}
+    return {}
+
+
 def process(audio, run):
     """Decode, store the canonical copy and the features, mark ready (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="relay-audio-") as tmp:
@@ -67,6 +76,7 @@ def process(audio, run):
             duration_ms=info.duration_ms,
             sample_rate=info.sample_rate,
             channels=info.channels,
+            **detected_type(audio, info),
         )
         logger.info(
             "audio normalized audio=%s format=%s %d Hz x%d %d ms",

@@ -19,11 +19,18 @@ MAX_ARTIFACT_TYPES = 100
 
 class ArtifactTypeInputSerializer(Input):
     name = StrictCharField(min_length=1, max_length=100)
-    description = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
+    description = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Default: empty for a new type; an existing type keeps its description.",
+    )
     color = StrictCharField(
         required=False,
-        default="#FF0000",
-        help_text="Hex colour, #RRGGBB.",
+        help_text=(
+            "Hex colour, #RRGGBB. Default: the next colour of a fixed palette of clearly different ones "
+            "not yet used in the dataset; an existing type keeps its colour."
+        ),
         validators=[RegexValidator(HEX_COLOR, "color must be a hex colour like #FF0000", code="value_error.color")],
     )
 
@@ -66,7 +73,10 @@ class DatasetUpdateSerializer(Input):
     description = StrictCharField(required=False, allow_blank=True, max_length=10000)
     artifact_types = artifact_types_field(
         required=False,
-        help_text="The full list of types: new names are added, missing ones removed (409 if annotations use them).",
+        help_text=(
+            "The full list of types: new names are added, missing ones removed (409 if annotations use them); "
+            "a type already there keeps its colour and description unless they are given."
+        ),
     )
 
     def validate_artifact_types(self, value):
@@ -139,8 +149,15 @@ class UploadUrlRequestSerializer(Input):
         return merge_alias(attrs, "file_size", "file_size_bytes")
 
 
+REPLACED_HELP = (
+    "Failed audio files of the dataset with the same filename (and no annotations) that this upload "
+    "replaced: they and their stored objects are deleted."
+)
+
+
 class UploadUrlResponseSerializer(serializers.Serializer):
     audio_id = serializers.UUIDField()
+    replaced_audio_ids = serializers.ListField(child=serializers.UUIDField(), help_text=REPLACED_HELP)
     upload_url = serializers.URLField(help_text="POST multipart/form-data here: every entry of `fields`, then `file`.")
     fields = serializers.DictField(child=serializers.CharField())
     key = serializers.CharField()
@@ -231,6 +248,7 @@ class PartUrlSerializer(serializers.Serializer):
 
 class MultipartResponseSerializer(serializers.Serializer):
     audio_id = serializers.UUIDField()
+    replaced_audio_ids = serializers.ListField(child=serializers.UUIDField(), help_text=REPLACED_HELP)
     upload_id = serializers.CharField()
     key = serializers.CharField()
     part_size = serializers.IntegerField()

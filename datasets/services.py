@@ -21,6 +21,22 @@ from relay.jobs import ACTIVE
 
 logger = logging.getLogger(__name__)
 
+# Default colours of artifact types, clearly different from one another (Trubetskoy's
+# "20 distinct colours", the first ten): a type created without a colour takes the first
+# one not used yet in its dataset.
+PALETTE = (
+    "#E6194B",  # red
+    "#3CB44B",  # green
+    "#4363D8",  # blue
+    "#F58231",  # orange
+    "#911EB4",  # purple
+    "#42D4F4",  # cyan
+    "#F032E6",  # magenta
+    "#BFEF45",  # lime
+    "#9A6324",  # brown
+    "#469990",  # teal
+)
+
 MIN_PART_SIZE = 8 * 1024 * 1024
 MAX_PART_SIZE = 64 * 1024 * 1024
 MAX_PARTS = 10_000
@@ -28,10 +44,34 @@ MAX_PARTS = 10_000
 # --- datasets -----------------------------------------------------------------------------
 
 
+def default_colors(count, used):
+    """`count` colours for new types: the palette's colours not in `used` first, in order,
+    then (more types than colours) the palette again, least used first."""
+    used = [color.upper() for color in used]
+    colors = []
+    for _ in range(count):
+        taken = used + colors
+        colors.append(min(PALETTE, key=lambda color: (taken.count(color), PALETTE.index(color))))
+    return colors
+
+
+def _with_defaults(new_types, used):
+    """New types' fields with a description and a colour (see `default_colors`)."""
+    colors = iter(default_colors(sum("color" not in fields for fields in new_types), used))
+    return [
+        {"description": "", **fields, "color": fields["color"] if "color" in fields else next(colors)}
+        for fields in new_types
+    ]
+
+
 @transaction.atomic
 def create_dataset(*, tenant, name, description="", artifact_types) -> Dataset:
+    """The dataset and its types; types without a colour get distinct ones (`PALETTE`)."""
     dataset = Dataset.objects.create(tenant=tenant, name=name, description=description)
-    ArtifactType.objects.bulk_create(ArtifactType(dataset=dataset, **fields) for fields in artifact_types)
+    given = [fields["color"] for fields in artifact_types if "color" in fields]
+    ArtifactType.objects.bulk_create(
+        ArtifactType(dataset=dataset, **fields) for fields in _with_defaults(artifact_types, given)
+    )
     logger.info("dataset created id=%s types=%d", dataset.id, len(artifact_types))
     return dataset
 
@@ -40,7 +80,8 @@ def create_dataset(*, tenant, name, description="", artifact_types) -> Dataset:
 def update_dataset(*, tenant, dataset, **changes) -> Dataset:
     """Change name and description; `artifact_types`, when given, is the full new list:
     types are matched by name (case-insensitive), new ones added, missing ones removed
-    (a Conflict while annotations use them)."""
+    (a Conflict while annotations use them); a kept type changes only the fields given
+    (its colour and description stay otherwise)."""
     dataset = Dataset.objects.select_for_update().get(tenant=tenant, pk=dataset.pk)
     for field in ("name", "description"):
         if field in changes:
@@ -65,14 +106,15 @@ def _replace_artifact_types(dataset, wanted):
                 raise Conflict(
                     f"Artifact type '{artifact_type.name}' is used by {len(used)} annotation(s) and cannot be removed"
                 ) from None
-    for key, fields in wanted_by_name.items():
-        artifact_type = existing.get(key)
-        if artifact_type is None:
-            ArtifactType.objects.create(dataset=dataset, **fields)
-            continue
-        for field, value in fields.items():
+    kept = {key: existing[key] for key in wanted_by_name if key in existing}
+    for key, artifact_type in kept.items():
+        for field, value in wanted_by_name[key].items():
             setattr(artifact_type, field, value)
         artifact_type.save()
+    new_types = [fields for key, fields in wanted_by_name.items() if key not in existing]
+    used = [t.color for t in kept.values()] + [fields["color"] for fields in new_types if "color" in fields]
+    for fields in _with_defaults(new_types, used):
+        ArtifactType.objects.create(dataset=dataset, **fields)
 
 
 def delete_dataset(*, tenant, dataset) -> None:
@@ -109,13 +151,35 @@ def _new_audio(*, dataset, filename, content_type, file_size, expires_in, **extr
     )
 
 
+def _replace_failed(dataset, filename):
+    """Delete the dataset's `failed` files named `filename` that no annotation uses, and
+    their objects once the transaction commits: a new upload of that name replaces them.
+    Call inside the transaction that saves the new file. Returns their ids."""
+    failed = list(
+        AudioFile.objects.select_for_update()
+        .filter(dataset=dataset, filename=filename, status=AudioStatus.FAILED)
+        .exclude(annotations__isnull=False)  # the reverse relation of annotations.Annotation
+    )
+    ids = [audio.pk for audio in failed]
+    for audio in failed:
+        if audio.multipart_upload_id:
+            storage.abort_multipart(audio.storage_key, upload_id=audio.multipart_upload_id)
+        audio.delete()
+        work.delete_objects_on_commit(audio.object_prefix)
+    if ids:
+        logger.info("failed audio replaced by a new upload: %s", ",".join(map(str, ids)))
+    return ids
+
+
 def create_upload(*, dataset, filename, content_type, file_size, expires_in):
-    """A pending AudioFile and the presigned POST that can fill it (and nothing else)."""
+    """A pending AudioFile and the presigned POST that can fill it (and nothing else). A
+    failed file of the same name is replaced (`_replace_failed`); `audio.replaced_ids` names them."""
     audio = _new_audio(
         dataset=dataset, filename=filename, content_type=content_type, file_size=file_size, expires_in=expires_in
     )
     url, fields = uploads.presign(audio, expires_in)
     with transaction.atomic():
+        audio.replaced_ids = _replace_failed(dataset, filename)
         audio.save(force_insert=True)
         work.created(AudioFile, [audio.pk])
     logger.info("upload url issued audio=%s size=%d type=%s", audio.id, file_size, content_type)
@@ -152,6 +216,7 @@ def create_multipart_upload(*, dataset, filename, content_type, file_size, part_
     try:
         audio.multipart_upload_id = upload_id
         with transaction.atomic():
+            audio.replaced_ids = _replace_failed(dataset, filename)
             audio.save(force_insert=True)
             work.created(AudioFile, [audio.pk])
     except Exception:

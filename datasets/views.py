@@ -94,6 +94,7 @@ class AudioUploadUrlView(DatasetAudioView):
         )
         body = {
             "audio_id": audio.id,
+            "replaced_audio_ids": audio.replaced_ids,
             "upload_url": url,
             "fields": fields,
             "key": audio.storage_key,
@@ -201,6 +202,7 @@ class MultipartStartView(DatasetAudioView):
         )
         body = {
             "audio_id": audio.id,
+            "replaced_audio_ids": audio.replaced_ids,
             "upload_id": upload_id,
             "key": audio.storage_key,
             "part_size": part_size,

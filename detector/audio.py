@@ -76,6 +76,7 @@ class AudioInfo:
     channels: int
     frames: int
     format: str
+    content_type: str = ""  # what the file really is (may differ from what was declared)
 
     @property
     def duration_ms(self) -> int:
@@ -88,6 +89,7 @@ class Source:
     channels: int
     format: str
     blocks: Iterator[np.ndarray]  # float32, shape (frames, channels)
+    content_type: str = ""
 
 
 @contextmanager
@@ -111,7 +113,7 @@ def _soundfile_source(path, expected_formats, content_type):
             except (sf.LibsndfileError, RuntimeError) as error:
                 raise DecodeError(f"corrupt {content_type} data: {_sf_reason(error)}") from None
 
-        yield Source(handle.samplerate, handle.channels, handle.format, blocks())
+        yield Source(handle.samplerate, handle.channels, handle.format, blocks(), content_type)
 
 
 # libsndfile logs "data : <declared> (should be <actual>)" for a WAV whose data chunk is
@@ -167,12 +169,40 @@ def _av_source(path, expected_formats, content_type):
             except av.error.FFmpegError as error:
                 raise DecodeError(f"corrupt {content_type} data: {error}") from None
 
-        yield Source(rate, channels, container.format.name, blocks())
+        yield Source(rate, channels, container.format.name, blocks(), content_type)
+
+
+def detect_content_type(path) -> str | None:
+    """The accepted Content-Type the file's bytes are (libsndfile, then FFmpeg, probe the
+    header, whatever the name or the declared type says), or None when neither reads it as
+    an accepted format."""
+    try:
+        with sf.SoundFile(path) as handle:
+            found, decoder = {handle.format}, "soundfile"
+    except (sf.LibsndfileError, RuntimeError):
+        import av
+
+        try:
+            with av.open(path) as container:
+                if not container.streams.audio:
+                    return None
+                found, decoder = set(container.format.name.split(",")), "av"
+        except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
+            return None
+    for fmt in FORMATS:
+        if fmt.decoder == decoder and found & fmt.containers:
+            return fmt.content_type
+    return None
 
 
 def open_source(path, content_type):
-    """`with open_source(path, type) as source:` the decoded stream of an upload."""
+    """`with open_source(path, type) as source:` the decoded stream of an upload. A file
+    declared as one accepted format but really another (a FLAC sent as audio/wav) is decoded
+    as what it is; `source.content_type` says which. Otherwise errors name the declared type."""
     fmt = format_for(content_type)
+    detected = detect_content_type(path)
+    if detected is not None and format_for(detected) is not fmt:
+        fmt, content_type = format_for(detected), detected
     opener = _soundfile_source if fmt.decoder == "soundfile" else _av_source
     return opener(path, fmt.containers, content_type)
 
@@ -198,7 +228,13 @@ def decode_to_canonical(src_path, dst_path, *, content_type, max_duration_s=None
             out.write(np.clip(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True), -1.0, 1.0))
         if frames == 0:
             raise DecodeError("the file holds no audio samples")
-        return AudioInfo(sample_rate=rate, channels=channels, frames=frames, format=source.format)
+        return AudioInfo(
+            sample_rate=rate,
+            channels=channels,
+            frames=frames,
+            format=source.format,
+            content_type=source.content_type,
+        )
 
 
 def read_canonical(path, start=0, frames=-1) -> np.ndarray:

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datasets.runner import download_original, load_features
+from datasets.runner import detected_type, download_original, load_features
 from detector import pipeline
 from detector.audio import DecodeError
 from inference.models import FileStatus, InferenceJob
@@ -40,7 +40,7 @@ def process(inference_file, run):
         raise WorkFailed("the model was deleted")
     configure_torch()
     detector = load_detector(job.model)
-    features, duration_ms, sample_rate = file_features(inference_file, detector)
+    features, duration_ms, sample_rate, real_type = file_features(inference_file, detector)
     started = time.perf_counter()
     # None: the per-type values calibrated on the model's validation split.
     detections = detector.detect(
@@ -50,7 +50,7 @@ def process(inference_file, run):
         min_duration_ms=job.config.get("min_duration_ms"),
     )
     detected = time.perf_counter()
-    store(inference_file, detections, duration_ms, sample_rate, run)
+    store(inference_file, detections, duration_ms, sample_rate, run, **real_type)
     logger.info(
         "inference file %s: model and events %.2f s, storing %d detections %.2f s",
         inference_file.pk,
@@ -62,12 +62,13 @@ def process(inference_file, run):
 
 
 def file_features(inference_file, detector):
-    """(features, duration_ms, sample_rate): the dataset's cache when it matches, else the file decoded."""
+    """(features, duration_ms, sample_rate, {"content_type": detected} or {}): the dataset's
+    cache when it matches, else the file decoded."""
     audio = inference_file.audio_file
     if audio is not None:
         try:
             features = load_features(audio.features_key(detector.feature_config.cache_key))
-            return features, audio.duration_ms, audio.sample_rate
+            return features, audio.duration_ms, audio.sample_rate, {}
         except storage.ObjectMissing:
             pass
     with tempfile.TemporaryDirectory(prefix="relay-infer-") as tmp:
@@ -87,10 +88,10 @@ def file_features(inference_file, detector):
         downloaded - started,
         time.perf_counter() - downloaded,
     )
-    return features, info.duration_ms, info.sample_rate
+    return features, info.duration_ms, info.sample_rate, detected_type(inference_file, info)
 
 
-def store(inference_file, detections, duration_ms, sample_rate, run):
+def store(inference_file, detections, duration_ms, sample_rate, run, **fields):
     """Complete the file with its detections and count them on the job, all or nothing."""
     with transaction.atomic():
         run.finish(
@@ -99,6 +100,7 @@ def store(inference_file, detections, duration_ms, sample_rate, run):
             duration_ms=duration_ms,
             sample_rate=sample_rate,
             processed_at=timezone.now(),
+            **fields,
         )
         if detections:
             columns = list(

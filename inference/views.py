@@ -193,6 +193,8 @@ class FilePlotView(InferenceJobView):
         from inference import plot  # matplotlib: loaded on the first plot, not in every web process
 
         inference_file = self.get_file(file_id)
+        if inference_file.status == FileStatus.FAILED:
+            raise Conflict(f"The file failed: {inference_file.error_message or 'no reason recorded'}; nothing to plot")
         if inference_file.status != FileStatus.COMPLETED:
-            raise Conflict(f"The file is {inference_file.status}: there is nothing to plot yet")
+            raise Conflict(f"The file is {inference_file.status}: nothing to plot until it is completed")
         return HttpResponse(plot.png_for(inference_file), content_type="image/png")

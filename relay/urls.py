@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from relay import scrape
+from relay.api.platform_views import SiteRootView
 
 # Each app that serves part of the API names its urlconf on its AppConfig (`api_urlconf`).
 api_v1 = [path("", include("relay.api.urls"))] + [
@@ -11,6 +12,7 @@ api_v1 = [path("", include("relay.api.urls"))] + [
 ]
 
 urlpatterns = [
+    path("", SiteRootView.as_view(), name="root"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -65,9 +65,16 @@ def generate(
         )
 
 
-def load_into_relay(client, demo_files, dataset_name, kinds=ALL_KINDS, publish=True, poll_s=0.5, log=print):
+def _no_progress(iterable, **_):
+    return iterable
+
+
+def load_into_relay(
+    client, demo_files, dataset_name, kinds=ALL_KINDS, publish=True, poll_s=0.5, log=print, progress=_no_progress
+):
     """Create a dataset, upload and confirm each file, wait until ready, annotate, publish.
-    Returns (dataset, annotation_set, {filename: audio_id})."""
+    `progress(iterable, desc=, total=, unit=)` wraps the upload and the wait loops (a tqdm,
+    say). Returns (dataset, annotation_set, {filename: audio_id})."""
     dataset = client.post(
         "/datasets",
         {
@@ -77,7 +84,8 @@ def load_into_relay(client, demo_files, dataset_name, kinds=ALL_KINDS, publish=T
         },
     )
     audio_ids, annotations = {}, []
-    for demo in demo_files:
+    demo_files = list(demo_files)
+    for demo in progress(demo_files, desc="uploading", total=len(demo_files), unit="file"):
         ticket = client.post(
             f"/datasets/{dataset['id']}/audio/upload-url",
             {"filename": demo.filename, "content_type": demo.content_type, "file_size": len(demo.data)},
@@ -94,7 +102,8 @@ def load_into_relay(client, demo_files, dataset_name, kinds=ALL_KINDS, publish=T
             f"uploaded {demo.filename} ({demo.sample_rate} Hz, {demo.duration_ms / 1000:.0f} s, "
             f"{len(demo.events)} events)"
         )
-    for filename, audio_id in audio_ids.items():
+    waiting = progress(audio_ids.items(), desc="decoding", total=len(audio_ids), unit="file")
+    for filename, audio_id in waiting:
         while True:
             audio = client.get(f"/datasets/{dataset['id']}/audio/{audio_id}")
             if audio["processing_status"] == "ready":

@@ -48,8 +48,8 @@ def _check_trainable(annotation_set, wanted):
     if total_ms < settings.RELAY_MIN_TRAINING_AUDIO_MS:
         raise InvalidInput.at(
             ["body", "annotation_set_id"],
-            f"training needs at least {settings.RELAY_MIN_TRAINING_AUDIO_MS / 60000:g} minutes of audio; "
-            f"the set's {file_count} file(s) hold {total_ms / 60000:.1f} minutes",
+            f"training needs at least {settings.RELAY_MIN_TRAINING_AUDIO_MS / 60000:g} min of audio; "
+            f"the set's {file_count} file(s) hold {total_ms / 60000:.1f} min of audio ({total_ms / 1000:g} s)",
             "value_error.too_little_audio",
         )
     if file_count < 2:

@@ -132,8 +132,21 @@ def _api_error(message, code):
     return error
 
 
+def _unsupported_media_type(exc, context):
+    """DRF's 415, saying which Content-Type the view reads."""
+    view = context.get("view")
+    accepted = [parser.media_type for parser in getattr(view, "parser_classes", [])] or ["application/json"]
+    sent = context["request"].content_type if context.get("request") is not None else ""
+    error = exceptions.UnsupportedMediaType(
+        sent, f'Unsupported Content-Type "{sent}": send the body as {" or ".join(accepted)}'
+    )
+    return error
+
+
 def exception_handler(exc, context):
     original = exc
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        exc = _unsupported_media_type(exc, context)
     exc = as_api_exception(exc)
     set_rollback()
     if isinstance(original, errors.InvalidInput):

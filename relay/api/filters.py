@@ -77,6 +77,10 @@ class OrderingFilter(filters.OrderingFilter):
     def __init__(self, *args, case_insensitive=(), **kwargs):
         self.case_insensitive = set(case_insensitive)
         super().__init__(*args, **kwargs)
+        valid = ", ".join(value for value, _ in self.extra["choices"])
+        self.extra.setdefault("error_messages", {})["invalid_choice"] = (
+            f"'%(value)s' is not a valid ordering; valid: {valid} (comma-separate several)"
+        )
 
     def get_ordering_value(self, param):
         value = super().get_ordering_value(param)

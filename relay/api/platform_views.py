@@ -4,6 +4,7 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -14,6 +15,73 @@ from rest_framework.views import APIView
 from detector.audio import described_formats
 from relay import fleet, health, jobs
 from relay.api.pagination import MAX_OFFSET, MAX_PAGE_SIZE, non_negative_int, positive_int
+
+
+class RootView(APIView):
+    """`GET /` and `GET /api/v1/`: where to go from here, for a person or a script that
+    found the server. Needs no key and names nothing about the deployment."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="root",
+        summary="Links to the documentation, the schema and the admin site",
+        description="Served at `/` and at `/api/v1/`; needs no API key.",
+        responses=inline_serializer(
+            "Root",
+            {
+                "name": serializers.CharField(),
+                "description": serializers.CharField(),
+                "links": inline_serializer(
+                    "RootLinks",
+                    {name: serializers.CharField() for name in ("docs", "schema", "admin", "api", "health", "status")},
+                ),
+            },
+        ),
+        examples=[
+            OpenApiExample(
+                "links",
+                response_only=True,
+                value={
+                    "name": "Relay",
+                    "description": "Find artifacts in audio. Send the API key as X-API-Key.",
+                    "links": {
+                        "docs": "/api/docs/",
+                        "schema": "/api/schema/",
+                        "admin": "/admin/",
+                        "api": "/api/v1/",
+                        "health": "/api/v1/health",
+                        "status": "/api/v1/status",
+                    },
+                },
+            )
+        ],
+        tags=["platform"],
+    )
+    def get(self, request):
+        return Response(
+            {
+                "name": "Relay",
+                "description": (
+                    "Find artifacts in audio. Send the API key as X-API-Key; docs has every endpoint, schema the "
+                    "OpenAPI document, status (with a key) the health of the dependencies."
+                ),
+                "links": {
+                    "docs": reverse("docs"),
+                    "schema": reverse("schema"),
+                    "admin": reverse("admin:index"),
+                    "api": reverse("api-root"),
+                    "health": reverse("health"),
+                    "status": reverse("status"),
+                },
+            }
+        )
+
+
+@extend_schema(exclude=True)  # the same as GET /api/v1/, which the schema documents
+class SiteRootView(RootView):
+    pass
 
 
 class HealthView(APIView):

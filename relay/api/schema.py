@@ -37,7 +37,7 @@ _ERRORS = {
     409: (ErrorSerializer, "The object's state does not allow this change."),
     429: (ErrorSerializer, "Rate limit reached: retry after `Retry-After` seconds (see the X-RateLimit-* headers)."),
     413: (ErrorSerializer, "Request body too large."),
-    415: (ErrorSerializer, "Content-Type is not application/json."),
+    415: (ErrorSerializer, "Content-Type is not application/json (the message names what to send)."),
     422: (ValidationErrorSerializer, "Validation failed: one item per problem, located by `loc`."),
     503: (ErrorSerializer, "The database, broker or object storage is unreachable; retry later."),
 }

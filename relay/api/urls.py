@@ -3,6 +3,7 @@ from django.urls import path
 from relay.api import event_views, key_views, platform_views, webhook_views
 
 urlpatterns = [
+    path("", platform_views.RootView.as_view(), name="api-root"),
     path("health", platform_views.HealthView.as_view(), name="health"),
     path("status", platform_views.StatusView.as_view(), name="status"),
     path("info", platform_views.InfoView.as_view(), name="info"),

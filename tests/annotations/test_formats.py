@@ -159,3 +159,86 @@ def test_format_parameter_is_checked(api, dataset, draft):
 
 def test_empty_import_is_422(api, dataset, draft):
     assert_422(api.raw("post", set_path(dataset, draft, "/import?format=json"), '{"annotations": []}'), ["body"])
+
+
+def test_import_prefers_the_ready_file_of_several_with_the_name(api, dataset, draft, audio):
+    from datasets.models import AudioStatus
+
+    make_audio(dataset["id"], "one.wav", status=AudioStatus.FAILED)
+    body = "filename,artifact_type,start_ms,end_ms\none.wav,hum,10,20\n"
+    response = api.raw("post", set_path(dataset, draft, "/import?format=csv"), body, content_type="text/csv")
+    assert response.status_code == 201, response.json()
+    assert list(Annotation.objects.values_list("audio_file_id", flat=True)) == [audio.id]
+    make_audio(dataset["id"], "one.wav")  # now two ready ones: ambiguous, and the message says so
+    items = assert_422(
+        api.raw("post", set_path(dataset, draft, "/import?format=csv"), body, content_type="text/csv"),
+        ["body", "annotations", 0, "filename"],
+    )
+    assert "several audio files have the filename 'one.wav' (2 of them ready)" in items[0]["msg"]
+
+
+CSV = "filename,artifact_type,start_ms,end_ms,confidence\none.wav,hum,10,20,\none.wav,glitch,30,40,0.5\n"
+
+
+def test_import_appends_and_skips_duplicates_of_the_drafts_annotations(api, dataset, audio):
+    first = api.post(f"/datasets/{dataset['id']}/annotation-sets").json()
+    api.raw("post", set_path(dataset, first, "/import?format=csv"), CSV, content_type="text/csv")
+    assert api.post(set_path(dataset, first, "/publish")).status_code == 200
+    copy = api.post(f"/datasets/{dataset['id']}/annotation-sets", {"from_version": 1}).json()
+    again = CSV + "one.wav,hum,50,60,\n"
+    response = api.raw("post", set_path(dataset, copy, "/import?format=csv"), again, content_type="text/csv")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["mode"], body["created"], body["duplicates_skipped"], body["replaced"]) == ("append", 1, 2, 0)
+    assert Annotation.objects.filter(annotation_set_id=copy["id"]).count() == 3
+    # a duplicate differing only in confidence is still a duplicate; another end is not
+    response = api.raw(
+        "post",
+        set_path(dataset, copy, "/import?format=csv&mode=append"),
+        "filename,artifact_type,start_ms,end_ms,confidence\none.wav,glitch,30,40,0.9\none.wav,glitch,30,41,\n",
+        content_type="text/csv",
+    )
+    assert (response.json()["created"], response.json()["duplicates_skipped"]) == (1, 1)
+
+
+def test_import_replace_swaps_the_drafts_annotations_in_one_transaction(api, dataset, draft, audio):
+    path = set_path(dataset, draft, "/import?format=csv")
+    api.raw("post", path, CSV + "one.wav,hum,50,60,\n", content_type="text/csv")
+    response = api.raw("post", path + "&mode=replace", CSV, content_type="text/csv")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["mode"], body["created"], body["duplicates_skipped"], body["replaced"]) == ("replace", 2, 0, 3)
+    rows = Annotation.objects.filter(annotation_set_id=draft["id"]).values_list("start_ms", flat=True)
+    assert sorted(rows) == [10, 30]
+    # a bad file leaves the draft as it was (all or nothing)
+    bad = "filename,artifact_type,start_ms,end_ms\none.wav,bogus,1,2\n"
+    assert_422(
+        api.raw("post", path + "&mode=replace", bad, content_type="text/csv"),
+        ["body", "annotations", 0, "artifact_type"],
+    )
+    assert Annotation.objects.filter(annotation_set_id=draft["id"]).count() == 2
+
+
+def test_import_mode_must_be_append_or_replace(api, dataset, draft, audio):
+    items = assert_422(
+        api.raw("post", set_path(dataset, draft, "/import?format=csv&mode=merge"), CSV, content_type="text/csv"),
+        ["query", "mode"],
+    )
+    assert "append, replace" in items[0]["msg"]
+
+
+def test_replace_is_rolled_back_when_the_insert_fails(api, dataset, draft, audio, monkeypatch):
+    from annotations import services
+
+    path = set_path(dataset, draft, "/import?format=csv")
+    api.raw("post", path, CSV, content_type="text/csv")
+
+    def broken_insert(*args):
+        raise RuntimeError("insert failed")
+
+    monkeypatch.setattr(services, "_insert", broken_insert)
+    with pytest.raises(RuntimeError):
+        services.import_annotations(
+            annotation_set=Annotation.objects.first().annotation_set, fmt="csv", body=CSV.encode(), mode="replace"
+        )
+    assert Annotation.objects.filter(annotation_set_id=draft["id"]).count() == 2

@@ -105,7 +105,6 @@ def test_formats_reach_ready_with_true_duration(api, dataset, label, content_typ
     [
         ("text renamed .wav", b"this is not audio, just text\n" * 40, "audio/wav", "not a readable audio/wav"),
         ("truncated wav", af.wav(1.0)[:60], "audio/wav", "truncated file"),
-        ("wav declared as flac", af.wav(1.0), "audio/flac", "declared audio/flac but the file is WAV"),
         ("header only", af.wav(0.0), "audio/wav", "no audio samples"),
         ("half a flac", af.encode_soundfile(af.signal(3.0, 16000), 16000, "FLAC")[:3000], "audio/flac", "flac"),
         ("random bytes as mp4", np.random.default_rng(1).bytes(5000), "audio/mp4", "audio/mp4"),
@@ -117,6 +116,34 @@ def test_unusable_files_fail_with_a_reason(api, dataset, label, data, content_ty
     assert body["processing_status"] == "failed", label
     assert reason.lower() in body["error_message"].lower(), body["error_message"]
     assert body["duration_ms"] is None
+
+
+MISLABELLED = [
+    (
+        "flac declared as wav",
+        "audio/wav",
+        lambda: af.encode_soundfile(af.signal(1.5, 22050), 22050, "FLAC"),
+        "audio/flac",
+    ),
+    ("wav declared as flac", "audio/flac", lambda: af.wav(1.5, 22050), "audio/wav"),
+    (
+        "mp3 declared as ogg",
+        "audio/ogg",
+        lambda: af.encode_soundfile(af.signal(1.5, 22050), 22050, "MP3"),
+        "audio/mpeg",
+    ),
+    ("m4a declared as wav", "audio/wav", lambda: af.encode_av(af.signal(1.5, 22050), 22050, "mp4", "aac"), "audio/mp4"),
+    ("wav declared as webm", "audio/webm", lambda: af.wav(1.5, 22050), "audio/wav"),
+]
+
+
+@pytest.mark.parametrize("label, declared, make, actual", MISLABELLED, ids=[m[0] for m in MISLABELLED])
+def test_a_mislabelled_but_readable_file_is_decoded_as_what_it_is(api, dataset, label, declared, make, actual):
+    audio_id = af.upload(api, dataset, make(), filename="x.wav", content_type=declared)
+    body = af.wait_processed(api, dataset, audio_id)
+    assert body["processing_status"] == "ready", body["error_message"]
+    assert body["content_type"] == actual and body["sample_rate"] == 22050
+    assert abs(body["duration_ms"] - 1500) <= 100  # AAC: encoder priming and padding (see above)
 
 
 def test_size_lie_is_refused_by_s3_and_confirm_says_why(api, dataset):
@@ -275,3 +302,43 @@ def test_list_filters_and_ordering(api, dataset):
     assert both["total"] == 2
     assert api.get(f"/datasets/{dataset}/audio", {"filename": "ALPHA"}).json()["total"] == 1
     assert_422(api.get(f"/datasets/{dataset}/audio", {"processing_status": "done"}), ["query", "processing_status"])
+
+
+def test_a_new_upload_replaces_a_failed_file_of_the_same_name(api, dataset):
+    from annotations.models import Annotation, AnnotationSet
+    from datasets.models import ArtifactType
+    from tests.helpers import wait_until
+
+    bad_id = af.upload(api, dataset, b"not audio at all\n" * 40, filename="take.wav")
+    assert af.wait_processed(api, dataset, bad_id)["processing_status"] == "failed"
+    bad = AudioFile.objects.get(pk=bad_id)
+    kept_id = af.upload(api, dataset, af.wav(1.0), filename="other.wav")
+    af.wait_processed(api, dataset, kept_id)
+
+    ticket = af.upload_url(api, dataset, af.wav(1.0), filename="take.wav")
+    assert ticket["replaced_audio_ids"] == [bad_id]
+    assert not AudioFile.objects.filter(pk=bad_id).exists()
+    wait_until(lambda: not object_exists(bad.storage_key), message="the failed file's object to be deleted")
+    assert af.post_to_s3(ticket, af.wav(1.0)).status_code == 204
+    api.post(f"/datasets/{dataset}/audio/confirm", {"audio_id": ticket["audio_id"]})
+    assert af.wait_processed(api, dataset, ticket["audio_id"])["processing_status"] == "ready"
+
+    # A ready file of that name is never replaced; a failed one that annotations use is kept.
+    again = af.upload_url(api, dataset, af.wav(1.0), filename="take.wav")
+    assert again["replaced_audio_ids"] == []
+    AudioFile.objects.filter(pk=again["audio_id"]).update(status="failed", error_message="x")
+    draft = AnnotationSet.objects.create(dataset_id=dataset, version=1)
+    Annotation.objects.create(
+        annotation_set=draft,
+        audio_file_id=again["audio_id"],
+        artifact_type=ArtifactType.objects.get(dataset_id=dataset),
+        start_ms=0,
+        end_ms=10,
+    )
+    third = af.upload_url(api, dataset, af.wav(1.0), filename="take.wav")
+    assert third["replaced_audio_ids"] == []
+    assert AudioFile.objects.filter(dataset_id=dataset, filename="take.wav").count() == 3
+    multipart = api.post(
+        f"/datasets/{dataset}/audio/multipart", {"filename": "other.wav", "content_type": "audio/wav", "file_size": 10}
+    ).json()
+    assert multipart["replaced_audio_ids"] == []

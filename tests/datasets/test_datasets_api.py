@@ -1,6 +1,7 @@
 import pytest
 
 from datasets.models import ArtifactType, Dataset
+from datasets.services import PALETTE
 from tests.helpers import assert_422, assert_error
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def test_create_returns_the_contract_shape(api):
     assert body["tenant_id"] == str(api.tenant.id)
     assert body["audio_count"] == 0 and body["total_duration_ms"] == 0
     assert [t["name"] for t in body["artifact_types"]] == ["glitch", "dropout"]
-    assert body["artifact_types"][0]["color"] == "#FF0000"
+    assert [t["color"] for t in body["artifact_types"]] == list(PALETTE[:2])
     assert body["created_at"].endswith("Z")
     assert api.get(f"/datasets/{body['id']}").json() == body
 
@@ -130,3 +131,38 @@ def test_delete(api):
     assert api.delete(f"/datasets/{dataset['id']}").status_code == 204
     assert_error(api.get(f"/datasets/{dataset['id']}"), 404)
     assert ArtifactType.objects.count() == 0
+
+
+def test_types_without_a_colour_get_distinct_palette_colours_skipping_those_used(api):
+    types = [{"name": "a"}, {"name": "b", "color": PALETTE[1].lower()}, {"name": "c"}, {"name": "d"}]
+    body = api.post("/datasets", {"name": "x", "artifact_types": types}).json()
+    colors = [t["color"] for t in body["artifact_types"]]
+    assert colors == [PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]]
+    many = api.post("/datasets", {"name": "y", "artifact_types": [{"name": f"t{i}"} for i in range(12)]}).json()
+    colors = [t["color"] for t in many["artifact_types"]]
+    assert colors[:10] == list(PALETTE) and len(set(colors)) == 10
+    assert colors[10:] == list(PALETTE[:2])  # then around again
+
+
+def test_patch_keeps_each_types_colour_and_description_unless_given(api):
+    dataset = api.post(
+        "/datasets",
+        {
+            "name": "x",
+            "artifact_types": [{"name": "glitch", "color": "#123456", "description": "clicks"}, {"name": "dropout"}],
+        },
+    ).json()
+    before = {t["name"]: t for t in dataset["artifact_types"]}
+    response = api.patch(
+        f"/datasets/{dataset['id']}",
+        {"artifact_types": [{"name": "glitch"}, {"name": "dropout", "description": "gaps"}, {"name": "hum"}]},
+    )
+    assert response.status_code == 200, response.json()
+    after = {t["name"]: t for t in response.json()["artifact_types"]}
+    assert after["glitch"] == before["glitch"]
+    assert after["dropout"] == before["dropout"] | {"description": "gaps"}
+    # the new type takes the first palette colour not used in the dataset
+    assert after["hum"]["color"] == next(c for c in PALETTE if c not in {"#123456", before["dropout"]["color"]})
+    assert after["hum"]["description"] == ""
+    recolored = api.patch(f"/datasets/{dataset['id']}", {"artifact_types": [{"name": "glitch", "color": "#00ff00"}]})
+    assert [(t["name"], t["color"]) for t in recolored.json()["artifact_types"]] == [("glitch", "#00FF00")]

@@ -115,3 +115,18 @@ def test_detect_runs_the_whole_chain(model, features):
     found = detector(model).detect(features, threshold=0.0, min_duration_ms=0)
     assert {name for name, *_ in found} == set(NAMES)
     assert all(0 <= start < end <= 30000 and 0 <= conf <= 1 for _, start, end, conf in found)
+
+
+def test_a_file_is_decoded_as_what_its_bytes_are_whatever_it_was_declared(tmp_path):
+    import soundfile as sf
+
+    from detector.audio import decode_to_canonical, detect_content_type
+
+    path = tmp_path / "really-flac.wav"
+    sf.write(path, np.zeros(16000, dtype=np.float32), 16000, format="FLAC")
+    assert detect_content_type(path) == "audio/flac"
+    info = decode_to_canonical(path, tmp_path / "out.flac", content_type="audio/wav")
+    assert info.content_type == "audio/flac" and info.frames == 16000
+    text = tmp_path / "notes.wav"
+    text.write_bytes(b"not audio at all\n" * 50)
+    assert detect_content_type(text) is None

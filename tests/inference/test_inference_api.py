@@ -268,3 +268,26 @@ def test_results_of_an_empty_job(api, model):
     assert body["files"] == [] and body["inference_job_id"] == job["id"]
     assert api.get(f"/inference-jobs/{job['id']}/results", {"format": "csv"}).content.decode().startswith("file_id,")
     assert_422(api.get(f"/inference-jobs/{job['id']}/results", {"format": "xml"}), ["query", "format"])
+
+
+def test_plot_of_a_file_that_is_not_completed_says_why(api, model):
+    job = new_job(api, model)
+    failed = InferenceFile.objects.create(
+        job_id=job["id"],
+        filename="bad.wav",
+        content_type="audio/wav",
+        storage_key="x/bad",
+        status=FileStatus.FAILED,
+        error_message="not a readable audio/wav file: unknown format",
+    )
+    queued = InferenceFile.objects.create(
+        job_id=job["id"], filename="q.wav", content_type="audio/wav", storage_key="x/q", status=FileStatus.QUEUED
+    )
+    assert_error(
+        api.get(f"/inference-jobs/{job['id']}/files/{failed.pk}/plot.png"),
+        409,
+        "file failed: not a readable audio/wav file: unknown format; nothing to plot",
+    )
+    assert_error(
+        api.get(f"/inference-jobs/{job['id']}/files/{queued.pk}/plot.png"), 409, "nothing to plot until it is completed"
+    )

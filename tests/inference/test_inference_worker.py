@@ -74,7 +74,8 @@ def test_detections_match_the_injected_artifacts(api, trained):
     )
     truth = {}
     for demo in held_out:
-        file_id = upload(client, job, demo.filename, demo.data, demo.content_type)
+        # Every file declared as audio/wav: the FLAC among them is detected and decoded as FLAC.
+        file_id = upload(client, job, demo.filename, demo.data, "audio/wav")
         truth[file_id] = demo.events
     corrupt_id = upload(client, job, "corrupt.wav", b"RIFF....WAVEfmt definitely not audio" * 20)
     body = wait_finished(client, job)
@@ -88,6 +89,7 @@ def test_detections_match_the_injected_artifacts(api, trained):
     assert body["total_detections"] == sum(f["detection_count"] for f in body["files"]) == stored
     for file_id, demo in zip(truth, held_out, strict=True):
         assert abs(files[file_id]["duration_ms"] - demo.duration_ms) <= 10
+        assert files[file_id]["content_type"] == demo.content_type
         assert files[file_id]["detection_count"] == len(files[file_id]["detections"])
 
     # The plot of an uploaded file (decoded again from the original for the picture).

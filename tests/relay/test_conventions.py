@@ -19,7 +19,8 @@ def test_malformed_json_is_400(api):
 
 def test_wrong_content_type_is_415(api):
     response = api.raw("post", "/datasets", "name=x", content_type="application/x-www-form-urlencoded")
-    assert_error(response, 415)
+    assert_error(response, 415, 'unsupported content-type "application/x-www-form-urlencoded"')
+    assert "send the body as application/json" in response.json()["detail"]
 
 
 def test_body_that_is_not_an_object_is_422_at_body(api):
@@ -93,7 +94,9 @@ def test_default_page_is_the_contract_shape(api):
 
 
 def test_invalid_filter_value_is_422_in_query(api):
-    assert_422(api.get("/datasets", {"ordering": "password"}), ["query", "ordering"])
+    items = assert_422(api.get("/datasets", {"ordering": "password"}), ["query", "ordering"])
+    assert "'password' is not a valid ordering; valid: " in items[0]["msg"]
+    assert "name, -name" in items[0]["msg"] and "created_at, -created_at" in items[0]["msg"]
     assert_422(api.get("/datasets", {"created_after": "yesterday"}), ["query", "created_after"])
 
 

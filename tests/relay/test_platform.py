@@ -1,3 +1,4 @@
+import json
 import time
 from datetime import datetime
 
@@ -83,3 +84,22 @@ def test_jobs_count_is_per_tenant(api, other_api):
     assert body["inference"]["queued"] == 1 and body["inference"]["running"] == 2 and body["inference"]["total"] == 4
     assert body["inference"]["by_status"]["completed"] == 1 and body["training"]["total"] == 0
     assert other_api.get("/jobs/count").json()["inference"]["total"] == 0
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/"])
+def test_root_links_to_docs_schema_and_admin_without_a_key(anonymous, path):
+    response = anonymous.client.get(path)
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+    links = response.json()["links"]
+    assert links == {
+        "docs": "/api/docs/",
+        "schema": "/api/schema/",
+        "admin": "/admin/",
+        "api": "/api/v1/",
+        "health": "/api/v1/health",
+        "status": "/api/v1/status",
+    }
+    assert "key" not in json.dumps(links).lower() and "rk_" not in response.content.decode()
+    for name in ("docs", "schema", "health"):
+        assert anonymous.client.get(links[name]).status_code == 200, name
+    assert anonymous.get("/").status_code == 200  # as the schema documents it

@@ -111,7 +111,7 @@ def test_too_little_audio_is_422(api, dataset):
     short = [make_audio(dataset["id"], f"s{i}.wav", 60_000) for i in range(2)]
     annotation_set = make_set(api, dataset, [annotation(short[0]), annotation(short[1], "hum")])
     items = assert_422(api.post("/training-jobs", body(dataset, annotation_set)), ["body", "annotation_set_id"])
-    assert "5 minutes" in items[0]["msg"]
+    assert "at least 5 min of audio; the set's 2 file(s) hold 2.0 min of audio (120 s)" in items[0]["msg"]
 
 
 def test_one_file_is_422(api, dataset):
