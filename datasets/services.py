@@ -188,10 +188,14 @@ def create_upload(*, dataset, filename, content_type, file_size, expires_in):
 
 def create_uploads(*, dataset, files, expires_in):
     """Many pending AudioFiles in one transaction, each with its presigned POST:
-    [(audio, url, fields)] in the order of `files` (dicts of filename, content_type, file_size)."""
+    [(audio, url, fields)] in the order of `files` (dicts of filename, content_type, file_size).
+    Failed files of these names are replaced, as by `create_upload`."""
     audios = [_new_audio(dataset=dataset, expires_in=expires_in, **file) for file in files]
     signed = [(audio, *uploads.presign(audio, expires_in)) for audio in audios]
     with transaction.atomic():
+        replaced = {name: _replace_failed(dataset, name) for name in dict.fromkeys(a.filename for a in audios)}
+        for audio in audios:
+            audio.replaced_ids = replaced.pop(audio.filename, [])  # named once, on the first of that name
         AudioFile.objects.bulk_create(audios)
         work.created(AudioFile, [audio.pk for audio in audios])
     logger.info("upload urls issued dataset=%s files=%d", dataset.id, len(audios))

@@ -116,6 +116,7 @@ class AudioUploadUrlsView(DatasetAudioView):
             "uploads": [
                 {
                     "audio_id": audio.id,
+                    "replaced_audio_ids": audio.replaced_ids,
                     "upload_url": url,
                     "fields": fields,
                     "key": audio.storage_key,

@@ -114,3 +114,13 @@ def test_another_tenants_dataset_is_404(api, other_api, dataset):
     assert_error(other_api.post(f"/datasets/{dataset}/audio/upload-urls", {"files": files}), 404)
     assert_error(other_api.post(f"/datasets/{dataset}/audio/confirm-batch", {"audio_ids": [str(uuid.uuid4())]}), 404)
     assert not AudioFile.objects.filter(dataset_id=dataset).exists()
+
+
+def test_upload_urls_replace_failed_files_of_the_same_names(api, dataset):
+    first = tickets(api, dataset, [af.wav(0.1), af.wav(0.1)])
+    AudioFile.objects.filter(pk=first[0]["audio_id"]).update(status="failed", error_message="not audio")
+    again = tickets(api, dataset, [af.wav(0.1), af.wav(0.1)])  # f0.wav (failed) and f1.wav (pending) again
+    assert again[0]["replaced_audio_ids"] == [first[0]["audio_id"]]
+    assert again[1]["replaced_audio_ids"] == []
+    assert not AudioFile.objects.filter(pk=first[0]["audio_id"]).exists()
+    assert AudioFile.objects.filter(pk=first[1]["audio_id"]).exists()

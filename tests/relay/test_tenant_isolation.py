@@ -27,6 +27,7 @@ BODY_FIELDS_COVERED = {
     "audio_id",
     "audio_file_id",
     "audio_file_ids",
+    "audio_ids",
     "dataset_id",
     "annotation_set_id",
     "model_id",
@@ -213,6 +214,10 @@ def test_bodies_naming_another_tenants_objects_are_refused(other_api, worlds):
         response = getattr(other_api, method)(path, body)
         assert response.status_code in expected, (path, body, response.status_code, response.content[:300])
         assert not secrets & set(response.content.decode().split('"')) - set(json.dumps(body).split('"')), path
+    confirmed = other_api.post(
+        f"/datasets/{theirs['dataset_id']}/audio/confirm-batch", {"audio_ids": [mine["audio_id"]]}
+    )
+    assert confirmed.json()["results"][0]["error"] == {"status": 404, "detail": "Audio file not found"}
     batch = other_api.post("/inference-jobs/batch", {"jobs": [{"model_id": mine["model_id"]}]}).json()
     assert batch["results"] == [{"status_code": 404, "detail": "Model not found"}]
     imported = other_api.raw(
