@@ -259,6 +259,6 @@ def test_an_endpoint_that_keeps_failing_is_disabled_with_a_reason(
     af.upload_url(api, dataset, af.wav(duration_s=1), filename="b.wav")
     wait_until(
         lambda: any(r["body"]["data"].get("filename") == "b.wav" for r in server.requests[count:]),
-        timeout=30,
+        timeout=60,
         message="a delivery after re-enabling",
     )
