@@ -66,8 +66,6 @@ def worker_env():
     env.update(RELAY_WEBHOOK_ALLOW_PRIVATE="true", RELAY_WEBHOOK_RETRY_BASE_S="0.5", RELAY_WEBHOOK_DISABLE_AFTER_S="3")
     # The served app and the workers write their metrics to one folder, as `make run` does.
     env.update(PROMETHEUS_MULTIPROC_DIR=_METRICS_DIR, RELAY_METRICS_TOKEN=METRICS_TOKEN)
-    # Heartbeats each second: a test's database flush removes the rows, the next beat is back.
-    env.update(RELAY_WORKER_HEARTBEAT_S="1")
     return env
 
 

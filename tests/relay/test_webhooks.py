@@ -7,10 +7,12 @@ import json
 import os
 import re
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from relay import webhooks
@@ -87,9 +89,14 @@ def no_deliveries_left(request):
     """No attempt (a retry sent for later, or one running in a worker) runs into the next
     test's database flush."""
     yield
-    WebhookEndpoint.objects.all().delete()
     if request.node.get_closest_marker("worker"):
         wait_until(worker_idle, timeout=30, message="the worker idle")
+    for _attempt in range(3):
+        try:  # a retry the worker starts meanwhile may lock rows in the other order
+            WebhookEndpoint.objects.all().delete()
+            break
+        except OperationalError:
+            time.sleep(0.5)
 
 
 @pytest.fixture
