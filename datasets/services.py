@@ -174,22 +174,14 @@ def _replace_failed(dataset, filename):
 def create_upload(*, dataset, filename, content_type, file_size, expires_in):
     """A pending AudioFile and the presigned POST that can fill it (and nothing else). A
     failed file of the same name is replaced (`_replace_failed`); `audio.replaced_ids` names them."""
-    audio = _new_audio(
-        dataset=dataset, filename=filename, content_type=content_type, file_size=file_size, expires_in=expires_in
-    )
-    url, fields = uploads.presign(audio, expires_in)
-    with transaction.atomic():
-        audio.replaced_ids = _replace_failed(dataset, filename)
-        audio.save(force_insert=True)
-        work.created(AudioFile, [audio.pk])
-    logger.info("upload url issued audio=%s size=%d type=%s", audio.id, file_size, content_type)
-    return audio, url, fields
+    file = {"filename": filename, "content_type": content_type, "file_size": file_size}
+    return create_uploads(dataset=dataset, files=[file], expires_in=expires_in)[0]
 
 
 def create_uploads(*, dataset, files, expires_in):
     """Many pending AudioFiles in one transaction, each with its presigned POST:
     [(audio, url, fields)] in the order of `files` (dicts of filename, content_type, file_size).
-    Failed files of these names are replaced, as by `create_upload`."""
+    Failed files of these names are replaced (`_replace_failed`)."""
     audios = [_new_audio(dataset=dataset, expires_in=expires_in, **file) for file in files]
     signed = [(audio, *uploads.presign(audio, expires_in)) for audio in audios]
     with transaction.atomic():
@@ -198,7 +190,8 @@ def create_uploads(*, dataset, files, expires_in):
             audio.replaced_ids = replaced.pop(audio.filename, [])  # named once, on the first of that name
         AudioFile.objects.bulk_create(audios)
         work.created(AudioFile, [audio.pk for audio in audios])
-    logger.info("upload urls issued dataset=%s files=%d", dataset.id, len(audios))
+    for audio in audios:
+        logger.info("upload url issued audio=%s size=%d type=%s", audio.id, audio.file_size, audio.content_type)
     return signed
 
 

@@ -78,6 +78,19 @@ class DatasetAudioView(DatasetChildView):
         return data.get("expires_in") or settings.RELAY_UPLOAD_URL_EXPIRES
 
 
+def ticket(audio, url, fields, expires_in):
+    """What an upload-url call answers for one new file."""
+    return {
+        "audio_id": audio.id,
+        "replaced_audio_ids": audio.replaced_ids,
+        "upload_url": url,
+        "fields": fields,
+        "key": audio.storage_key,
+        "expires_in": expires_in,
+        "expires_at": audio.upload_expires_at,
+    }
+
+
 class AudioUploadUrlView(DatasetAudioView):
     rate_class = "upload"
 
@@ -92,15 +105,7 @@ class AudioUploadUrlView(DatasetAudioView):
             file_size=data["file_size"],
             expires_in=expires_in,
         )
-        body = {
-            "audio_id": audio.id,
-            "replaced_audio_ids": audio.replaced_ids,
-            "upload_url": url,
-            "fields": fields,
-            "key": audio.storage_key,
-            "expires_in": expires_in,
-            "expires_at": audio.upload_expires_at,
-        }
+        body = ticket(audio, url, fields, expires_in)
         return Response(s.UploadUrlResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -112,20 +117,7 @@ class AudioUploadUrlsView(DatasetAudioView):
         data = self.validated(s.UploadUrlsRequestSerializer)
         expires_in = self.expires_in(data)
         signed = services.create_uploads(dataset=self.dataset, files=data["files"], expires_in=expires_in)
-        body = {
-            "uploads": [
-                {
-                    "audio_id": audio.id,
-                    "replaced_audio_ids": audio.replaced_ids,
-                    "upload_url": url,
-                    "fields": fields,
-                    "key": audio.storage_key,
-                    "expires_in": expires_in,
-                    "expires_at": audio.upload_expires_at,
-                }
-                for audio, url, fields in signed
-            ]
-        }
+        body = {"uploads": [ticket(audio, url, fields, expires_in) for audio, url, fields in signed]}
         return Response(s.UploadUrlsResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
