@@ -22,7 +22,6 @@ from relay.errors import Conflict, InvalidInput
 logger = logging.getLogger(__name__)
 
 PENDING = "pending"
-MAX_EXPIRES_S = 24 * 3600  # the longest an upload URL may live (a request may ask for 60 s to this)
 EXPIRED = "nothing was uploaded before the upload URL expired"
 _queue_functions = {}
 
