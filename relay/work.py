@@ -178,6 +178,19 @@ def transition_all(model, rows, /, *, to, **fields) -> list:
     return pks
 
 
+def requeue(model, pk, /, *, from_=None, **fields) -> bool:
+    """Queue item `pk` to be worked on afresh if its status is in `from_` (default: any):
+    back to its queued status with no attempts, holder, heartbeat or error (and `fields`),
+    with its event; its task is sent once the transaction commits. True if it moved."""
+    reset = {"attempts": 0, "started_at": None, "heartbeat_at": None, "task_id": "", "error_message": "", **fields}
+    with transaction.atomic():
+        from_ = statuses(model) if from_ is None else from_
+        moved = transition(model, pk, to=model.lifecycle.queued[0], from_=from_, **reset)
+        if moved:
+            enqueue(model, pk)
+    return moved
+
+
 def fail(model, pk, reason, /, *, from_=None, token=None) -> bool:
     """Fail the item with a reason its tenant reads; runs the kind's failure hooks."""
     with transaction.atomic():
