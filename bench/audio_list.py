@@ -17,7 +17,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     with harness.stack():
-        from tests.annotations.conftest import make_audio
+        from tests.helpers import make_audio
 
         api = harness.Api("audio-list")
         dataset = api.post("/datasets", {"name": "audio list", "artifact_types": [{"name": "glitch"}]})

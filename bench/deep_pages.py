@@ -18,7 +18,7 @@ def prepare(rows):
 
     from annotations.models import Annotation, AnnotationSet
     from datasets.models import ArtifactType
-    from tests.annotations.conftest import make_audio
+    from tests.helpers import make_audio
 
     api = harness.Api("deep")
     dataset = api.post("/datasets", {"name": "deep", "artifact_types": [{"name": "glitch"}]})

@@ -17,7 +17,7 @@ import loadgen
 def prepare():
     """A tenant with one draft set of 100 annotations; (key, path of the list)."""
     from annotations.models import AnnotationSet
-    from tests.annotations.conftest import make_audio
+    from tests.helpers import make_audio
 
     api = harness.Api("serve")
     dataset = api.post("/datasets", {"name": "serve", "artifact_types": [{"name": "glitch"}]})

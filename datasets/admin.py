@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
@@ -5,7 +6,7 @@ from django.utils.html import format_html
 from datasets import services
 from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
 from relay import storage
-from relay.admin_kit import PLAYER_URL_EXPIRES_S, audio_player, error_excerpt
+from relay.admin_kit import audio_player, error_excerpt
 
 
 class ArtifactTypeInline(admin.TabularInline):
@@ -111,7 +112,7 @@ class AudioFileAdmin(admin.ModelAdmin):
             return "not uploaded"
         html = audio_player(audio.storage_key)
         if audio.status == AudioStatus.READY:
-            canonical = storage.presigned_get(audio.canonical_key, expires_in=PLAYER_URL_EXPIRES_S)
+            canonical = storage.presigned_get(audio.canonical_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES)
             html += format_html(' · <a href="{}">canonical 16 kHz mono FLAC</a>', canonical)
         return html
 

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from datasets.services import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
 from detector.audio import CONTENT_TYPES
-from relay import storage, uploads
+from relay import storage
 from relay.api.fields import Input, StrictCharField, StrictIntegerField, StrictUUIDField, merge_alias
 
 HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -128,8 +128,11 @@ def expires_in_field():
     return StrictIntegerField(
         required=False,
         min_value=60,
-        max_value=uploads.MAX_EXPIRES_S,
-        help_text="Lifetime of the upload URL(s) in seconds, up to a day (default RELAY_UPLOAD_URL_EXPIRES, 3600).",
+        max_value=settings.RELAY_UPLOAD_URL_MAX_EXPIRES,
+        help_text=(
+            f"Lifetime of the upload URL(s) in seconds, 60 to {settings.RELAY_UPLOAD_URL_MAX_EXPIRES} "
+            f"(default {settings.RELAY_UPLOAD_URL_EXPIRES}, RELAY_UPLOAD_URL_EXPIRES)."
+        ),
     )
 
 

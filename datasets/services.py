@@ -352,20 +352,7 @@ def delete_audio(*, audio):
 def reprocess(queryset):
     """Operator action: process confirmed files again (e.g. after a decoder fix)."""
     count = 0
-    for audio in queryset.filter(confirmed_at__isnull=False):
-        with transaction.atomic():
-            updated = AudioFile.objects.filter(pk=audio.pk, confirmed_at__isnull=False).update(
-                status=AudioStatus.NORMALIZING,
-                error_message="",
-                attempts=0,
-                started_at=None,
-                heartbeat_at=None,
-                task_id="",
-                updated_at=timezone.now(),
-            )
-            if updated:
-                work.emit(AudioFile, [audio.pk], AudioStatus.NORMALIZING)
-                work.enqueue(AudioFile, audio.pk)
-                count += 1
+    for pk in queryset.filter(confirmed_at__isnull=False).values_list("pk", flat=True):
+        count += work.requeue(AudioFile, pk)  # confirmed_at is never cleared
     logger.info("reprocessing %d audio files", count)
     return count

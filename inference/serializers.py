@@ -1,8 +1,8 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from datasets.serializers import ContentTypeField, file_size_field
 from inference.models import FileStatus
-from relay import uploads
 from relay.api.fields import (
     Input,
     StrictCharField,
@@ -74,7 +74,7 @@ class FileUploadUrlRequestSerializer(Input):
         required=False, help_text="The same as file_size_bytes (the name dataset uploads use); give one of the two."
     )
     content_type = ContentTypeField(required=False, default="audio/wav")
-    expires_in = StrictIntegerField(required=False, min_value=60, max_value=uploads.MAX_EXPIRES_S)
+    expires_in = StrictIntegerField(required=False, min_value=60, max_value=settings.RELAY_UPLOAD_URL_MAX_EXPIRES)
 
     def validate(self, attrs):
         return merge_alias(attrs, "file_size_bytes", "file_size")

@@ -237,19 +237,7 @@ def retry_failed_files(files) -> Retried:
                 refusal = _file_retry_refusal(inference_file, job)
                 if refusal:
                     outcome.refused.append(f"{inference_file.filename} ({inference_file.pk}): {refusal}")
-                elif work.transition(
-                    InferenceFile,
-                    inference_file.pk,
-                    from_=[FileStatus.FAILED],
-                    to=FileStatus.QUEUED,
-                    error_message="",
-                    attempts=0,
-                    started_at=None,
-                    heartbeat_at=None,
-                    task_id="",
-                    processed_at=None,
-                ):
-                    work.enqueue(InferenceFile, inference_file.pk)
+                elif work.requeue(InferenceFile, inference_file.pk, from_=[FileStatus.FAILED], processed_at=None):
                     moved += 1
             if not moved:
                 continue

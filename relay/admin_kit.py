@@ -1,15 +1,12 @@
 """What the apps' admin pages share: a read-only ModelAdmin, short ids, progress bars,
 error excerpts, an audio player."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from relay import storage
-
-# Long enough to start listening after the page loads (the player fetches on play), short
-# enough that a copied link soon stops working; reloading the page makes a new one.
-PLAYER_URL_EXPIRES_S = 900
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,6 +54,7 @@ def error_excerpt(message, length=60):
 
 
 def audio_player(storage_key):
-    """An <audio> player of a stored object and a link to it, through a short-lived presigned GET URL."""
-    url = storage.presigned_get(storage_key, expires_in=PLAYER_URL_EXPIRES_S)
+    """An <audio> player of a stored object and a link to it, through a presigned GET URL
+    that lives as long as the API's download URLs (reloading the page makes a new one)."""
+    url = storage.presigned_get(storage_key, expires_in=settings.RELAY_DOWNLOAD_URL_EXPIRES)
     return format_html('<audio controls preload="none" src="{}"></audio> <a href="{}">original</a>', url, url)

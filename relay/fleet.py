@@ -55,9 +55,11 @@ def count(now=None):
 
 
 def prune(now=None):
-    """Reaper hook: workers not seen for a day are forgotten."""
+    """Reaper hook: workers not seen for RELAY_WORKER_FORGET_AFTER_S (a day) are forgotten."""
     now = now or timezone.now()
-    WorkerHeartbeat.objects.filter(last_seen_at__lt=now - timedelta(days=1)).delete()
+    WorkerHeartbeat.objects.filter(
+        last_seen_at__lt=now - timedelta(seconds=settings.RELAY_WORKER_FORGET_AFTER_S)
+    ).delete()
 
 
 # --- in the worker ----------------------------------------------------------------------

@@ -1,5 +1,4 @@
 import uuid
-from datetime import timedelta
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -85,9 +84,8 @@ class ApiKey(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a creating POST sent with an `Idempotency-Key`, replayed for 24 h."""
-
-    LIFETIME = timedelta(hours=24)
+    """The first answer to a creating POST sent with an `Idempotency-Key`, replayed for
+    RELAY_IDEMPOTENCY_TTL_S (24 h)."""
 
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")

@@ -112,5 +112,6 @@ def _touch(api_key: ApiKey, now) -> None:
 
 
 def purge_expired_idempotency_records() -> int:
-    count, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - IdempotencyRecord.LIFETIME).delete()
+    expired = timezone.now() - timedelta(seconds=settings.RELAY_IDEMPOTENCY_TTL_S)
+    count, _ = IdempotencyRecord.objects.filter(created_at__lt=expired).delete()
     return count

@@ -168,6 +168,8 @@ RELAY_MAX_JSON_BODY_BYTES = env.int("RELAY_MAX_JSON_BODY_BYTES", default=16 * 10
 # A request sent with an Idempotency-Key holds the key this long at most (seconds); a retry
 # after that runs it again (its web worker is taken to have died). Longer than any request.
 RELAY_IDEMPOTENCY_LEASE_S = env.int("RELAY_IDEMPOTENCY_LEASE_S", default=300)
+# The first answer to a request with an Idempotency-Key is replayed for this long (seconds).
+RELAY_IDEMPOTENCY_TTL_S = env.int("RELAY_IDEMPOTENCY_TTL_S", default=86400)
 # last_used_at on an API key is written at most once per this many seconds.
 RELAY_API_KEY_LAST_USED_RESOLUTION = env.int("RELAY_API_KEY_LAST_USED_RESOLUTION", default=60)
 # Rate limits, per API key and minute, by class of request (0 turns one off); and failed
@@ -192,20 +194,24 @@ RELAY_SSE_MAX_DURATION_S = env.int("RELAY_SSE_MAX_DURATION_S", default=3600)
 RELAY_SSE_DB_POOL = env.int("RELAY_SSE_DB_POOL", default=4)
 # Webhooks: each attempt may take RELAY_WEBHOOK_TIMEOUT_S; a failed one is retried after
 # RELAY_WEBHOOK_RETRY_BASE_S, doubling, for RELAY_WEBHOOK_RETRY_FOR_S; an endpoint failing
-# for RELAY_WEBHOOK_DISABLE_AFTER_S is disabled. Beat sends due retries every
+# for RELAY_WEBHOOK_DISABLE_AFTER_S is disabled. No wait between two attempts is longer
+# than RELAY_WEBHOOK_BACKOFF_MAX_S. Beat sends due retries every
 # RELAY_WEBHOOK_SWEEP_S. Loopback, private and link-local addresses are refused unless
 # RELAY_WEBHOOK_ALLOW_PRIVATE (a receiver on the same network).
 RELAY_WEBHOOK_TIMEOUT_S = env.float("RELAY_WEBHOOK_TIMEOUT_S", default=10.0)
 RELAY_WEBHOOK_RETRY_BASE_S = env.float("RELAY_WEBHOOK_RETRY_BASE_S", default=30.0)
 RELAY_WEBHOOK_RETRY_FOR_S = env.int("RELAY_WEBHOOK_RETRY_FOR_S", default=86400)
 RELAY_WEBHOOK_DISABLE_AFTER_S = env.int("RELAY_WEBHOOK_DISABLE_AFTER_S", default=86400)
+RELAY_WEBHOOK_BACKOFF_MAX_S = env.int("RELAY_WEBHOOK_BACKOFF_MAX_S", default=6 * 3600)
 RELAY_WEBHOOK_SWEEP_S = env.int("RELAY_WEBHOOK_SWEEP_S", default=15)
 RELAY_WEBHOOK_ALLOW_PRIVATE = env.bool("RELAY_WEBHOOK_ALLOW_PRIVATE", default=False)
 # The worker fleet: each worker writes a heartbeat every RELAY_WORKER_HEARTBEAT_S and is
-# alive while its last one is younger than RELAY_WORKER_ALIVE_S. Tenants see workers under
-# pseudonyms unless RELAY_EXPOSE_WORKER_HOSTNAMES.
+# alive while its last one is younger than RELAY_WORKER_ALIVE_S; one not seen for
+# RELAY_WORKER_FORGET_AFTER_S is forgotten. Tenants see workers under pseudonyms unless
+# RELAY_EXPOSE_WORKER_HOSTNAMES.
 RELAY_WORKER_HEARTBEAT_S = env.float("RELAY_WORKER_HEARTBEAT_S", default=10.0)
 RELAY_WORKER_ALIVE_S = env.float("RELAY_WORKER_ALIVE_S", default=35.0)
+RELAY_WORKER_FORGET_AFTER_S = env.int("RELAY_WORKER_FORGET_AFTER_S", default=86400)
 RELAY_EXPOSE_WORKER_HOSTNAMES = env.bool("RELAY_EXPOSE_WORKER_HOSTNAMES", default=False)
 # GET /metrics (Prometheus) answers `Authorization: Bearer <RELAY_METRICS_TOKEN>`; off while
 # empty. A worker machine of its own serves its metrics on RELAY_WORKER_METRICS_PORT (0: not).
@@ -340,9 +346,16 @@ LOGGING = {
 RELAY_MAX_UPLOAD_BYTES = env.int("RELAY_MAX_UPLOAD_BYTES", default=524_288_000)
 # Longest audio Relay accepts (seconds); longer files end `failed`.
 RELAY_MAX_AUDIO_DURATION_S = env.int("RELAY_MAX_AUDIO_DURATION_S", default=4 * 3600)
-# Lifetime of presigned upload URLs and of download URLs, seconds (S3 allows up to 7 days).
+# Lifetime of presigned upload URLs and of download URLs, seconds (S3 allows up to 7 days):
+# an upload URL lives RELAY_UPLOAD_URL_EXPIRES unless the request asks for 60 s to
+# RELAY_UPLOAD_URL_MAX_EXPIRES. Download URLs (also the admin's audio players) live
+# RELAY_DOWNLOAD_URL_EXPIRES.
 RELAY_UPLOAD_URL_EXPIRES = env.int("RELAY_UPLOAD_URL_EXPIRES", default=3600)
+RELAY_UPLOAD_URL_MAX_EXPIRES = env.int("RELAY_UPLOAD_URL_MAX_EXPIRES", default=86400)
 RELAY_DOWNLOAD_URL_EXPIRES = env.int("RELAY_DOWNLOAD_URL_EXPIRES", default=3600)
+# The objects of a deleted pending upload are deleted again this long after its upload URL
+# expires (seconds), catching an upload that was still arriving then.
+RELAY_UPLOAD_CLEANUP_GRACE_S = env.int("RELAY_UPLOAD_CLEANUP_GRACE_S", default=60)
 # Default part size of multipart uploads (8-64 MiB).
 RELAY_MULTIPART_PART_SIZE = env.int("RELAY_MULTIPART_PART_SIZE", default=16 * 1024 * 1024)
 # --- Background work (relay/work.py) ----------------------------------------------------
@@ -356,6 +369,11 @@ RELAY_STUCK_AFTER_S = env.int("RELAY_STUCK_AFTER_S", default=90)
 RELAY_NEVER_STARTED_AFTER_S = env.int("RELAY_NEVER_STARTED_AFTER_S", default=300)
 # Attempts before work that keeps killing its worker is failed.
 RELAY_MAX_PROCESSING_ATTEMPTS = env.int("RELAY_MAX_PROCESSING_ATTEMPTS", default=3)
+# When a service work depends on is down (database, broker, S3), its task is retried
+# RELAY_OUTAGE_RETRIES times, after 5 s, doubling, at most RELAY_OUTAGE_BACKOFF_MAX_S apart
+# (by default about 20 minutes in all); then the work fails.
+RELAY_OUTAGE_RETRIES = env.int("RELAY_OUTAGE_RETRIES", default=8)
+RELAY_OUTAGE_BACKOFF_MAX_S = env.int("RELAY_OUTAGE_BACKOFF_MAX_S", default=300)
 # Time limit of decoding one uploaded audio file (seconds).
 RELAY_AUDIO_TIME_LIMIT_S = env.int("RELAY_AUDIO_TIME_LIMIT_S", default=600)
 # Largest annotation import, in bytes and in annotations.

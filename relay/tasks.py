@@ -50,9 +50,13 @@ def sweep_webhooks():
     return webhooks.sweep()
 
 
-@shared_task(name="relay.delete_storage_prefix", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def delete_storage_prefix(prefix):
-    """Remove every stored object under a prefix (a deleted dataset, audio file or model; idempotent)."""
-    deleted = storage.delete_prefix(prefix)
+@shared_task(name="relay.delete_storage_prefix", bind=True)
+def delete_storage_prefix(task, prefix):
+    """Remove every stored object under a prefix (a deleted dataset, audio file or model;
+    idempotent). Storage being down is retried like any work's outage."""
+    try:
+        deleted = storage.delete_prefix(prefix)
+    except Exception as error:
+        work.retry_after_outage(task, error)
     logger.info("deleted %d objects under %s", deleted, prefix)
     return deleted

@@ -23,7 +23,6 @@ from relay.errors import Conflict, DomainError, InvalidInput
 logger = logging.getLogger(__name__)
 
 PENDING = "pending"
-MAX_EXPIRES_S = 24 * 3600  # the longest an upload URL may live (a request may ask for 60 s to this)
 CONCURRENT_CHECKS = 8  # HEADs in flight while a batch of uploads is confirmed
 EXPIRED = "nothing was uploaded before the upload URL expired"
 _queue_functions = {}

@@ -353,7 +353,7 @@ def record_attempt(delivery, status_code, latency_ms, error):
 
 def _backoff_s(attempts):
     base = settings.RELAY_WEBHOOK_RETRY_BASE_S * 2 ** max(attempts - 1, 0)
-    return min(base, 6 * 3600) * random.uniform(0.9, 1.1)
+    return min(base, settings.RELAY_WEBHOOK_BACKOFF_MAX_S) * random.uniform(0.9, 1.1)
 
 
 def _count_failure(endpoint, now, error):

@@ -52,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 # Failures of what the work depends on, not of the work itself: retried with backoff.
 OUTAGES = (Unavailable, OperationalError, InterfaceError, BrokerError)
-MAX_OUTAGE_RETRIES = 8  # 5 s doubling to 5 min: about 20 minutes in all
 
 
 class WorkFailed(Exception):
@@ -178,6 +177,19 @@ def transition_all(model, rows, /, *, to, **fields) -> list:
                     counts.moved(life.kind, tenant_id, before, to)
             emit(model, pks, to)
     return pks
+
+
+def requeue(model, pk, /, *, from_=None, **fields) -> bool:
+    """Queue item `pk` to be worked on afresh if its status is in `from_` (default: any):
+    back to its queued status with no attempts, holder, heartbeat or error (and `fields`),
+    with its event; its task is sent once the transaction commits. True if it moved."""
+    reset = {"attempts": 0, "started_at": None, "heartbeat_at": None, "task_id": "", "error_message": "", **fields}
+    with transaction.atomic():
+        from_ = statuses(model) if from_ is None else from_
+        moved = transition(model, pk, to=model.lifecycle.queued[0], from_=from_, **reset)
+        if moved:
+            enqueue(model, pk)
+    return moved
 
 
 def fail(model, pk, reason, /, *, from_=None, token=None) -> bool:
@@ -336,7 +348,11 @@ def delete_objects_on_commit(prefix, again_at=None):
     arrives through it meanwhile is removed too)."""
     send_on_commit("relay.delete_storage_prefix", prefix)
     if again_at is not None and again_at > timezone.now():
-        send_on_commit("relay.delete_storage_prefix", prefix, eta=again_at + timedelta(seconds=60))
+        send_on_commit(
+            "relay.delete_storage_prefix",
+            prefix,
+            eta=again_at + timedelta(seconds=settings.RELAY_UPLOAD_CLEANUP_GRACE_S),
+        )
 
 
 UNSENT = "unsent"  # task_id of an item whose task the broker refused: the reaper sends it at once
@@ -554,11 +570,27 @@ def execute(task, model, pk, fn, limit):
     return None
 
 
+def retry_after_outage(task, error):
+    """Retry `task` after an outage of what it depends on: RELAY_OUTAGE_RETRIES times, 5 s
+    later, doubling up to RELAY_OUTAGE_BACKOFF_MAX_S apart. Past the last one, `error` is raised."""
+    retries = task.request.retries or 0
+    if retries >= settings.RELAY_OUTAGE_RETRIES:
+        logger.error("%s: %s after %d retries", task.name, error, retries)
+        raise error
+    countdown = _outage_countdown(retries)
+    logger.warning("%s: %s; retrying in %d s", task.name, error.__class__.__name__, countdown)
+    raise task.retry(countdown=countdown, max_retries=settings.RELAY_OUTAGE_RETRIES, exc=error)
+
+
+def _outage_countdown(retries):
+    return min(settings.RELAY_OUTAGE_BACKOFF_MAX_S, 5 * 2**retries)
+
+
 def _retry_or_fail(task, model, pk, token, error, retries):
-    if retries < MAX_OUTAGE_RETRIES:
-        countdown = min(300, 5 * 2**retries)
+    if retries < settings.RELAY_OUTAGE_RETRIES:
+        countdown = _outage_countdown(retries)
         logger.warning("%s %s: %s; retrying in %d s", model.lifecycle.kind, pk, error.__class__.__name__, countdown)
-        raise task.retry(countdown=countdown, max_retries=MAX_OUTAGE_RETRIES, exc=error)
+        raise task.retry(countdown=countdown, max_retries=settings.RELAY_OUTAGE_RETRIES, exc=error)
     logger.error("%s %s: %s after %d retries", model.lifecycle.kind, pk, error, retries)
     fail(model, pk, "a service Relay depends on stayed unavailable; try again later", token=token)
     return None

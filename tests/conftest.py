@@ -1,14 +1,10 @@
 """Fixtures: tenants with keys, the bucket, a real Celery worker, a model trained once."""
 
-import os
-import tempfile
-from urllib.parse import urlsplit, urlunsplit
-
 import pytest
 
 from relay import services
 from relay.models import READ_ONLY_SCOPES
-from tests.helpers import Api, JsonClient
+from tests.helpers import Api, JsonClient, worker_env
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,24 +49,6 @@ def readonly_api(api):
 @pytest.fixture
 def anonymous():
     return Api()
-
-
-def worker_env():
-    """The environment of a worker process on the test database (pytest-django renamed it)."""
-    from django.db import connection
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))}
-    env.pop("RELAY_TEST_DATABASE_NAME", None)
-    # Webhooks to the tests' receivers on 127.0.0.1, retried and given up on in seconds.
-    env.update(RELAY_WEBHOOK_ALLOW_PRIVATE="true", RELAY_WEBHOOK_RETRY_BASE_S="0.5", RELAY_WEBHOOK_DISABLE_AFTER_S="3")
-    # The served app and the workers write their metrics to one folder, as `make run` does.
-    env.update(PROMETHEUS_MULTIPROC_DIR=_METRICS_DIR, RELAY_METRICS_TOKEN=METRICS_TOKEN)
-    return env
-
-
-METRICS_TOKEN = "test-metrics-token"
-_METRICS_DIR = tempfile.mkdtemp(prefix="relay-test-metrics-")
 
 
 @pytest.fixture(scope="session")

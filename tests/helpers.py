@@ -1,12 +1,32 @@
 """What the tests share besides fixtures: an API client that checks every answer against
-the schema, error assertions, and a JSON client for the demo-data and corpus helpers."""
+the schema, error assertions, a JSON client for the demo-data and corpus helpers, audio
+file rows and annotation bodies, and the environment of worker and web processes."""
 
+import os
+import tempfile
+import uuid
+from functools import cache
+from urllib.parse import urlsplit, urlunsplit
+
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from datasets.models import AudioFile, AudioStatus
 from tests.schema_check import check_response
 from tests.waiting import wait_until
 
-__all__ = ["Api", "JsonClient", "assert_422", "assert_error", "wait_until"]
+__all__ = [
+    "METRICS_TOKEN",
+    "Api",
+    "JsonClient",
+    "annotation",
+    "assert_422",
+    "assert_error",
+    "make_audio",
+    "set_path",
+    "wait_until",
+    "worker_env",
+]
 
 
 class Api:
@@ -98,3 +118,59 @@ class JsonClient:
 def sent_tasks(callbacks):
     """The on-commit callbacks that send a Celery task (others tell event streams)."""
     return [callback for callback in callbacks if callback.__qualname__.startswith("send_on_commit")]
+
+
+def make_audio(dataset_id, filename="a.wav", duration_ms=60_000, status=AudioStatus.READY, confirmed=True):
+    """An audio file row as the upload pipeline leaves it (the pipeline itself is tested in
+    tests/datasets; where only its result matters)."""
+    audio_id = uuid.uuid4()
+    return AudioFile.objects.create(
+        id=audio_id,
+        dataset_id=dataset_id,
+        filename=filename,
+        content_type="audio/wav",
+        file_size=1000,
+        storage_key=f"tests/{dataset_id}/audio/{audio_id}/original.wav",
+        upload_expires_at=timezone.now(),
+        confirmed_at=timezone.now() if confirmed else None,
+        status=status,
+        duration_ms=duration_ms if status == AudioStatus.READY else None,
+        sample_rate=16000,
+        channels=1,
+    )
+
+
+def set_path(dataset, annotation_set, suffix=""):
+    return f"/datasets/{dataset['id']}/annotation-sets/{annotation_set['id']}{suffix}"
+
+
+def annotation(audio, artifact_type="glitch", start_ms=1000, end_ms=1040, **extra):
+    return {
+        "audio_file_id": str(audio.id),
+        "artifact_type": artifact_type,
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        **extra,
+    }
+
+
+METRICS_TOKEN = "test-metrics-token"
+
+
+@cache
+def _metrics_dir():
+    return tempfile.mkdtemp(prefix="relay-test-metrics-")
+
+
+def worker_env():
+    """The environment of a worker process on the test database (pytest-django renamed it)."""
+    from django.db import connection
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))}
+    env.pop("RELAY_TEST_DATABASE_NAME", None)
+    # Webhooks to the tests' receivers on 127.0.0.1, retried and given up on in seconds.
+    env.update(RELAY_WEBHOOK_ALLOW_PRIVATE="true", RELAY_WEBHOOK_RETRY_BASE_S="0.5", RELAY_WEBHOOK_DISABLE_AFTER_S="3")
+    # The served app and the workers write their metrics to one folder, as `make run` does.
+    env.update(PROMETHEUS_MULTIPROC_DIR=_metrics_dir(), RELAY_METRICS_TOKEN=METRICS_TOKEN)
+    return env

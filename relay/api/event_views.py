@@ -5,12 +5,12 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, renderers, serializers
 from rest_framework.response import Response
 
 from relay import events, streams, work
+from relay.api import docs
 from relay.api.exceptions import problems_of
 from relay.api.permissions import readable_resources
 from relay.api.views import TenantAPIView
@@ -131,19 +131,6 @@ def event_stream(body):
     return response
 
 
-STREAM_DESCRIPTION = (
-    "Server-Sent Events (`text/event-stream`): each event as `id: <cursor>`, `event: <type>`, "
-    "`data: <the event as in GET /events>`, with a `: keep-alive` comment every "
-    "RELAY_SSE_KEEPALIVE_S seconds. Reconnect with `Last-Event-ID` (EventSource does) or "
-    "`?after=<cursor>` to go on where it stopped; nothing is skipped or repeated. A key may hold "
-    "RELAY_SSE_MAX_STREAMS_PER_KEY streams at once (429 beyond)."
-)
-STREAM_RESPONSES = {
-    (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="The stream."),
-    429: OpenApiResponse(description="Too many open streams for this key, or the read rate limit."),
-}
-
-
 class EventStreamBase(TenantAPIView):
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
@@ -159,40 +146,7 @@ class EventStreamBase(TenantAPIView):
 
 
 class EventListView(TenantAPIView):
-    @extend_schema(
-        summary="List events",
-        description=(
-            "The tenant's events in the order they happened: every status change of audio files, "
-            "inference files and jobs (`<object>.<status>`), their creation (`<object>.created`) and job "
-            "progress (`<job>.progress`, at most once a second per job). Only the kinds the key may read. "
-            "Page with `after=<next_cursor>`: the cursor never skips or repeats an event, even while "
-            "events are being written. Events are kept RELAY_EVENT_RETENTION_DAYS days."
-        ),
-        parameters=[EventQuery],
-        responses=EventPageSerializer,
-        examples=[
-            OpenApiExample(
-                "a page",
-                response_only=True,
-                value={
-                    "items": [
-                        {
-                            "id": 1207,
-                            "cursor": "8812-1207",
-                            "type": "training_job.completed",
-                            "object_id": "3f0b6c52-8a57-4f5e-9a37-1d2c1f7a9b10",
-                            "parent_id": None,
-                            "created_at": "2026-01-15T10:31:02Z",
-                            "data": {"status": "completed", "progress": 1.0, "model_id": "6c1e..."},
-                        }
-                    ],
-                    "next_cursor": "8812-1207",
-                    "has_more": False,
-                },
-            )
-        ],
-        tags=["events"],
-    )
+    @extend_schema(parameters=[EventQuery], responses=EventPageSerializer, **docs.LIST_EVENTS)
     def get(self, request):
         query = query_of(request, ("after", "type", "object_id", "limit"))
         cursor = query.get("after")
@@ -213,15 +167,11 @@ class EventListView(TenantAPIView):
 
 class EventStreamView(EventStreamBase):
     @extend_schema(
-        summary="Stream events",
-        description=STREAM_DESCRIPTION
-        + " Without a cursor the stream starts now. It closes after RELAY_SSE_MAX_DURATION_S; reconnect.",
         parameters=[
             StreamQuery,
             OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False, pattern=CURSOR_PATTERN),
         ],
-        responses=STREAM_RESPONSES,
-        tags=["events"],
+        **docs.STREAM_EVENTS,
     )
     def get(self, request):
         query = query_of(request, ("after", "type", "object_id"))
@@ -259,16 +209,9 @@ class JobEventStreamView(EventStreamBase):
 
 def job_stream_schema(kind):
     return extend_schema(
-        summary=f"Stream a {kind}'s events",
-        description=STREAM_DESCRIPTION
-        + f" The {kind}'s events from its creation (or after the cursor), its files' too, ending after its "
-        "final status (completed, failed or cancelled). 204 when the job is over and nothing follows the cursor.",
         parameters=[
-            OpenApiParameter(
-                "after", str, required=False, description="Events after this cursor.", pattern=CURSOR_PATTERN
-            ),
+            OpenApiParameter("after", str, required=False, description=docs.AFTER_CURSOR, pattern=CURSOR_PATTERN),
             OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False, pattern=CURSOR_PATTERN),
         ],
-        responses={**STREAM_RESPONSES, 204: OpenApiResponse(description="The job is over; nothing follows.")},
-        tags=["events"],
+        **docs.stream_job(kind),
     )

@@ -1,12 +1,12 @@
 """`Idempotency-Key` on creating POSTs.
 
-The same key with the same request replays the first answer for 24 hours; the same key
-with another request is a 422; while the first request still runs, a retry is a 409. The
-first request holds the key for RELAY_IDEMPOTENCY_LEASE_S: a web worker killed
-mid-request does not block the key for a day. Only successful answers (2xx) are kept:
-after an error the key is free again, so that the corrected or retried request runs. An
-answer that carries a secret (a new API key) is never stored: its replay is a 409 naming
-what the first request created.
+The same key with the same request replays the first answer for RELAY_IDEMPOTENCY_TTL_S
+(24 hours); the same key with another request is a 422; while the first request still
+runs, a retry is a 409. The first request holds the key for RELAY_IDEMPOTENCY_LEASE_S: a
+web worker killed mid-request does not block the key for a day. Only successful answers
+(2xx) are kept: after an error the key is free again, so that the corrected or retried
+request runs. An answer that carries a secret (a new API key) is never stored: its replay
+is a 409 naming what the first request created.
 """
 
 import hashlib
@@ -28,7 +28,6 @@ from relay.models import IdempotencyRecord
 logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
-LIFETIME = IdempotencyRecord.LIFETIME
 
 
 class Replay(APIException):
@@ -62,7 +61,9 @@ def begin(request, tenant):
     print_ = fingerprint(request)
     now = timezone.now()
     lease = now + timedelta(seconds=settings.RELAY_IDEMPOTENCY_LEASE_S)
-    IdempotencyRecord.objects.filter(tenant=tenant, key=key, created_at__lt=now - LIFETIME).delete()
+    IdempotencyRecord.objects.filter(
+        tenant=tenant, key=key, created_at__lt=now - timedelta(seconds=settings.RELAY_IDEMPOTENCY_TTL_S)
+    ).delete()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(tenant=tenant, key=key, fingerprint=print_, locked_until=lease)

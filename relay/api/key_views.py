@@ -1,11 +1,12 @@
 """API keys of the caller's tenant (scope `admin`)."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from relay import selectors, services
+from relay.api import docs
 from relay.api.fields import Input, StrictCharField
 from relay.api.views import TenantAPIView
 from relay.models import ALL_SCOPES, ApiKey
@@ -54,25 +55,11 @@ class ApiKeyListView(TenantAPIView):
     def tenant_queryset(self):
         return selectors.api_keys_of(tenant=self.tenant)
 
-    @extend_schema(summary="List API keys", responses=ApiKeySerializer(many=True), tags=["api keys"])
+    @extend_schema(responses=ApiKeySerializer(many=True), **docs.LIST_API_KEYS)
     def get(self, request):
         return self.list_response(ApiKeySerializer)
 
-    @extend_schema(
-        summary="Create an API key",
-        description="The secret `key` is in this response only; Relay keeps just its hash. The new key holds at "
-        "most the scopes of the key that creates it (403 otherwise).",
-        request=ApiKeyCreateSerializer,
-        responses={201: ApiKeyCreatedSerializer},
-        examples=[
-            OpenApiExample(
-                "read-only CI key",
-                request_only=True,
-                value={"name": "ci", "scopes": ["datasets:read", "inference:read"]},
-            ),
-        ],
-        tags=["api keys"],
-    )
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer}, **docs.CREATE_API_KEY)
     def post(self, request):
         data = dict(self.validated(ApiKeyCreateSerializer))
         data.setdefault("scopes", list(request.auth.scopes))
@@ -84,7 +71,7 @@ class ApiKeyListView(TenantAPIView):
 class ApiKeyDetailView(TenantAPIView):
     scope = "admin"
 
-    @extend_schema(summary="Get an API key", responses=ApiKeySerializer, tags=["api keys"])
+    @extend_schema(responses=ApiKeySerializer, **docs.GET_API_KEY)
     def get(self, request, key_id):
         return Response(ApiKeySerializer(selectors.get_api_key(tenant=self.tenant, key_id=key_id)).data)
 
@@ -92,13 +79,7 @@ class ApiKeyDetailView(TenantAPIView):
 class ApiKeyRevokeView(TenantAPIView):
     scope = "admin"
 
-    @extend_schema(
-        summary="Revoke an API key",
-        description="Takes effect on the next request. Revoking a revoked key changes nothing.",
-        request=None,
-        responses=ApiKeySerializer,
-        tags=["api keys"],
-    )
+    @extend_schema(request=None, responses=ApiKeySerializer, **docs.REVOKE_API_KEY)
     def post(self, request, key_id):
         api_key = selectors.get_api_key(tenant=self.tenant, key_id=key_id)
         services.revoke_api_keys(tenant=self.tenant, keys=[api_key])

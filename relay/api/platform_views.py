@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from detector.audio import described_formats
 from relay import fleet, health, jobs
+from relay.api import docs
 from relay.api.pagination import MAX_OFFSET, MAX_PAGE_SIZE, non_negative_int, positive_int
 
 
@@ -25,9 +26,6 @@ class RootView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        operation_id="root",
-        summary="Links to the documentation, the schema and the admin site",
-        description="Served at `/` and at `/api/v1/`; needs no API key.",
         responses=inline_serializer(
             "Root",
             {
@@ -39,25 +37,7 @@ class RootView(APIView):
                 ),
             },
         ),
-        examples=[
-            OpenApiExample(
-                "links",
-                response_only=True,
-                value={
-                    "name": "Relay",
-                    "description": "Find artifacts in audio. Send the API key as X-API-Key.",
-                    "links": {
-                        "docs": "/api/docs/",
-                        "schema": "/api/schema/",
-                        "admin": "/admin/",
-                        "api": "/api/v1/",
-                        "health": "/api/v1/health",
-                        "status": "/api/v1/status",
-                    },
-                },
-            )
-        ],
-        tags=["platform"],
+        **docs.ROOT,
     )
     def get(self, request):
         return Response(
@@ -88,13 +68,7 @@ class HealthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(
-        summary="Liveness check",
-        description="Answers as long as the web process runs; needs no API key and touches no dependency.",
-        responses=inline_serializer("Health", {"status": serializers.CharField()}),
-        examples=[OpenApiExample("ok", value={"status": "ok"}, response_only=True)],
-        tags=["platform"],
-    )
+    @extend_schema(responses=inline_serializer("Health", {"status": serializers.CharField()}), **docs.HEALTH)
     def get(self, request):
         return Response({"status": "ok"})
 
@@ -107,32 +81,7 @@ class StatusSerializer(serializers.Serializer):
 
 
 class StatusView(APIView):
-    @extend_schema(
-        summary="Dependency status",
-        description=(
-            "Checks the database, the broker and object storage, each with its latency, and counts the "
-            "live workers. 200 when every dependency answers, 503 (same body, plus `detail`) when one does "
-            "not. Queue depths and worker names are for operators (the admin site's dashboard)."
-        ),
-        responses={200: StatusSerializer, 503: StatusSerializer},
-        examples=[
-            OpenApiExample(
-                "all up",
-                response_only=True,
-                value={
-                    "status": "ok",
-                    "checks": {
-                        "database": {"status": "ok", "latency_ms": 1.2},
-                        "broker": {"status": "ok", "latency_ms": 0.9},
-                        "storage": {"status": "ok", "latency_ms": 3.1},
-                        "workers": {"count": 1},
-                    },
-                    "time": "2026-01-15T10:30:00Z",
-                },
-            )
-        ],
-        tags=["platform"],
-    )
+    @extend_schema(responses={200: StatusSerializer, 503: StatusSerializer}, **docs.STATUS)
     def get(self, request):
         checks = health.summary(health.run_checks())
         down = [name for name in health.CHECKS if checks[name]["status"] != "ok"]
@@ -145,8 +94,6 @@ class StatusView(APIView):
 
 class InfoView(APIView):
     @extend_schema(
-        summary="Service information",
-        description="Name, version, API version, limits and supported audio formats.",
         responses=inline_serializer(
             "Info",
             {
@@ -157,7 +104,7 @@ class InfoView(APIView):
                 "supported_formats": serializers.ListField(child=serializers.DictField()),
             },
         ),
-        tags=["platform"],
+        **docs.INFO,
     )
     def get(self, request):
         return Response(
@@ -177,13 +124,8 @@ class InfoView(APIView):
 
 class NowView(APIView):
     @extend_schema(
-        summary="Server time",
-        description="The server's clock, to compare with expiry times of presigned URLs.",
         responses=inline_serializer("Now", {"now": serializers.DateTimeField(), "unix": serializers.FloatField()}),
-        examples=[
-            OpenApiExample("now", value={"now": "2026-01-15T10:30:00Z", "unix": 1768473000.0}, response_only=True)
-        ],
-        tags=["platform"],
+        **docs.NOW,
     )
     def get(self, request):
         now = time.time()
@@ -199,12 +141,9 @@ class JobCountSerializer(serializers.Serializer):
 
 class JobsCountView(APIView):
     @extend_schema(
-        summary="Count the caller's jobs",
-        description="Per kind of job (the keys: " + ", ".join(jobs.job_kinds()) + "): `queued` (pending or queued), "
-        "`running` (processing), `total`, and the count of every status.",
         # The kinds are those registered (relay.work.register), known once the apps are loaded.
         responses=inline_serializer("JobsCount", {kind: JobCountSerializer() for kind in jobs.job_kinds()}),
-        tags=["platform"],
+        **docs.JOBS_COUNT,
     )
     def get(self, request):
         return Response(jobs.counts(tenant=request.user.tenant))
@@ -238,14 +177,7 @@ class WorkersQuery(serializers.Serializer):
 
 
 class WorkersView(APIView):
-    @extend_schema(
-        summary="List live workers",
-        description="The Celery workers whose heartbeat is younger than RELAY_WORKER_ALIVE_S, oldest first; "
-        "`start` and `limit` page through them (as Crynux Relay's nodes list).",
-        parameters=[WorkersQuery],
-        responses=WorkerPageSerializer,
-        tags=["platform"],
-    )
+    @extend_schema(parameters=[WorkersQuery], responses=WorkerPageSerializer, **docs.LIST_WORKERS)
     def get(self, request):
         start = non_negative_int(request.query_params, "start", 0)
         limit = positive_int(request.query_params, "limit", 50, MAX_PAGE_SIZE)
@@ -262,8 +194,6 @@ class WorkersView(APIView):
 
 class WorkersCountView(APIView):
     @extend_schema(
-        summary="Count live workers",
-        description="Live workers, their task slots and running tasks in all, and live workers per queue.",
         responses=inline_serializer(
             "WorkersCount",
             {
@@ -273,7 +203,7 @@ class WorkersCountView(APIView):
                 "by_queue": serializers.DictField(child=serializers.IntegerField()),
             },
         ),
-        tags=["platform"],
+        **docs.COUNT_WORKERS,
     )
     def get(self, request):
         return Response(fleet.count())

@@ -2,17 +2,16 @@
 delivery machinery is relay/webhooks.py."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from relay import selectors, webhooks
+from relay.api import docs
 from relay.api.fields import Input, StrictBooleanField, StrictCharField
 from relay.api.filters import OrderingFilter
 from relay.api.views import TenantAPIView
 from relay.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-
-TAGS = ["webhooks"]
 
 
 class WebhookSerializer(serializers.Serializer):
@@ -81,34 +80,11 @@ class WebhookListView(TenantAPIView):
     def tenant_queryset(self):
         return WebhookEndpoint.objects.filter(tenant=self.tenant)
 
-    @extend_schema(summary="List webhook endpoints", responses=WebhookSerializer(many=True), tags=TAGS)
+    @extend_schema(responses=WebhookSerializer(many=True), **docs.LIST_WEBHOOKS)
     def get(self, request):
         return self.list_response(WebhookSerializer)
 
-    @extend_schema(
-        summary="Create a webhook endpoint",
-        description=(
-            "Relay POSTs each event of the listed types (all if empty) that happens from now on to `url`, "
-            "signed in `Relay-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>' with the secret>`. "
-            "The `secret` is in this response only. A 2xx answer within RELAY_WEBHOOK_TIMEOUT_S delivers; "
-            "anything else is retried with exponential backoff for a day. URLs that resolve to loopback, "
-            "private or link-local addresses are refused (422)."
-        ),
-        request=WebhookCreateSerializer,
-        responses={201: WebhookCreatedSerializer},
-        examples=[
-            OpenApiExample(
-                "jobs finishing",
-                request_only=True,
-                value={
-                    "url": "https://hooks.example.com/relay",
-                    "event_types": ["training_job.completed", "training_job.failed", "inference_job.completed"],
-                    "description": "notify the pipeline",
-                },
-            )
-        ],
-        tags=TAGS,
-    )
+    @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookCreatedSerializer}, **docs.CREATE_WEBHOOK)
     def post(self, request):
         endpoint = webhooks.create_endpoint(tenant=self.tenant, **self.validated(WebhookCreateSerializer))
         return Response(WebhookCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
@@ -124,23 +100,16 @@ class WebhookView(TenantAPIView):
 
 
 class WebhookDetailView(WebhookView):
-    @extend_schema(summary="Get a webhook endpoint", responses=WebhookSerializer, tags=TAGS)
+    @extend_schema(responses=WebhookSerializer, **docs.GET_WEBHOOK)
     def get(self, request, webhook_id):
         return Response(WebhookSerializer(self.endpoint).data)
 
-    @extend_schema(
-        summary="Update a webhook endpoint",
-        request=WebhookUpdateSerializer,
-        responses=WebhookSerializer,
-        tags=TAGS,
-    )
+    @extend_schema(request=WebhookUpdateSerializer, responses=WebhookSerializer, **docs.UPDATE_WEBHOOK)
     def patch(self, request, webhook_id):
         endpoint = webhooks.update_endpoint(self.endpoint, **self.validated(WebhookUpdateSerializer))
         return Response(WebhookSerializer(endpoint).data)
 
-    @extend_schema(
-        summary="Delete a webhook endpoint", description="Its deliveries go too.", responses={204: None}, tags=TAGS
-    )
+    @extend_schema(responses={204: None}, **docs.DELETE_WEBHOOK)
     def delete(self, request, webhook_id):
         self.endpoint.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -153,13 +122,7 @@ class DeliveryListView(WebhookView):
     def tenant_queryset(self):
         return WebhookDelivery.objects.filter(endpoint=self.endpoint)
 
-    @extend_schema(
-        summary="List an endpoint's deliveries",
-        description="Newest first: each with its status, attempts, the status code and latency of the last "
-        "attempt and a log of every attempt.",
-        responses=DeliverySerializer(many=True),
-        tags=TAGS,
-    )
+    @extend_schema(responses=DeliverySerializer(many=True), **docs.LIST_DELIVERIES)
     def get(self, request, webhook_id):
         return self.list_response(DeliverySerializer)
 
@@ -172,19 +135,13 @@ class DeliveryView(WebhookView):
 
 
 class DeliveryDetailView(DeliveryView):
-    @extend_schema(summary="Get a delivery", responses=DeliverySerializer, tags=TAGS)
+    @extend_schema(responses=DeliverySerializer, **docs.GET_DELIVERY)
     def get(self, request, webhook_id, delivery_id):
         return Response(DeliverySerializer(self.get_delivery()).data)
 
 
 class RedeliverView(DeliveryView):
-    @extend_schema(
-        summary="Deliver again",
-        description="A new attempt now (and retries after it), whether the delivery succeeded, failed or waits.",
-        request=None,
-        responses={202: DeliverySerializer},
-        tags=TAGS,
-    )
+    @extend_schema(request=None, responses={202: DeliverySerializer}, **docs.REDELIVER)
     def post(self, request, webhook_id, delivery_id):
         delivery = webhooks.redeliver(self.get_delivery())
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -2,8 +2,7 @@ import pytest
 
 from annotations.models import Annotation
 from datasets.models import AudioStatus
-from tests.annotations.conftest import annotation, make_audio, set_path
-from tests.helpers import assert_422, assert_error
+from tests.helpers import annotation, assert_422, assert_error, make_audio, set_path
 
 pytestmark = pytest.mark.django_db
 

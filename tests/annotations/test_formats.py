@@ -7,8 +7,7 @@ import zipfile
 import pytest
 
 from annotations.models import Annotation
-from tests.annotations.conftest import annotation, make_audio, set_path
-from tests.helpers import assert_422, assert_error
+from tests.helpers import annotation, assert_422, assert_error, make_audio, set_path
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ import pytest
 from django.db import connection
 
 from annotations.models import Annotation, AnnotationSet
-from tests.annotations.conftest import annotation, set_path
-from tests.helpers import assert_422, assert_error
+from tests.helpers import annotation, assert_422, assert_error, set_path
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from inference import services
 from inference.models import FileStatus, InferenceFile, InferenceJob
 from relay import uploads
 from tests import audio_factory as af
-from tests.annotations.conftest import make_audio
-from tests.helpers import assert_422, assert_error, sent_tasks
+from tests.helpers import assert_422, assert_error, make_audio, sent_tasks
 from training.models import Model
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,7 @@ import json
 import pytest
 from django.test import override_settings
 
-from tests.annotations.conftest import make_audio
-from tests.helpers import assert_422, assert_error
+from tests.helpers import assert_422, assert_error, make_audio
 
 pytestmark = pytest.mark.django_db
 

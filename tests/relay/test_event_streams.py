@@ -133,7 +133,7 @@ def test_metrics_are_summed_over_the_web_and_worker_processes(api, model, web_se
     import requests
     from prometheus_client.parser import text_string_to_metric_families
 
-    from tests.conftest import METRICS_TOKEN
+    from tests.helpers import METRICS_TOKEN
 
     client = JsonClient(api)
     job = client.post("/inference-jobs", {"model_id": str(model.pk), "expected_files": 1})

@@ -65,7 +65,7 @@ def test_bad_paging_is_422(api, params, loc):
 def test_a_real_worker_reports_itself_and_leaves_when_it_stops(api, tmp_path):
     from relay.celery import app
     from relay.embedded.servers import CeleryWorker
-    from tests.conftest import worker_env
+    from tests.helpers import worker_env
 
     worker = CeleryWorker(worker_env(), tmp_path / "worker.log", concurrency=1, name="fleet")
     worker.start(app)

@@ -17,7 +17,7 @@ from annotations.models import Annotation, AnnotationSet, SetStatus
 from inference.models import FileStatus, InferenceFile, InferenceJob
 from relay import services
 from relay.models import WebhookDelivery, WebhookEndpoint
-from tests.annotations.conftest import make_audio
+from tests.helpers import make_audio
 from tests.schema_check import _schema
 from training.models import Evaluation, Model, TrainingJob
 

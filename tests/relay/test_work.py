@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from relay import work
 from relay.storage import StorageUnavailable
+from tests.helpers import sent_tasks
 
 with isolate_apps("relay"):
 
@@ -130,6 +131,50 @@ def test_an_outage_is_retried_not_failed(chores):
     chore = Chore.objects.create()
     do_chore.apply(args=[chore.pk])
     assert Chore.objects.get(pk=chore.pk).status == "done" and len(calls) == 3
+
+
+@override_settings(RELAY_OUTAGE_RETRIES=1)
+def test_an_outage_that_lasts_fails_it_after_the_retries_allowed(chores):
+    calls = []
+
+    def down(item, run):
+        calls.append(1)
+        raise StorageUnavailable()
+
+    behave(down)
+    chore = Chore.objects.create()
+    do_chore.apply(args=[chore.pk])
+    chore.refresh_from_db()
+    assert chore.status == "failed" and "stayed unavailable" in chore.error_message and len(calls) == 2
+
+
+@override_settings(RELAY_OUTAGE_RETRIES=2)
+def test_deleting_stored_objects_is_retried_like_work(monkeypatch):
+    from relay import tasks
+
+    calls = []
+
+    def down(prefix):
+        calls.append(prefix)
+        raise StorageUnavailable()
+
+    monkeypatch.setattr("relay.storage.delete_prefix", down)
+    result = tasks.delete_storage_prefix.apply(args=["tenants/x/"])
+    assert isinstance(result.result, StorageUnavailable) and calls == ["tenants/x/"] * 3
+
+
+def test_requeue_resets_the_lifecycle_from_the_statuses_asked(chores, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    chore = Chore.objects.create(
+        status="failed", attempts=2, started_at=now, heartbeat_at=now, task_id="t-1", error_message="boom"
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert not work.requeue(Chore, chore.pk, from_=["done"])
+        assert work.requeue(Chore, chore.pk, from_=["failed"], note="again")
+    assert len(sent_tasks(callbacks)) == 1
+    chore.refresh_from_db()
+    assert (chore.status, chore.attempts, chore.started_at, chore.heartbeat_at) == ("queued", 0, None, None)
+    assert (chore.task_id, chore.error_message, chore.note) == ("", "", "again")
 
 
 def test_a_stale_worker_cannot_overwrite_a_cancelled_item(chores):

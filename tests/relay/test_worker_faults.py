@@ -13,8 +13,7 @@ from relay import work
 from relay.celery import app
 from relay.embedded.servers import CeleryWorker, SeaweedS3
 from tests import corpus, servers
-from tests.conftest import worker_env
-from tests.helpers import JsonClient, wait_until
+from tests.helpers import JsonClient, wait_until, worker_env
 from training.models import TrainingJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

@@ -6,8 +6,7 @@ import pytest
 from annotations.models import Annotation, AnnotationSet
 from datasets.models import AudioStatus
 from relay.jobs import JobStatus
-from tests.annotations.conftest import annotation, make_audio
-from tests.helpers import assert_422, assert_error, sent_tasks
+from tests.helpers import annotation, assert_422, assert_error, make_audio, sent_tasks
 from training.models import Model, TrainingJob
 
 pytestmark = pytest.mark.django_db
