@@ -8,6 +8,7 @@ from django.test import override_settings
 from tests.annotations.conftest import make_audio
 from tests.helpers import assert_422, assert_error
 from tests.relay.test_tenant_isolation import fill, objects_of, operations
+from tests.schema_check import _schema
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,18 @@ def test_a_body_over_the_limit_is_413_with_or_without_an_idempotency_key(api, dr
     body = bulk(audio_id, 2000)
     assert_error(api.post(f"{path}/annotations/bulk", body), 413)
     assert_error(api.post(f"{path}/annotations/bulk", body, HTTP_IDEMPOTENCY_KEY="k"), 413)
+
+
+@override_settings(RELAY_MAX_IMPORT_BYTES=100_000)
+def test_an_import_over_the_limit_is_413_with_or_without_an_idempotency_key(api, draft):
+    path, audio_id = draft
+    rows = "".join(f"{audio_id},glitch,{i * 10},{i * 10 + 5}\n" for i in range(3000))
+    csv_body = "audio_file_id,artifact_type,start_ms,end_ms\n" + rows
+    assert len(csv_body) > 100_000
+    url = f"{path}/import?format=csv"
+    assert_error(api.raw("post", url, csv_body, content_type="text/csv"), 413, "limit")
+    assert_error(api.raw("post", url, csv_body, content_type="text/csv", HTTP_IDEMPOTENCY_KEY="big-import"), 413)
+    assert api.get(f"{path}/annotations").json()["items"] == []  # nothing imported
 
 
 def test_a_large_import_with_an_idempotency_key_succeeds(api, draft):
@@ -98,6 +111,22 @@ def test_any_iso_offset_in_a_date_filter_is_answered(api, moment):
     response = api.get("/datasets", {"created_after": moment})
     assert response.status_code in (200, 422), response.content
     assert response.status_code == 200 or response.json()["detail"][0]["loc"] == ["query", "created_after"]
+
+
+EMPTY_FILTERS = ("created_before", "created_after", "id", "model_id")
+
+
+def test_an_empty_filter_is_422_on_every_list_that_has_it(api):
+    """`?created_before=` and the like name the parameter; they are not a 500 nor ignored."""
+    ids = objects_of(api, "filters")
+    checked = set()
+    for template, item in _schema()["paths"].items():
+        names = {p["name"] for p in item.get("get", {}).get("parameters", []) if p["in"] == "query"}
+        for name in sorted(names & set(EMPTY_FILTERS)):
+            response = api.get(f"{fill(template, ids).removeprefix('/api/v1')}?{name}=")
+            assert_422(response, ["query", name])
+            checked.add(name)
+    assert checked == set(EMPTY_FILTERS)
 
 
 def test_options_answers_on_every_path_with_a_post(api):
