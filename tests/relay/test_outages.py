@@ -18,17 +18,19 @@ import contextlib
 import threading
 
 import pytest
-from django.db import connections
+from django.db import OperationalError, connections
 from pgserver._commands import pg_ctl
 
-from inference.models import InferenceFile, InferenceJob
+from inference.models import FileStatus, InferenceFile, InferenceJob
+from relay import work
+from relay.celery import app
 from relay.embedded.servers import Postgres, Valkey
 from relay.models import Event
-from tests import servers
-from tests.helpers import assert_error, wait_until
+from tests import corpus, servers
+from tests.helpers import JsonClient, assert_error, wait_until
 from tests.relay.test_faults import _publish_to
 from tests.relay.test_tenant_isolation import objects_of
-from tests.relay.test_worker_faults import waiting_for_a_lock
+from tests.relay.test_worker_faults import consumer_paused, waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,8 +56,16 @@ def postgres_restored():
         yield stop
     finally:
         server.ensure_postgres_running()
+        wait_until(answers, timeout=60, interval=0.2, message="PostgreSQL to answer")
+
+
+def answers():
+    """Does the database answer? (The pool may first hand out connections the stop ended.)"""
+    try:
         connections.close_all()
-        wait_until(lambda: InferenceJob.objects.count() >= 0, timeout=30, message="PostgreSQL to answer")
+        return InferenceJob.objects.count() >= 0
+    except OperationalError:
+        return False
 
 
 @contextlib.contextmanager
@@ -110,3 +120,63 @@ def test_postgres_stopping_mid_creation_is_503_and_leaves_no_half_written_job(ap
     )
     assert after == before  # no job, file or event of the request
     assert api.get("/inference-jobs").status_code == 200  # and the API is back
+
+
+def inference_job(api, trained, files=2):
+    """(client, job request body) over the session's corpus and trained model."""
+    client = JsonClient(api)
+    corpus.corpus_for(api, trained["corpus"], client)
+    model = corpus.model_for(api, trained["trained"])
+    audio_ids = [str(row["id"]) for row in trained["corpus"].audio_rows[:files]]
+    return client, {"model_id": str(model.pk), "audio_file_ids": audio_ids}
+
+
+def completed(client, job):
+    body = wait_until(
+        lambda: (b := client.get(f"/inference-jobs/{job['id']}"))["status"] in ("completed", "failed") and b,
+        timeout=180,
+        interval=0.5,
+        message="the inference job to finish after the outage",
+    )
+    assert body["status"] == "completed", body
+    assert (body["processed_files"], body["failed_files"]) == (2, 0)
+    return body
+
+
+def retries_scheduled(task_name):
+    """Tasks named `task_name` that wait in a worker for their retry's countdown."""
+    scheduled = app.control.inspect(timeout=2).scheduled() or {}
+    return [t for tasks in scheduled.values() for t in tasks if t["request"]["name"] == task_name]
+
+
+@pytest.mark.worker
+def test_work_waits_out_a_postgres_outage(api, trained, celery_worker_process):
+    """The worker takes the files while PostgreSQL is down: each task meets the outage at
+    its claim and is retried with backoff (not failed); the job completes once it is back."""
+    client, body = inference_job(api, trained)
+    with postgres_restored() as stop_postgres:
+        with consumer_paused("inference"):  # the tasks reach the worker once the server is down
+            job = client.post("/inference-jobs", body)
+            connections.close_all()
+            stop_postgres()
+        wait_until(
+            lambda: len(retries_scheduled(InferenceFile.lifecycle.task)) >= 2,
+            timeout=90,
+            interval=1,
+            message="both files' tasks to wait for a retry",
+        )
+    completed(client, job)
+
+
+@pytest.mark.worker
+def test_a_job_created_while_the_broker_is_down_is_sent_once_it_is_back(api, trained, celery_worker_process):
+    """Creating the job needs the database only: it is durable, its files marked unsent.
+    Once the broker is back, the reaper's next pass (beat, called here) sends them at once."""
+    client, body = inference_job(api, trained)
+    with broker_stopped():
+        job = client.post("/inference-jobs", body)
+        files = InferenceFile.objects.filter(job_id=job["id"])
+        assert set(files.values_list("status", "task_id")) == {(FileStatus.QUEUED, work.UNSENT)}
+    wait_until(lambda: app.control.ping(timeout=1), timeout=90, message="the worker to reconnect to the broker")
+    assert work.requeue_stuck()["requeued"] == 2
+    completed(client, job)
