@@ -52,6 +52,7 @@ def postgres_restored():
     def stop():
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
 
+    stop.start = server.ensure_postgres_running
     try:
         yield stop
     finally:
@@ -120,6 +121,25 @@ def test_postgres_stopping_mid_creation_is_503_and_leaves_no_half_written_job(ap
     )
     assert after == before  # no job, file or event of the request
     assert api.get("/inference-jobs").status_code == 200  # and the API is back
+
+
+def test_the_served_api_answers_at_once_when_postgres_is_back(api, web_server):
+    """The connections in a process's pool die with the server: none is handed to a request
+    once the server is back (each is checked as it is taken from the pool). Through the
+    served app: Django's test client keeps one connection for the whole test instead."""
+    import requests
+
+    def datasets():
+        return requests.get(f"{web_server}/api/v1/datasets", headers={"X-API-Key": api.raw_key}, timeout=30)
+
+    with postgres_restored() as stop_postgres:
+        assert datasets().status_code == 200  # the app's pool holds connections now
+        stop_postgres()
+        assert datasets().status_code == 503
+        stop_postgres.start()
+        for _ in range(3):
+            response = datasets()
+            assert response.status_code == 200, response.text
 
 
 def inference_job(api, trained, files=2):
