@@ -4,6 +4,8 @@ port where nothing listens: tests/relay/test_faults.py does that).
 - PostgreSQL stops in the middle of creating an inference job (the request is held inside
   its transaction by a lock until the server goes): the API answers 503 with the error
   envelope, and once the server is back no row of the job exists.
+- PostgreSQL restarts under the served app: the first requests after it are answered (no
+  connection the restart ended is taken from the pool).
 - PostgreSQL is down when the worker takes a file: the task retries with backoff, and the
   job completes once the server is back.
 - The broker is down when a job is created: the job is durable (its file is marked unsent),
