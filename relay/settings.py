@@ -116,7 +116,9 @@ if DATABASE_POOL_MAX > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A kept connection is checked before it is used (with a pool: as it is taken from it), so that
+# after a restart of the database no request or task is given a connection the restart ended.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 # pytest-django names the test database test_<NAME>; RELAY_TEST_DATABASE_NAME picks another
 # so that two test runs on one shared server never meet.

@@ -6,6 +6,8 @@ import pytest
 from django.test import override_settings
 
 from tests.helpers import assert_422, assert_error, make_audio
+from tests.relay.test_tenant_isolation import fill, objects_of, operations
+from tests.schema_check import _schema
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +49,18 @@ def test_a_body_over_the_limit_is_413_with_or_without_an_idempotency_key(api, dr
     body = bulk(audio_id, 2000)
     assert_error(api.post(f"{path}/annotations/bulk", body), 413)
     assert_error(api.post(f"{path}/annotations/bulk", body, HTTP_IDEMPOTENCY_KEY="k"), 413)
+
+
+@override_settings(RELAY_MAX_IMPORT_BYTES=100_000)
+def test_an_import_over_the_limit_is_413_with_or_without_an_idempotency_key(api, draft):
+    path, audio_id = draft
+    rows = "".join(f"{audio_id},glitch,{i * 10},{i * 10 + 5}\n" for i in range(3000))
+    csv_body = "audio_file_id,artifact_type,start_ms,end_ms\n" + rows
+    assert len(csv_body) > 100_000
+    url = f"{path}/import?format=csv"
+    assert_error(api.raw("post", url, csv_body, content_type="text/csv"), 413, "limit")
+    assert_error(api.raw("post", url, csv_body, content_type="text/csv", HTTP_IDEMPOTENCY_KEY="big-import"), 413)
+    assert api.get(f"{path}/annotations").json()["items"] == []  # nothing imported
 
 
 def test_a_large_import_with_an_idempotency_key_succeeds(api, draft):
@@ -98,9 +112,32 @@ def test_any_iso_offset_in_a_date_filter_is_answered(api, moment):
     assert response.status_code == 200 or response.json()["detail"][0]["loc"] == ["query", "created_after"]
 
 
-def test_options_answers_on_every_path_with_a_post(api, draft):
-    path, _ = draft
-    for url in ("/datasets", f"{path}/annotations/bulk", "/training-jobs", "/inference-jobs", "/api-keys"):
-        response = api.client.options(f"/api/v1{url}")
-        assert response.status_code == 200, (url, response.content[:200])
-        assert "POST" in response["Allow"]
+EMPTY_FILTERS = ("created_before", "created_after", "id", "model_id")
+
+
+def test_an_empty_filter_is_422_on_every_list_that_has_it(api):
+    """`?created_before=` and the like name the parameter; they are not a 500 nor ignored."""
+    ids = objects_of(api, "filters")
+    checked = set()
+    for template, item in _schema()["paths"].items():
+        names = {p["name"] for p in item.get("get", {}).get("parameters", []) if p["in"] == "query"}
+        for name in sorted(names & set(EMPTY_FILTERS)):
+            response = api.get(f"{fill(template, ids).removeprefix('/api/v1')}?{name}=")
+            assert_422(response, ["query", name])
+            checked.add(name)
+    assert checked == set(EMPTY_FILTERS)
+
+
+def test_options_answers_on_every_path_with_a_post(api):
+    """Every path of the schema with a POST, its parameters filled with the caller's own
+    objects (as the tenant isolation matrix does): a new endpoint is covered without a list."""
+    ids = objects_of(api, "options")
+    checked = 0
+    for template, method in operations():
+        if method != "post":
+            continue
+        response = api.client.options(fill(template, ids))
+        assert response.status_code == 200, (template, response.status_code, response.content[:200])
+        assert "POST" in response["Allow"], (template, response["Allow"])
+        checked += 1
+    assert checked >= 20

@@ -2,6 +2,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from datasets.models import Dataset
@@ -72,3 +73,19 @@ def test_keys_belong_to_one_tenant(api, other_api):
     first = post(api, BODY, "shared-key")
     other = post(other_api, BODY, "shared-key")
     assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+
+@override_settings(RELAY_WEBHOOK_ALLOW_PRIVATE=True)
+def test_a_webhook_secret_is_never_stored_or_replayed(api):
+    """As an API key: the `whsec_` secret is in the first answer only."""
+    body = {"url": "http://127.0.0.1:9/hook"}
+    first = api.post("/webhooks", body, HTTP_IDEMPOTENCY_KEY="hook")
+    assert first.status_code == 201 and first.json()["secret"].startswith("whsec_")
+    secret = first.json()["secret"]
+    stored = IdempotencyRecord.objects.get(key="hook")
+    assert secret not in json.dumps(stored.response_body) and "whsec_" not in json.dumps(stored.response_body)
+    assert stored.secret_response
+    again = api.post("/webhooks", body, HTTP_IDEMPOTENCY_KEY="hook")
+    assert_error(again, 409, first.json()["id"])
+    assert "whsec_" not in again.content.decode()
+    assert not any("whsec_" in json.dumps(r.response_body) for r in IdempotencyRecord.objects.all())

@@ -55,3 +55,46 @@ def test_the_api_keeps_to_its_schema(case, key):
         # refused with a 422 (test_cursor_pagination.py has the rules).
         excluded.append(schemathesis.checks.positive_data_acceptance)
     case.call_and_validate(excluded_checks=excluded)
+
+
+# Stateful: sequences of calls in which what one answer created feeds the next request (a
+# dataset created, then read, patched, deleted), over the links Schemathesis infers between
+# the dataset operations (no OpenAPI links needed). Few steps and examples: bounded.
+DatasetStates = schema.include(path_regex=r"^/api/v1/datasets(/\{dataset_id\})?$").as_state_machine()
+
+
+def incoming_links(machine):
+    """{operation: the operations whose answers feed it}."""
+    return {
+        label: {link.source.label for link in entry.incoming}
+        for label, entry in machine._transitions.operations.items()
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.timeout(180)
+def test_datasets_keep_to_the_schema_from_create_to_read_patch_and_delete(key):
+    links = incoming_links(DatasetStates)
+    for target in ("GET", "PATCH", "DELETE"):
+        assert "POST /api/v1/datasets" in links[f"{target} /api/v1/datasets/{{dataset_id}}"], links
+
+    called = set()
+
+    class Datasets(DatasetStates):
+        def get_call_kwargs(self, case):
+            called.add((case.method, case.path))
+            return {"headers": {"X-API-Key": key}}
+
+        def validate_response(self, response, case, **kwargs):
+            # As above: the key is always valid, and a dataset's names have a rule of their own.
+            excluded = [schemathesis.checks.ignored_auth, schemathesis.checks.positive_data_acceptance]
+            case.validate_response(response, excluded_checks=excluded)
+
+    Datasets.run(
+        settings=hypothesis_settings(
+            max_examples=5, stateful_step_count=5, deadline=None, suppress_health_check=list(HealthCheck)
+        )
+    )
+    # The runs reached the path of one dataset (fed by the links), not only the collection.
+    assert {method for method, path in called if path == "/api/v1/datasets/{dataset_id}"}, called

@@ -9,12 +9,16 @@ from datetime import timedelta
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseError
 from django.db import connection, models
 from django.test import override_settings
 from django.test.utils import isolate_apps
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from relay import work
+from relay.errors import Unavailable
 from relay.storage import StorageUnavailable
 from tests.helpers import sent_tasks
 
@@ -118,13 +122,22 @@ def test_the_time_limit_fails_it_with_the_limit_named(chores):
     assert chore.status == "failed" and f"time limit of {work.time_limit_s(Chore)} s" in chore.error_message
 
 
-def test_an_outage_is_retried_not_failed(chores):
+# The outages a worker meets, named here (a class dropped from work.OUTAGES fails), and any
+# class added to work.OUTAGES later.
+OUTAGES = [StorageUnavailable, Unavailable, DatabaseError, DatabaseInterfaceError, BrokerError]
+OUTAGES += [cls for cls in work.OUTAGES if cls not in OUTAGES]
+
+
+@pytest.mark.parametrize("outage", OUTAGES, ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
+def test_an_outage_is_retried_not_failed(chores, outage):
+    """Every kind of outage in work.OUTAGES (storage, the database's OperationalError and
+    InterfaceError, the broker's kombu OperationalError), and a new one once it is added."""
     calls = []
 
     def flaky(item, run):
         calls.append(1)
         if len(calls) < 3:
-            raise StorageUnavailable()
+            raise outage("the service does not answer")
         finish(item, run)
 
     behave(flaky)
