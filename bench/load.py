@@ -107,7 +107,11 @@ def main():
                 len(done),
             ),
             harness.figure(
-                "the same, errors", f"{every['errors']} of {every['requests']}", every["errors"], "0", every["errors"] == 0
+                "the same, errors",
+                f"{every['errors']} of {every['requests']}",
+                every["errors"],
+                "0",
+                every["errors"] == 0,
             ),
         ],
     )
