@@ -213,18 +213,19 @@ def table_rows(name, result):
     return rows
 
 
+def describe(about):
+    return f"{about['cpu']}, {about['cores']} cores, {about['memory_gb']} GB, Python {about['python']}"
+
+
 def machine_lines(benchmarks):
-    machines = {
-        (m["cpu"], m["cores"], m["memory_gb"], m["python"]) for m in (r["machine"] for r in benchmarks.values())
-    }
-    described = "; ".join(f"{cpu}, {cores} cores, {memory} GB, Python {python}" for cpu, cores, memory, python in machines)
+    described = "; ".join(sorted({describe(r["machine"]) for r in benchmarks.values()}))
     loads = ", ".join(
         f"{name} {r['machine']['load_average_before'][0]} -> {r['machine']['load_average_after'][0]} "
         f"({r['machine']['commit']})"
         for name, r in benchmarks.items()
     )
     return [
-        f"Machine: {described}. The machine may be shared: 1-minute load average before -> after each "
+        f"Machine: {described}. It may be shared: 1-minute load average before -> after each "
         f"benchmark (and the commit it ran): {loads}.",
     ]
 
