@@ -167,8 +167,9 @@ def outcome(code, figures, time_limit):
 
 def run(benchmark, quick, about_machine):
     command = benchmark.command(quick)
+    shown = " ".join([f"bench/{Path(command[1]).name}", *command[2:]])
     time_limit = benchmark.time_limit(quick)
-    print(f"\n=== {benchmark.name}: {' '.join(command[1:])} (limit {time_limit} s)", flush=True)
+    print(f"\n=== {benchmark.name}: {shown} (limit {time_limit} s)", flush=True)
     load_before, started = load_average(), time.monotonic()
     code, lines = execute(command, benchmark.name, time_limit)
     figures = reported_figures(lines)
@@ -177,7 +178,7 @@ def run(benchmark, quick, about_machine):
         "figures": figures,
         "exit_code": code,
         "duration_s": round(time.monotonic() - started, 1),
-        "command": " ".join(["bench/" + Path(command[1]).name, *command[2:]]),
+        "command": shown,
         "quick": quick,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {**about_machine, "load_average_before": load_before, "load_average_after": load_average()},
