@@ -109,6 +109,20 @@ def main():
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "api_overhead.md").write_text(markdown)
+    harness.report(
+        "api_overhead",
+        [
+            harness.figure(
+                "annotation list of 100: API vs bare Django view, p50",
+                f"{api['p50_ms']} vs {bare['p50_ms']} ms = {ratio['p50']}x "
+                f"({api['sql_queries']} vs {bare['sql_queries']} SQL queries)",
+                ratio["p50"],
+                "<= 1.5x",
+                ratio["p50"] <= 1.5,
+            ),
+            harness.figure("the same, p95", f"{api['p95_ms']} vs {bare['p95_ms']} ms = {ratio['p95']}x", ratio["p95"]),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -376,7 +376,29 @@ def main(argv=None):
     args.out.with_suffix(".md").write_text(f"Code: {version['commit']} {version['uncommitted'] or ''}\n\n{text}\n")
     print("\n" + text + "\n", flush=True)
     log(f"done in {(time.perf_counter() - began) / 60:.1f} min; results in {args.out}")
+    import harness
+
+    harness.report("cross_corpus", [f1_figure(row) for row in summarize(runs)])
     return 0
+
+
+CROSS_GOALS = {15: 0.85, 30: 0.90}  # macro F1 of the cross directions, by training minutes
+
+
+def f1_figure(row):
+    """Macro F1 (mean over seeds) of one train -> test direction at one size; goals for the cross ones."""
+    import harness
+
+    cross = row["train"] != row["test"] and row["test"] in ("synth", "field")
+    goal = CROSS_GOALS.get(row["size_minutes"]) if cross else None
+    mean = round(row["macro_f1_mean"], 3)
+    return harness.figure(
+        f"macro F1, train {row['train']} -> test {row['test']}, {row['size_minutes']:g} min",
+        f"{mean:.3f} (min {row['macro_f1_min']:.3f}, max {row['macro_f1_max']:.3f}, {len(row['seeds'])} seeds)",
+        mean,
+        f">= {goal:.2f}" if goal else "",
+        mean >= goal if goal else None,
+    )
 
 
 if __name__ == "__main__":

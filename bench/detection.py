@@ -126,7 +126,29 @@ def run(args, worker):
         f"macro F1 {held['macro_f1']:.3f} (goal >= 0.90), micro F1 {held['micro_f1']:.3f}, "
         f"worst type {worst} {held['per_type'][worst]['f1']:.3f} (goal >= 0.80)"
     )
-    print(f"peak worker memory (largest process): {harness.peak_rss_mb(worker.pid):.0f} MB")
+    peak_mb = harness.peak_rss_mb(worker.pid)
+    print(f"peak worker memory (largest process): {peak_mb:.0f} MB")
+    per_hour = train_seconds / audio_hours
+    worst_f1 = held["per_type"][worst]["f1"]
+    harness.report(
+        "detection",
+        [
+            harness.figure(
+                f"held-out macro event F1, trained on {audio_hours * 60:.0f} min",
+                f"{held['macro_f1']:.3f}",
+                round(held["macro_f1"], 3),
+                ">= 0.90",
+                held["macro_f1"] >= 0.90,
+            ),
+            harness.figure(
+                "weakest type's F1", f"{worst} {worst_f1:.3f}", round(worst_f1, 3), ">= 0.80", worst_f1 >= 0.80
+            ),
+            harness.figure(
+                "training time per hour of audio", f"{per_hour:.0f} s", round(per_hour), "< 60 s", per_hour < 60
+            ),
+            harness.figure("peak worker memory", f"{peak_mb:.0f} MB", round(peak_mb)),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -221,6 +221,35 @@ def main():
     if args.out:
         with open(args.out, "w") as out:
             json.dump(results, out, indent=2)
+    harness.report("dispatch", dispatch_figures(results["dispatch"]) + [stream_figure(s) for s in results["streams"]])
+
+
+def dispatch_figures(dispatch):
+    job = dispatch["job created (its row written) -> file claimed, ms"]
+    bare = dispatch["bare celery send -> task start, ms"]
+    return [
+        harness.figure(
+            f"inference job created -> its file claimed, {p}",
+            f"{job[p]} vs {bare[p]} ms bare Celery = {ratio}x",
+            ratio,
+            "<= 2x bare Celery",
+            ratio <= 2,
+        )
+        for p, ratio in zip(("p50", "p95"), dispatch["ratio p50, p95"], strict=True)
+    ]
+
+
+def stream_figure(measured):
+    """Event delay at one number of open streams; the goal applies at 300."""
+    goal = measured["streams"] == 300
+    p95 = measured.get("p95")
+    return harness.figure(
+        f"event delay to {measured['streams']} open streams, p95",
+        f"{p95} ms ({measured['n']} of {measured['deliveries_expected']} deliveries)" if p95 is not None else "none",
+        p95,
+        "< 1 s" if goal else "",
+        (p95 is not None and p95 < 1000) if goal else None,
+    )
 
 
 if __name__ == "__main__":

@@ -128,3 +128,20 @@ def web_server():
     finally:
         process.terminate()
         process.wait(30)
+
+
+# --- results for bench/run_all.py ---------------------------------------------------------
+
+REPORT_PREFIX = "RELAY-BENCH "
+
+
+def figure(name, measured, value=None, goal="", met=None):
+    """One measured figure: `measured` is human text with units, `value` the number behind it
+    (or None), `met` whether `goal` was reached (None when there is no goal)."""
+    return {"figure": name, "goal": goal, "measured": measured, "value": value, "met": met}
+
+
+def report(benchmark, figures):
+    """Print the benchmark's figures as one `RELAY-BENCH <json>` line for bench/run_all.py."""
+    line = json.dumps({"benchmark": benchmark, "figures": figures}, default=float)
+    print(REPORT_PREFIX + line, flush=True)

@@ -125,7 +125,36 @@ def run(args, worker, api, model_id):
             f"  {worker_s:.1f} s for {audio_s / 60:.0f} min -> {audio_s / worker_s:.0f}x real time per core, "
             f"{processed['detection_count']} detections, status {processed['status']}"
         )
-        print(f"  peak worker RSS: {harness.peak_rss_mb(worker.pid):.0f} MB (goal < 500 MB)")
+        peak_mb = harness.peak_rss_mb(worker.pid)
+        print(f"  peak worker RSS: {peak_mb:.0f} MB (goal < 500 MB)")
+    features_rtf, worker_rtf = audio_s / features_s, audio_s / worker_s
+    harness.report(
+        "inference_speed",
+        [
+            harness.figure(
+                f"inference of a {args.minutes:g}-minute file in process (features + model + events), 1 core",
+                f"{inference_rtf:.0f}x real time",
+                round(inference_rtf),
+                ">= 1000x",
+                inference_rtf >= 1000,
+            ),
+            harness.figure(
+                "the same, share of decoding and features alone",
+                f"{inference_rtf / features_rtf:.2f} ({features_rtf:.0f}x real time alone)",
+                round(inference_rtf / features_rtf, 2),
+                ">= 0.5",
+                inference_rtf / features_rtf >= 0.5,
+            ),
+            harness.figure(
+                "end to end through a worker (download, decode, features, model, store), 1 core",
+                f"{worker_rtf:.0f}x real time ({worker_s:.1f} s)",
+                round(worker_rtf),
+                ">= 1000x",
+                worker_rtf >= 1000,
+            ),
+            harness.figure("peak worker RSS", f"{peak_mb:.0f} MB", round(peak_mb), "< 500 MB", peak_mb < 500),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -97,6 +97,24 @@ def main():
                     {"load": {"clients": args.clients, "jobs_completed": len(done), "rows": rows}}, default=float
                 )
             )
+    every = rows[-1]
+    harness.report(
+        "load",
+        [
+            harness.figure(
+                f"{args.clients} clients creating, uploading, polling jobs for {args.seconds:.0f} s",
+                f"{len(done)} jobs completed, {every['per_s']:.0f} req/s, p99 {every['p99']:.0f} ms",
+                len(done),
+            ),
+            harness.figure(
+                "the same, errors",
+                f"{every['errors']} of {every['requests']}",
+                every["errors"],
+                "0",
+                every["errors"] == 0,
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -60,6 +60,35 @@ def main():
                 print(loadgen.table(rows, f"\n{count} clients, {args.seconds:.0f} s"))
                 results[count] = rows[-1]
     print(json.dumps({"serve": results}, default=float))
+    harness.report("serve", [f for count, row in results.items() for f in figures(count, row)])
+
+
+def figures(count, row):
+    """Throughput, p99 and errors at `count` clients; the goals apply at 16 clients."""
+    goals = count == 16
+    return [
+        harness.figure(
+            f"annotation list of 100 over HTTP, {count} clients",
+            f"{row['per_s']:.0f} req/s",
+            round(row["per_s"], 1),
+            ">= 540 req/s (3x 150-180)" if goals else "",
+            row["per_s"] >= 540 if goals else None,
+        ),
+        harness.figure(
+            f"the same, p99 latency, {count} clients",
+            f"{row['p99']:.1f} ms",
+            round(row["p99"], 1),
+            "< 100 ms" if goals else "",
+            row["p99"] < 100 if goals else None,
+        ),
+        harness.figure(
+            f"the same, errors, {count} clients",
+            f"{row['errors']} of {row['requests']}",
+            row["errors"],
+            "0" if goals else "",
+            row["errors"] == 0 if goals else None,
+        ),
+    ]
 
 
 if __name__ == "__main__":

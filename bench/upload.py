@@ -69,6 +69,7 @@ def run(repeat):
         (100, "POST (upload-url)", presigned_post),
         (100, "multipart, 16 MiB parts, 4 at once", presigned_multipart),
     ]
+    figures = []
     for size_mb, label, upload in cases:
         data = os.urandom(size_mb * 1_000_000)
         path_times, put_times = [], []
@@ -87,8 +88,19 @@ def run(repeat):
                 put_times.append(elapsed_put)
         path, put = statistics.median(path_times), statistics.median(put_times)
         print(f"{size_mb:>4}MB {label:<34} {size_mb / path:>8.1f} {size_mb / put:>16.1f} {put / path:>7.2f}")
+        ratio = round(put / path, 2)
+        figures.append(
+            harness.figure(
+                f"{size_mb} MB upload, presigned {label} vs put_object",
+                f"{size_mb / path:.1f} vs {size_mb / put:.1f} MB/s = {ratio}x",
+                ratio,
+                ">= 0.9x",
+                ratio >= 0.9,
+            )
+        )
     storage.delete_prefix("bench/")
     print("\nratio = presigned throughput / boto3 put_object throughput to the same S3 (goal >= 0.9)")
+    harness.report("upload", figures)
 
 
 if __name__ == "__main__":
