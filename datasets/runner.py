@@ -1,8 +1,8 @@
 """The worker side of an upload: decode, probe, canonical copy, feature cache.
 
-normalizing: download the original, decode it, fill duration, sample rate and channels,
-store the canonical mono 16 kHz FLAC; embedding: compute the frame features that
-training reads and store them; then ready. Each step is a conditional update through
+normalizing: download the original, decode it once into both the canonical mono 16 kHz
+FLAC (stored) and the frame features that training reads, fill duration, sample rate and
+channels; embedding: store the features; then ready. Each step is a conditional update through
 `relay.work`, so a file deleted or failed meanwhile is left alone, and a second run
 redoes the same work.
 """
@@ -17,8 +17,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from datasets.models import AudioStatus
-from detector.audio import DecodeError, decode_to_canonical, suffix_for
-from detector.features import FeatureExtractor
+from detector import pipeline
+from detector.audio import DecodeError
+from detector.features import FeatureConfig
 from relay import storage
 from relay.work import WorkFailed
 
@@ -35,25 +36,6 @@ def load_features(key) -> np.ndarray:
     return np.load(io.BytesIO(storage.get_bytes(key))).astype(np.float32)
 
 
-def download_original(item, folder) -> Path:
-    """The uploaded object of `item` in `folder`; WorkFailed if it is gone."""
-    path = Path(folder) / f"original{suffix_for(item.content_type)}"
-    try:
-        storage.download(item.storage_key, path)
-    except storage.ObjectMissing:
-        raise WorkFailed("the uploaded object is no longer in storage") from None
-    return path
-
-
-def decode(original, canonical, content_type):
-    try:
-        return decode_to_canonical(
-            original, canonical, content_type=content_type, max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S
-        )
-    except DecodeError as error:
-        raise WorkFailed(str(error)) from None
-
-
 def detected_type(item, info):
     """`{"content_type": ...}` when the file turned out to be another format than declared
     (a FLAC uploaded as audio/wav is decoded as FLAC and recorded as such), else `{}`."""
@@ -64,30 +46,41 @@ def detected_type(item, info):
 
 
 def process(audio, run):
-    """Decode, store the canonical copy and the features, mark ready (see the module docstring)."""
+    """Decode, store the canonical copy and the features, mark ready (see the module docstring).
+    The canonical copy and the features come from one pass over the decoded audio."""
+    feature_config = FeatureConfig()
     with tempfile.TemporaryDirectory(prefix="relay-audio-") as tmp:
-        original = download_original(audio, tmp)
         canonical = Path(tmp) / "canonical.flac"
-        info = decode(original, canonical, audio.content_type)
+        try:
+            with storage.arriving(audio.storage_key, tmp) as original:
+                features, info = pipeline.file_features(
+                    original,
+                    feature_config,
+                    audio.content_type,
+                    max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S,
+                    canonical_path=canonical,
+                )
+        except storage.ObjectMissing:
+            raise WorkFailed("the uploaded object is no longer in storage") from None
+        except DecodeError as error:
+            raise WorkFailed(str(error)) from None
         storage.upload(canonical, audio.canonical_key, content_type="audio/flac")
-        run.advance(
-            AudioStatus.NORMALIZING,
-            AudioStatus.EMBEDDING,
-            duration_ms=info.duration_ms,
-            sample_rate=info.sample_rate,
-            channels=info.channels,
-            **detected_type(audio, info),
-        )
-        logger.info(
-            "audio normalized audio=%s format=%s %d Hz x%d %d ms",
-            audio.pk,
-            info.format,
-            info.sample_rate,
-            info.channels,
-            info.duration_ms,
-        )
-        extractor = FeatureExtractor()
-        features = extractor.from_file(canonical, dtype=np.float16)  # the cache's own type
-        save_features(audio.features_key(extractor.config.cache_key), features)
+    run.advance(
+        AudioStatus.NORMALIZING,
+        AudioStatus.EMBEDDING,
+        duration_ms=info.duration_ms,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        **detected_type(audio, info),
+    )
+    logger.info(
+        "audio normalized audio=%s format=%s %d Hz x%d %d ms",
+        audio.pk,
+        info.format,
+        info.sample_rate,
+        info.channels,
+        info.duration_ms,
+    )
+    save_features(audio.features_key(feature_config.cache_key), features)
     run.finish(AudioStatus.READY, processed_at=timezone.now())
     logger.info("audio ready audio=%s", audio.pk)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from datasets import selectors
 from datasets.models import ArtifactType, AudioFile, AudioStatus, Dataset
 from relay import storage, uploads, work
-from relay.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+from relay.errors import Conflict, InvalidInput, NotFound
 from relay.jobs import ACTIVE
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ PALETTE = (
 MIN_PART_SIZE = 8 * 1024 * 1024
 MAX_PART_SIZE = 64 * 1024 * 1024
 MAX_PARTS = 10_000
+MULTIPART_FIRST = "Complete the multipart upload first (POST .../audio/multipart/complete)"
 
 # --- datasets -----------------------------------------------------------------------------
 
@@ -151,24 +152,25 @@ def _new_audio(*, dataset, filename, content_type, file_size, expires_in, **extr
     )
 
 
-def _replace_failed(dataset, filename):
-    """Delete the dataset's `failed` files named `filename` that no annotation uses, and
+def _replace_failed(dataset, filenames) -> dict:
+    """Delete the dataset's `failed` files with these names that no annotation uses, and
     their objects once the transaction commits: a new upload of that name replaces them.
-    Call inside the transaction that saves the new file. Returns their ids."""
+    Call inside the transaction that saves the new files. Returns {name: [their ids]}."""
     failed = list(
         AudioFile.objects.select_for_update()
-        .filter(dataset=dataset, filename=filename, status=AudioStatus.FAILED)
+        .filter(dataset=dataset, filename__in=list(filenames), status=AudioStatus.FAILED)
         .exclude(annotations__isnull=False)  # the reverse relation of annotations.Annotation
     )
-    ids = [audio.pk for audio in failed]
+    replaced = {}
     for audio in failed:
         if audio.multipart_upload_id:
             storage.abort_multipart(audio.storage_key, upload_id=audio.multipart_upload_id)
-        audio.delete()
+        replaced.setdefault(audio.filename, []).append(audio.pk)
         work.delete_objects_on_commit(audio.object_prefix)
-    if ids:
-        logger.info("failed audio replaced by a new upload: %s", ",".join(map(str, ids)))
-    return ids
+    if failed:
+        AudioFile.objects.filter(pk__in=[audio.pk for audio in failed]).delete()
+        logger.info("failed audio replaced by a new upload: %s", ",".join(str(audio.pk) for audio in failed))
+    return replaced
 
 
 def create_upload(*, dataset, filename, content_type, file_size, expires_in):
@@ -185,7 +187,7 @@ def create_uploads(*, dataset, files, expires_in):
     audios = [_new_audio(dataset=dataset, expires_in=expires_in, **file) for file in files]
     signed = [(audio, *uploads.presign(audio, expires_in)) for audio in audios]
     with transaction.atomic():
-        replaced = {name: _replace_failed(dataset, name) for name in dict.fromkeys(a.filename for a in audios)}
+        replaced = _replace_failed(dataset, {audio.filename for audio in audios})
         for audio in audios:
             audio.replaced_ids = replaced.pop(audio.filename, [])  # named once, on the first of that name
         AudioFile.objects.bulk_create(audios)
@@ -213,7 +215,7 @@ def create_multipart_upload(*, dataset, filename, content_type, file_size, part_
     try:
         audio.multipart_upload_id = upload_id
         with transaction.atomic():
-            audio.replaced_ids = _replace_failed(dataset, filename)
+            audio.replaced_ids = _replace_failed(dataset, [filename]).get(filename, [])
             audio.save(force_insert=True)
             work.created(AudioFile, [audio.pk])
     except Exception:
@@ -269,44 +271,43 @@ def abort_multipart_upload(*, audio):
 def confirm_upload(*, audio):
     """Verify the object and queue processing. Idempotent: a confirmed file is returned as it is."""
     if audio.status == AudioStatus.PENDING and audio.multipart_upload_id:
-        raise Conflict("Complete the multipart upload first (POST .../audio/multipart/complete)")
+        raise Conflict(MULTIPART_FIRST)
     return uploads.confirm(audio, loc=["body", "audio_id"])
 
 
 def confirm_uploads(*, dataset, audio_ids):
     """Confirm each of `audio_ids` on its own: [(audio_id, audio or None, DomainError or None)]
     in the order asked. An id that is not a file of this dataset is a NotFound, as in the
-    single confirm; one file's failure does not undo the others."""
+    single confirm; one file's failure does not undo the others. Storage or the database
+    down makes the whole call a 503 (confirm is idempotent: it can be retried)."""
     found = selectors.audio_of_dataset_by_id(dataset=dataset, audio_ids=audio_ids)
-    results = []
+    results = {}
+    confirmable, locs = [], []
     for index, audio_id in enumerate(audio_ids):
         audio = found.get(audio_id)
         if audio is None:
-            results.append((audio_id, None, NotFound("Audio file not found")))
-            continue
-        try:
-            if audio.status == AudioStatus.PENDING and audio.multipart_upload_id:
-                raise Conflict("Complete the multipart upload first (POST .../audio/multipart/complete)")
-            results.append((audio_id, uploads.confirm(audio, loc=["body", "audio_ids", index]), None))
-        except Unavailable:
-            raise  # storage or the database is down: the whole call is a 503 (confirm is idempotent: retry it)
-        except DomainError as error:
-            results.append((audio_id, None, error))
-    return results
+            results[index] = (audio_id, None, NotFound("Audio file not found"))
+        elif audio.status == AudioStatus.PENDING and audio.multipart_upload_id:
+            results[index] = (audio_id, None, Conflict(MULTIPART_FIRST))
+        else:
+            confirmable.append((index, audio_id))
+            locs.append(["body", "audio_ids", index])
+    outcomes = uploads.confirm_many([found[audio_id] for _, audio_id in confirmable], locs)
+    for (index, audio_id), (audio, error) in zip(confirmable, outcomes, strict=True):
+        results[index] = (audio_id, audio, error)
+    return [results[index] for index in range(len(audio_ids))]
 
 
-def queue_processing(audio):
-    """pending -> normalizing (queued for decoding), and the task is sent once that commits."""
+def queue_processing(audios):
+    """pending -> normalizing (queued for decoding) for each of `audios`; their tasks are
+    sent once that commits."""
     with transaction.atomic():
-        if work.transition(
-            AudioFile,
-            audio.pk,
-            from_=[AudioStatus.PENDING],
-            to=AudioStatus.NORMALIZING,
-            confirmed_at=timezone.now(),
-            error_message="",
-        ):
-            work.enqueue(AudioFile, audio.pk)
+        pending = AudioFile.objects.filter(pk__in=[audio.pk for audio in audios], status=AudioStatus.PENDING)
+        moved = work.transition_all(
+            AudioFile, pending, to=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), error_message=""
+        )
+        for pk in moved:
+            work.enqueue(AudioFile, pk)
 
 
 STATUS_MESSAGES = {

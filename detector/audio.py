@@ -93,9 +93,9 @@ class Source:
 
 
 @contextmanager
-def _soundfile_source(path, expected_formats, content_type):
+def _soundfile_source(src, expected_formats, content_type):
     try:
-        handle = sf.SoundFile(path)
+        handle = sf.SoundFile(src)
     except (sf.LibsndfileError, RuntimeError) as error:
         raise DecodeError(f"not a readable {content_type} file: {_sf_reason(error)}") from None
     with handle:
@@ -137,11 +137,11 @@ def _sf_reason(error):
 
 
 @contextmanager
-def _av_source(path, expected_formats, content_type):
+def _av_source(src, expected_formats, content_type):
     import av
 
     try:
-        container = av.open(path)
+        container = av.open(src)
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
         raise DecodeError(f"not a readable {content_type} file: {error}") from None
     with container:
@@ -172,18 +172,25 @@ def _av_source(path, expected_formats, content_type):
         yield Source(rate, channels, container.format.name, blocks(), content_type)
 
 
-def detect_content_type(path) -> str | None:
+def _rewound(src):
+    """A path as it is; a file object back at its start (it is read more than once)."""
+    if hasattr(src, "seek"):
+        src.seek(0)
+    return src
+
+
+def detect_content_type(src) -> str | None:
     """The accepted Content-Type the file's bytes are (libsndfile, then FFmpeg, probe the
     header, whatever the name or the declared type says), or None when neither reads it as
-    an accepted format."""
+    an accepted format. `src`: a path or a seekable binary file."""
     try:
-        with sf.SoundFile(path) as handle:
+        with sf.SoundFile(_rewound(src)) as handle:
             found, decoder = {handle.format}, "soundfile"
     except (sf.LibsndfileError, RuntimeError):
         import av
 
         try:
-            with av.open(path) as container:
+            with av.open(_rewound(src)) as container:
                 if not container.streams.audio:
                     return None
                 found, decoder = set(container.format.name.split(",")), "av"
@@ -195,57 +202,80 @@ def detect_content_type(path) -> str | None:
     return None
 
 
-def open_source(path, content_type):
-    """`with open_source(path, type) as source:` the decoded stream of an upload. A file
+def open_source(src, content_type):
+    """`with open_source(src, type) as source:` the decoded stream of an upload (`src`: a
+    path or a seekable binary file). A file
     declared as one accepted format but really another (a FLAC sent as audio/wav) is decoded
     as what it is; `source.content_type` says which. Otherwise errors name the declared type."""
     fmt = format_for(content_type)
-    detected = detect_content_type(path)
+    detected = detect_content_type(src)
     if detected is not None and format_for(detected) is not fmt:
         fmt, content_type = format_for(detected), detected
     opener = _soundfile_source if fmt.decoder == "soundfile" else _av_source
-    return opener(path, fmt.containers, content_type)
+    return opener(_rewound(src), fmt.containers, content_type)
+
+
+def quantize16(samples: np.ndarray) -> np.ndarray:
+    """`samples` as a 16-bit canonical FLAC stores them (libsndfile scales by 32768 and clips),
+    so features of decoded blocks equal features of the canonical file read back."""
+    return (np.clip(np.rint(samples * 32768.0), -32768.0, 32767.0) * (1.0 / 32768.0)).astype(np.float32)
+
+
+class CanonicalStream:
+    """The canonical samples of a source, block by block: mono, 16 kHz float32 at 16-bit
+    precision. Iterate once; `info` holds the source's facts after that."""
+
+    def __init__(self, source: Source, max_duration_s=None):
+        if not 1000 <= source.sample_rate <= 384000:
+            raise DecodeError(f"sample rate {source.sample_rate} Hz is outside 1000-384000 Hz")
+        self.source = source
+        self.max_duration_s = max_duration_s
+        self.frames = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        source = self.source
+        max_frames = math.inf if self.max_duration_s is None else self.max_duration_s * source.sample_rate
+        resampler = soxr.ResampleStream(source.sample_rate, CANONICAL_RATE, 1, dtype="float32", quality="HQ")
+        for block in source.blocks:
+            self.frames += len(block)
+            if self.frames > max_frames:
+                raise DecodeError(f"longer than the limit of {self.max_duration_s / 3600:g} hours")
+            # Float files can hold NaN or infinities (a broken encoder): as silence or full scale.
+            block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+            mono = block.mean(axis=1) if source.channels > 1 else block[:, 0]
+            yield quantize16(resampler.resample_chunk(np.ascontiguousarray(mono)))
+        yield quantize16(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+        if self.frames == 0:
+            raise DecodeError("the file holds no audio samples")
+
+    @property
+    def info(self) -> AudioInfo:
+        source = self.source
+        return AudioInfo(source.sample_rate, source.channels, self.frames, source.format, source.content_type)
+
+
+@contextmanager
+def open_canonical(src_path, *, content_type, max_duration_s=None):
+    """`with open_canonical(path, type) as stream:` iterate `stream` for canonical blocks,
+    then read `stream.info`. Errors are DecodeError in words for the user."""
+    with open_source(src_path, content_type) as source:
+        yield CanonicalStream(source, max_duration_s)
+
+
+def canonical_writer(dst_path):
+    """The canonical FLAC file to write canonical blocks to (`with ... as out: out.write(b)`)."""
+    return sf.SoundFile(dst_path, "w", CANONICAL_RATE, 1, subtype="PCM_16", format="FLAC")
 
 
 def decode_to_canonical(src_path, dst_path, *, content_type, max_duration_s=None) -> AudioInfo:
     """Decode `src_path`, write the canonical FLAC to `dst_path`, return the source's facts."""
-    with open_source(src_path, content_type) as source:
-        rate, channels = source.sample_rate, source.channels
-        if not 1000 <= rate <= 384000:
-            raise DecodeError(f"sample rate {rate} Hz is outside 1000-384000 Hz")
-        max_frames = math.inf if max_duration_s is None else max_duration_s * rate
-        resampler = soxr.ResampleStream(rate, CANONICAL_RATE, 1, dtype="float32", quality="HQ")
-        frames = 0
-        with sf.SoundFile(dst_path, "w", CANONICAL_RATE, 1, subtype="PCM_16", format="FLAC") as out:
-            for block in source.blocks:
-                frames += len(block)
-                if frames > max_frames:
-                    raise DecodeError(f"longer than the limit of {max_duration_s / 3600:g} hours")
-                # Float files can hold NaN or infinities (a broken encoder): as silence or full scale.
-                block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
-                mono = block.mean(axis=1) if channels > 1 else block[:, 0]
-                out.write(np.clip(resampler.resample_chunk(np.ascontiguousarray(mono)), -1.0, 1.0))
-            out.write(np.clip(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True), -1.0, 1.0))
-        if frames == 0:
-            raise DecodeError("the file holds no audio samples")
-        return AudioInfo(
-            sample_rate=rate,
-            channels=channels,
-            frames=frames,
-            format=source.format,
-            content_type=source.content_type,
-        )
+    with open_canonical(src_path, content_type=content_type, max_duration_s=max_duration_s) as stream:
+        with canonical_writer(dst_path) as out:
+            for block in stream:
+                out.write(block)
+        return stream.info
 
 
-def read_canonical(path, start=0, frames=-1) -> np.ndarray:
-    """Samples of a canonical file as float32, from `start` (zero-padded past the ends)."""
-    with sf.SoundFile(path) as handle:
-        total = handle.frames
-        if frames < 0:
-            frames = total - start
-        lead = max(0, -start)
-        handle.seek(max(0, start))
-        data = handle.read(max(0, min(frames - lead, total - max(0, start))), dtype="float32")
-    out = np.zeros(frames, dtype=np.float32)
-    out[lead : lead + len(data)] = data
-    return out
+def read_canonical_blocks(path, block_frames=BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """The samples of a canonical file as float32 blocks."""
+    yield from sf.blocks(str(path), blocksize=block_frames, dtype="float32")

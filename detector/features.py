@@ -24,10 +24,9 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import soundfile as sf
 import torch
 
-from detector.audio import CANONICAL_RATE, read_canonical
+from detector.audio import CANONICAL_RATE, read_canonical_blocks
 
 EXTRA_CHANNELS = ("log_energy", "log_flatness", "discontinuity")
 SAMPLE_CHANNELS = ("full_scale", "at_peak", "holds", "zeros")  # version 2
@@ -185,13 +184,32 @@ class FeatureExtractor:
         padded[lead : lead + usable] = samples[:usable]
         return self._compute(padded, n_frames)
 
-    def from_file(self, path, chunk_frames: int = 1500, dtype=np.float32) -> np.ndarray:
-        """Features of a canonical file, read `chunk_frames` frames (15 s) at a time. With
-        dtype=np.float16 (what the feature cache stores) an hour takes 48 MB instead of 97."""
-        n_frames = self.config.n_frames(sf.info(str(path)).frames)
-        out = np.empty((n_frames, self.config.n_channels), dtype=dtype)
-        for first in range(0, n_frames, chunk_frames):
-            count = min(chunk_frames, n_frames - first)
-            start, length = self._context(first, count)
-            out[first : first + count] = self._compute(read_canonical(path, start, length), count)
-        return out
+    def from_blocks(self, blocks, chunk_frames: int = 1500, dtype=np.float32) -> np.ndarray:
+        """Features of canonical samples arriving in blocks of any size (a decoder's stream),
+        computed `chunk_frames` frames (15 s) at a time as soon as their windows' context has
+        arrived. With dtype=np.float16 (what the feature cache stores) an hour takes 48 MB."""
+        hop = self.config.hop_length
+        lead, _ = self._context(0, 1)
+        pending = np.zeros(-lead, dtype=np.float32)  # starts at the context of frame `done`
+        done, total, out = 0, 0, []
+        for block in blocks:
+            total += len(block)
+            pending = np.concatenate([pending, block])
+            _, length = self._context(done, chunk_frames)
+            while len(pending) >= length:
+                out.append(self._compute(pending[:length], chunk_frames).astype(dtype, copy=False))
+                done += chunk_frames
+                pending = pending[chunk_frames * hop :]
+        remaining = self.config.n_frames(total) - done
+        if remaining > 0:
+            _, length = self._context(done, remaining)
+            tail = np.zeros(length, dtype=np.float32)
+            tail[: min(length, len(pending))] = pending[:length]
+            out.append(self._compute(tail, remaining).astype(dtype, copy=False))
+        if not out:
+            return np.zeros((0, self.config.n_channels), dtype=dtype)
+        return np.concatenate(out)
+
+    def from_file(self, path, dtype=np.float32) -> np.ndarray:
+        """Features of a canonical file, read block by block."""
+        return self.from_blocks(read_canonical_blocks(path), dtype=dtype)

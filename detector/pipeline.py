@@ -1,12 +1,12 @@
 """A detector on audio files, the way Relay runs it: decode to canonical audio, features
-(float16, as Relay's feature cache and inference keep them), detect."""
+(float16, as Relay's feature cache and inference keep them), detect. Decoding and features
+run in one pass over the decoder's blocks: nothing is re-encoded or read back."""
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from detector.audio import FORMATS, DecodeError, decode_to_canonical
+from detector.audio import FORMATS, DecodeError, canonical_writer, open_canonical
 from detector.features import FeatureExtractor
 
 
@@ -19,14 +19,24 @@ def content_type_for(path) -> str:
     raise DecodeError(f"{Path(path).name}: unknown audio file ending {suffix!r}")
 
 
-def file_features(path, feature_config, content_type=None, max_duration_s=None):
-    """(features (frames, channels) float16, AudioInfo) of an audio file."""
+def file_features(path, feature_config, content_type=None, max_duration_s=None, canonical_path=None):
+    """(features (frames, channels) float16, AudioInfo) of an audio file; with
+    `canonical_path`, the canonical FLAC is written there in the same pass."""
     content_type = content_type or content_type_for(path)
-    with tempfile.TemporaryDirectory(prefix="detector-") as tmp:
-        canonical = Path(tmp) / "canonical.flac"
-        info = decode_to_canonical(path, canonical, content_type=content_type, max_duration_s=max_duration_s)
-        features = FeatureExtractor(feature_config).from_file(canonical, dtype=np.float16)
-    return features, info
+    extractor = FeatureExtractor(feature_config)
+    with open_canonical(path, content_type=content_type, max_duration_s=max_duration_s) as stream:
+        if canonical_path is None:
+            features = extractor.from_blocks(stream, dtype=np.float16)
+        else:
+            with canonical_writer(canonical_path) as out:
+                features = extractor.from_blocks(_written(stream, out), dtype=np.float16)
+        return features, stream.info
+
+
+def _written(blocks, out):
+    for block in blocks:
+        out.write(block)
+        yield block
 
 
 def detect_file(detector, path, content_type=None, **options):

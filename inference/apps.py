@@ -13,6 +13,6 @@ class InferenceConfig(AppConfig):
         from relay import uploads, work
 
         suggestion_sources["inference_job"] = selectors.detections_on_dataset
-        uploads.register(InferenceFile, services.queue_upload)
+        uploads.register(InferenceFile, services.queue_uploads)
         work.on_failure(InferenceFile, services.count_failed_file)
         work.on_reap(services.finish_stalled_jobs)

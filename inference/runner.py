@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datasets.runner import detected_type, download_original, load_features
+from datasets.runner import detected_type, load_features
 from detector import pipeline
 from detector.audio import DecodeError
 from inference.models import FileStatus, InferenceJob
@@ -71,22 +71,22 @@ def file_features(inference_file, detector):
             return features, audio.duration_ms, audio.sample_rate, {}
         except storage.ObjectMissing:
             pass
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="relay-infer-") as tmp:
-        started = time.perf_counter()
-        original = download_original(inference_file, tmp)
-        downloaded = time.perf_counter()
         try:
-            features, info = pipeline.file_features(
-                original, detector.feature_config, inference_file.content_type, settings.RELAY_MAX_AUDIO_DURATION_S
-            )
+            with storage.arriving(inference_file.storage_key, tmp) as original:
+                features, info = pipeline.file_features(
+                    original, detector.feature_config, inference_file.content_type, settings.RELAY_MAX_AUDIO_DURATION_S
+                )
+        except storage.ObjectMissing:
+            raise WorkFailed("the uploaded object is no longer in storage") from None
         except DecodeError as error:
             raise WorkFailed(str(error)) from None
     logger.info(
-        "inference file %s: %.0f s of audio; download %.2f s, decode and features %.2f s",
+        "inference file %s: %.0f s of audio; download, decode and features (overlapped) %.2f s",
         inference_file.pk,
         info.duration_ms / 1000,
-        downloaded - started,
-        time.perf_counter() - downloaded,
+        time.perf_counter() - started,
     )
     return features, info.duration_ms, info.sample_rate, detected_type(inference_file, info)
 

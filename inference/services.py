@@ -134,11 +134,14 @@ def confirm_upload(*, job, inference_file) -> InferenceFile:
     return uploads.confirm(inference_file, loc=["body", "file_id"])
 
 
-def queue_upload(inference_file):
-    """A verified upload, queued under its job's lock (a Conflict if the job has finished)."""
+def queue_uploads(inference_files):
+    """Verified uploads, queued under their jobs' locks (a Conflict if a job has finished)."""
+    by_job = {}
+    for inference_file in inference_files:
+        by_job.setdefault(inference_file.job_id, []).append(inference_file)
     with transaction.atomic():
-        job = _lock_open_job(inference_file.job_id)
-        _queue(job, [inference_file])
+        for job_id, files in sorted(by_job.items()):
+            _queue(_lock_open_job(job_id), files)
 
 
 def files_done_share(extra_processed=0, extra_failed=0):

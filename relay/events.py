@@ -79,7 +79,8 @@ def record(tenant_id, resource, new: list[New]):
         "parents": [e.parent_id for e in new],
         "data": [json.dumps(e.data or {}, cls=DjangoJSONEncoder) for e in new],
     }
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint inside the caller's transaction: the write stands or falls with the change.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_RECORD, params)
         txid = cursor.fetchone()[0]
     _on_commit_once(tenant_id, txid)

@@ -6,14 +6,18 @@ server raise StorageUnavailable (a domain `Unavailable`: 503 on the API, a retry
 """
 
 import functools
+import io
 import logging
+import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, IncompleteReadError
 from django.conf import settings
 
 from relay.errors import Unavailable
@@ -239,7 +243,99 @@ def download(key, path):
         raise
 
 
+@contextmanager
+def arriving(key, folder):
+    """`with arriving(key, folder) as stream:` a seekable read-only file of the object that
+    can be read while it downloads (into `folder`): a read waits only for the bytes it
+    needs, so decoding overlaps the download. ObjectMissing if there is no such object."""
+    try:
+        response = _call("get_object", Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise ObjectMissing(key) from None
+        raise
+    stream = _Arriving(Path(folder) / "arriving", response["ContentLength"])
+    fetcher = threading.Thread(target=stream.fill, args=(response["Body"],), name=f"download-{key}", daemon=True)
+    fetcher.start()
+    try:
+        yield stream
+    finally:
+        stream.close()
+        fetcher.join()
+
+
+class _Arriving(io.RawIOBase):
+    """A file being written by `fill` on another thread, readable meanwhile (see `arriving`)."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path, size):
+        super().__init__()
+        self.size, self._position, self._arrived, self._error = size, 0, 0, None
+        self._changed = threading.Condition()
+        path.touch()
+        self._reader = open(path, "rb")  # noqa: SIM115 (closed by close())
+        self._path = path
+
+    def fill(self, body):
+        try:
+            with open(self._path, "r+b") as out:
+                for chunk in body.iter_chunks(self.CHUNK):
+                    if self.closed:
+                        return
+                    out.write(chunk)
+                    out.flush()
+                    with self._changed:
+                        self._arrived += len(chunk)
+                        self._changed.notify_all()
+            if self._arrived != self.size:
+                raise IncompleteReadError(actual_bytes=self._arrived, expected_bytes=self.size)
+        except (BotoCoreError, ClientError, OSError) as error:
+            with self._changed:
+                self._error = _unavailable(error)
+                self._changed.notify_all()
+        finally:
+            body.close()
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self):
+        return self._position
+
+    def readinto(self, buffer):
+        end = min(self._position + len(buffer), self.size)
+        if end <= self._position:
+            return 0
+        with self._changed:
+            self._changed.wait_for(lambda: self._arrived >= end or self._error is not None)
+            if self._arrived < end:
+                raise self._error
+        self._reader.seek(self._position)
+        count = self._reader.readinto(memoryview(buffer)[: end - self._position])
+        self._position += count
+        return count
+
+    def close(self):
+        if not self.closed:
+            self._reader.close()
+        super().close()
+
+
 def upload(path, key, *, content_type):
+    """Store a local file (one PUT when small, parallel parts when large)."""
+    if Path(path).stat().st_size < TRANSFER.multipart_threshold:
+        with open(path, "rb") as body:
+            _call("put_object", Key=key, Body=body, ContentType=content_type)
+        return
     client().upload_file(str(path), settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type}, Config=TRANSFER)
 
 

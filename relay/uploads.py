@@ -10,6 +10,7 @@ an inference file does so under its job's lock.
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.db import models, transaction
@@ -17,14 +18,16 @@ from django.utils import timezone
 
 from detector.audio import suffix_for
 from relay import metrics, storage, work
-from relay.errors import Conflict, InvalidInput
+from relay.errors import Conflict, DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
 PENDING = "pending"
 MAX_EXPIRES_S = 24 * 3600  # the longest an upload URL may live (a request may ask for 60 s to this)
+CONCURRENT_CHECKS = 8  # HEADs in flight while a batch of uploads is confirmed
 EXPIRED = "nothing was uploaded before the upload URL expired"
 _queue_functions = {}
+_UNASKED = object()
 
 
 class UploadedFile(work.WorkItem):
@@ -50,7 +53,7 @@ class UploadedFile(work.WorkItem):
 
 
 def register(model, queue):
-    """`queue(item)` moves a verified pending upload of `model` on (and sends its task)."""
+    """`queue(items)` moves verified pending uploads of `model` on (and sends their tasks)."""
     _queue_functions[model] = queue
 
 
@@ -80,31 +83,70 @@ def discard(item, reason):
     return failed
 
 
-def verify(item, *, loc):
+def inspect(items) -> dict:
+    """{pk: what storage holds for the item}: None when its object is as declared, a
+    problem (text), or ObjectMissing. Objects are asked for concurrently (a HEAD each);
+    StorageUnavailable if storage is down."""
+
+    def one(item):
+        try:
+            return storage.upload_problem(item.storage_key, size=item.file_size, content_type=item.content_type)
+        except storage.ObjectMissing as missing:
+            return missing
+
+    if len(items) <= 1:
+        return {item.pk: one(item) for item in items}
+    with ThreadPoolExecutor(min(len(items), CONCURRENT_CHECKS)) as pool:
+        return dict(zip([item.pk for item in items], pool.map(one, items), strict=True))
+
+
+def verify(item, *, loc, found=_UNASKED):
     """The object must be there with the declared size and type: a Conflict while nothing
-    was uploaded, InvalidInput at `loc` (and the file failed) if it differs."""
-    try:
-        problem = storage.upload_problem(item.storage_key, size=item.file_size, content_type=item.content_type)
-    except storage.ObjectMissing:
+    was uploaded, InvalidInput at `loc` (and the file failed) if it differs. `found`: what
+    `inspect` said of it, when already asked."""
+    found = inspect([item])[item.pk] if found is _UNASKED else found
+    if isinstance(found, storage.ObjectMissing):
         message = "no uploaded object yet: POST the file to upload_url (or complete the multipart upload) first"
         # Left on the pending file too, for whoever looks at it later.
         type(item).objects.filter(pk=item.pk, status=PENDING).update(error_message=f"confirm: {message}")
-        raise Conflict(f"{item.filename} has {message}") from None
-    if problem:
-        discard(item, problem)
-        raise InvalidInput.at(loc, problem, "value_error.upload_mismatch")
+        raise Conflict(f"{item.filename} has {message}")
+    if found:
+        discard(item, found)
+        raise InvalidInput.at(loc, found, "value_error.upload_mismatch")
 
 
 def confirm(item, *, loc):
     """Verify and queue a pending upload. Idempotent: any other item is returned as it is."""
-    if item.status != PENDING:
-        return item
-    verify(item, loc=loc)
-    _queue_functions[type(item)](item)
-    item.refresh_from_db()
-    metrics.count_upload(item.lifecycle.kind, item.file_size)
-    logger.info("upload confirmed %s=%s", item.lifecycle.kind, item.pk)
-    return item
+    confirmed, error = confirm_many([item], [loc])[0]
+    if error is not None:
+        raise error
+    return confirmed
+
+
+def confirm_many(items, locs) -> list:
+    """`confirm` of several items of one kind, each on its own, with their objects checked
+    concurrently and the verified ones queued together: [(item, None) or (None, DomainError)]
+    in the order given. StorageUnavailable (for all) if storage is down."""
+    found = inspect([item for item in items if item.status == PENDING])
+    outcomes, verified = {}, []
+    for item, loc in zip(items, locs, strict=True):
+        if item.status != PENDING:
+            outcomes[item.pk] = (item, None)
+            continue
+        try:
+            verify(item, loc=loc, found=found[item.pk])
+            verified.append(item)
+        except DomainError as error:
+            outcomes[item.pk] = (None, error)
+    if verified:
+        model = type(verified[0])
+        _queue_functions[model](verified)
+        fresh = model.objects.in_bulk([item.pk for item in verified])
+        for item in verified:
+            metrics.count_upload(item.lifecycle.kind, item.file_size)
+            logger.info("upload confirmed %s=%s", item.lifecycle.kind, item.pk)
+            outcomes[item.pk] = (fresh[item.pk], None)
+    return [outcomes[item.pk] for item in items]
 
 
 def expire_uploads(now=None, limit=500):
@@ -136,7 +178,7 @@ def _expire(item, queue):
     if found["size"] != item.file_size:
         return "failed" if discard(item, "the uploaded object does not have the declared size") else None
     try:
-        queue(item)
+        queue([item])
     except Conflict as refused:  # e.g. its inference job has finished
         return "failed" if discard(item, f"uploaded but not confirmed in time: {refused}") else None
     return "confirmed"

@@ -147,7 +147,8 @@ def transition(model, pk, /, *, to, from_=None, token=None, **fields) -> bool:
     if to in life.final and life.finished_at:
         fields.setdefault(life.finished_at, now)
     rows = _rows(model, pk, unfinished(model) if from_ is None else from_, token)
-    with transaction.atomic():
+    # savepoint=False: inside a caller's transaction the move stands or falls with it (no extra round trips).
+    with transaction.atomic(savepoint=False):
         if life.counted:
             before = rows.select_for_update(of=("self",)).values_list("status", life.tenant_path).first()
             moved = before is not None and model.objects.filter(pk=pk).update(status=to, updated_at=now, **fields)
@@ -166,7 +167,7 @@ def transition_all(model, rows, /, *, to, **fields) -> list:
     now = timezone.now()
     if to in life.final and life.finished_at:
         fields.setdefault(life.finished_at, now)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         columns = ("pk", "status", life.tenant_path) if life.counted else ("pk", "status")
         found = list(rows.filter(status__in=unfinished(model)).select_for_update(of=("self",)).values_list(*columns))
         pks = [row[0] for row in found]
@@ -181,7 +182,7 @@ def transition_all(model, rows, /, *, to, **fields) -> list:
 
 def fail(model, pk, reason, /, *, from_=None, token=None) -> bool:
     """Fail the item with a reason its tenant reads; runs the kind's failure hooks."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         moved = transition(
             model, pk, to=model.lifecycle.failed, from_=from_, token=token, error_message=str(reason)[:2000]
         )
@@ -249,7 +250,7 @@ def report_progress(model, pk, extra) -> bool:
     `progress_reported_at` field); True if it was written."""
     now = timezone.now()
     due = Q(progress_reported_at__isnull=True) | Q(progress_reported_at__lte=now - timedelta(seconds=1))
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if not model.objects.filter(due, pk=pk).update(progress_reported_at=now):
             return False
         emit(model, [pk], "progress", extra)
