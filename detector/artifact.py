@@ -6,7 +6,9 @@
 
 `to_bytes()` is a `torch.save` of plain tensors, numbers and strings (loaded with
 `weights_only=True`, so loading runs no pickled code), tagged with a format name and
-version. Inference scores the file in chunks of `chunk_frames` frames with `margin`
+version. Format 2 artifacts may hold version 2 feature configs (file-relative features,
+see detector.features); format 1 artifacts (feature version 1) still load and run as they
+did. Inference scores the file in chunks of `chunk_frames` frames with `margin`
 frames of real context read on each side, so the probabilities equal those of the whole
 file at once while memory stays flat for hour-long files.
 """
@@ -19,17 +21,19 @@ import numpy as np
 import torch
 
 from detector.events import decode_events, per_type
-from detector.features import FeatureConfig
+from detector.features import FeatureConfig, file_offset
 from detector.model import FrameDetector
 
 FORMAT = "relay-detector"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 CHUNK_FRAMES = 12000  # 2 minutes of 10 ms frames per forward pass
 
 
 @torch.inference_mode()
-def frame_probabilities(model: FrameDetector, features: np.ndarray, chunk_frames=CHUNK_FRAMES, device="cpu"):
-    """Sigmoid outputs (frames, n_types) float32 of `model` on one file's features (frames, channels)."""
+def frame_probabilities(model: FrameDetector, features, chunk_frames=CHUNK_FRAMES, device="cpu", offset=0.0):
+    """Sigmoid outputs (frames, n_types) float32 of `model` on one file's features (frames, channels)
+    minus `offset` (the file's `file_offset`)."""
     n_frames = len(features)
     n_types = model.out.out_channels
     out = np.empty((n_frames, n_types), dtype=np.float32)
@@ -41,7 +45,7 @@ def frame_probabilities(model: FrameDetector, features: np.ndarray, chunk_frames
         window = np.zeros((hi - lo, features.shape[1]), dtype=np.float32)
         mask = np.zeros(hi - lo, dtype=np.float32)
         a, b = max(lo, 0), min(hi, n_frames)
-        window[a - lo : b - lo] = features[a:b]
+        window[a - lo : b - lo] = features[a:b] - offset
         mask[a - lo : b - lo] = 1.0
         x = torch.from_numpy(window.T.copy()).unsqueeze(0).to(device)
         m = torch.from_numpy(mask).unsqueeze(0).to(device)
@@ -106,10 +110,10 @@ class Detector:
             raise ValueError(f"not a detector artifact: {error}") from None
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError("not a detector artifact")
-        if payload.get("format_version") != FORMAT_VERSION:
+        if payload.get("format_version") not in READABLE_VERSIONS:
             raise ValueError(
                 f"detector format version {payload.get('format_version')} is not supported "
-                f"(this code reads version {FORMAT_VERSION})"
+                f"(this code reads versions {', '.join(map(str, READABLE_VERSIONS))})"
             )
         if payload["model"]["name"] != "FrameDetector":
             raise ValueError(f"unknown model {payload['model']['name']}")
@@ -126,7 +130,8 @@ class Detector:
         features = np.asarray(features)  # float16 or float32: converted chunk by chunk, not whole
         if features.ndim != 2 or features.shape[1] != self.feature_config.n_channels:
             raise ValueError(f"features must be (frames, {self.feature_config.n_channels}), got {features.shape}")
-        return frame_probabilities(self.model, features, chunk_frames)
+        offset = file_offset(features, self.feature_config)
+        return frame_probabilities(self.model, features, chunk_frames, offset=offset)
 
     def _per_type(self, value, default, name):
         if value is None:

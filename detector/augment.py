@@ -6,6 +6,7 @@ Training only has features (no audio), so augmentation works on them:
   Powers are recovered from the logs (the extractor's floors 1e-8, 1e-5, 1e-3 undone),
   scaled, and logged again, so digital silence stays digital silence and the
   discontinuity channel (a ratio) changes only through its floors, as on real audio.
+  Version 2's sample-level channels are kept as they are.
 - `BandLimiter`: what the features would be had the audio come from a lower sample rate
   (e.g. 11.025 kHz or 8 kHz resampled to 16 kHz): mel bands above the source's Nyquist
   frequency are attenuated with the resampler's (soxr HQ) transition, and log energy,
@@ -52,6 +53,7 @@ def apply_gain_and_tilt(x: torch.Tensor, gain_db: torch.Tensor, tilt_db: torch.T
             torch.log(rms + 1e-5)[:, None],
             flatness[:, None],
             torch.log(jump / (rms + 1e-3) + 1e-3)[:, None],
+            x[:, n_mels + 3 :],
         ],
         dim=1,
     )

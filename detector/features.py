@@ -1,4 +1,4 @@
-"""Frame features of canonical audio: log-mel bands plus three cheap channels.
+"""Frame features of canonical audio: log-mel bands plus cheap channels.
 
 Frame i stands for the 10 ms hop interval [i*hop, (i+1)*hop); its analysis window is
 centred on that interval. Channels: `n_mels` log-mel energies, then log RMS energy,
@@ -6,6 +6,16 @@ log spectral flatness and sample-level discontinuity (the largest |x[n] - x[n-1]
 the interval relative to the window's RMS: a one-sample click that a 25 ms log-mel frame
 smears stands out here). Files are processed in chunks with the windows' context read
 around each chunk, so the result is the same as on the whole file and memory stays flat.
+
+Version 2 adds four sample-level shares of the interval's samples (log of share + 1/hop):
+at least 0.97 of full scale, at least 0.97 of the interval's own peak (flat tops), equal
+to the previous sample and not zero (holds), exactly zero (digital dropouts). They are
+plain comparisons on the samples: no extra transform. Version 2 features are also used
+*relative to the file*: the model sees the log-mel bands and log energy minus the file's
+median over frames (`file_offset`), as cepstral mean normalisation does, so a file's level
+and channel colouring matter less; the sample-level channels keep the absolute level.
+The extractor returns absolute features (what the feature caches hold); the offset is
+subtracted where the model reads them.
 """
 
 import hashlib
@@ -19,6 +29,9 @@ import torch
 from detector.audio import CANONICAL_RATE, read_canonical_blocks
 
 EXTRA_CHANNELS = ("log_energy", "log_flatness", "discontinuity")
+SAMPLE_CHANNELS = ("full_scale", "at_peak", "holds", "zeros")  # version 2
+FULL_SCALE = 0.97  # share of samples at least this loud (of full scale, of the interval's peak)
+OFFSET_STEP = 4  # file_offset: the median of every OFFSET_STEP-th frame
 
 
 @dataclass(frozen=True)
@@ -30,11 +43,20 @@ class FeatureConfig:
     n_mels: int = 64
     f_min: float = 30.0
     f_max: float = 7600.0
-    version: int = 1
+    version: int = 2
+
+    @property
+    def extra_channels(self) -> tuple[str, ...]:
+        return EXTRA_CHANNELS + (SAMPLE_CHANNELS if self.version >= 2 else ())
+
+    @property
+    def file_relative(self) -> bool:
+        """Whether the model reads log-mel bands and log energy relative to the file's median."""
+        return self.version >= 2
 
     @property
     def n_channels(self) -> int:
-        return self.n_mels + len(EXTRA_CHANNELS)
+        return self.n_mels + len(self.extra_channels)
 
     @property
     def frame_ms(self) -> float:
@@ -50,6 +72,19 @@ class FeatureConfig:
 
     def to_dict(self):
         return asdict(self)
+
+
+def file_offset(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """What to subtract from every frame of a file's features before the model reads them:
+    (channels,) float32, the file's median on the log-mel bands and log energy of a
+    file-relative config, 0 elsewhere. Taken in float32, so float16 and float32 copies of
+    the same features give the same offset."""
+    offset = np.zeros(config.n_channels, dtype=np.float32)
+    if config.file_relative and len(features):
+        # Every 4th frame: a quarter of the cost, and still thousands of frames per minute.
+        sample = features[::OFFSET_STEP, : config.n_mels + 1].astype(np.float32)
+        offset[: config.n_mels + 1] = np.median(sample, axis=0)
+    return offset
 
 
 def mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max) -> np.ndarray:
@@ -91,7 +126,8 @@ class FeatureExtractor:
     @torch.inference_mode()
     def _compute(self, x: np.ndarray, n_frames: int) -> np.ndarray:
         c = self.config
-        signal = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        samples = np.ascontiguousarray(x, dtype=np.float32)
+        signal = torch.from_numpy(samples)
         spec = torch.stft(
             signal,
             c.n_fft,
@@ -117,7 +153,24 @@ class FeatureExtractor:
         discontinuity = torch.log(jumps / (rms + 1e-3) + 1e-3)
 
         extra = torch.stack([log_energy, flatness, discontinuity], dim=1)
-        return torch.cat([log_mel, extra], dim=1).numpy()
+        parts = [log_mel, extra]
+        if c.version >= 2:
+            start = self.interval_offset
+            parts.append(torch.from_numpy(self._sample_shares(samples[start - 1 : start + n_frames * c.hop_length])))
+        return torch.cat(parts, dim=1).numpy()
+
+    def _sample_shares(self, samples: np.ndarray) -> np.ndarray:
+        """(frames, 4) log shares of each interval's samples that are near full scale, near the
+        interval's peak, holds and zeros; `samples` are the intervals with one sample before
+        them. In numpy: its comparisons and counts are several times faster than torch's here."""
+        hop = self.config.hop_length
+        x = samples[1:].reshape(-1, hop)
+        level = np.abs(x)
+        zero = x == 0
+        held = (samples[1:] == samples[:-1]).reshape(-1, hop) & ~zero
+        near_peak = level >= FULL_SCALE * level.max(axis=1, keepdims=True)
+        counts = [np.count_nonzero(share, axis=1) for share in (level >= FULL_SCALE, near_peak, held, zero)]
+        return np.log(np.stack(counts, axis=1) / hop + 1.0 / hop).astype(np.float32)
 
     def from_array(self, samples: np.ndarray) -> np.ndarray:
         """Features of a whole signal (canonical rate): (frames, channels) float32."""

@@ -20,9 +20,11 @@ What the configuration means:
 - `batch_size` windows make one optimiser step; `learning_rate` is AdamW's peak rate,
   decayed along a cosine over `epochs`.
 - `validation_split` of the files (at least one, at most all but one; split by file,
-  seeded) never train: they choose the best epoch (lowest validation loss; training
-  stops early after max(4, epochs // 4) epochs without a new best), calibrate each
-  type's threshold, merge window and minimum duration, and give the reported metrics.
+  seeded) never train: they choose the best epoch (highest validation macro event F1,
+  each type at its best of a few thresholds: the validation loss picked epochs far too
+  early on field recordings; training stops early after max(4, epochs // 4) epochs
+  without a new best), calibrate each type's threshold, merge window and minimum
+  duration, and give the reported metrics.
   Among a few seeded splits the first whose validation files hold every labelled type
   is taken. The reported metrics are thus measured on the files the decoding was tuned
   on: slightly optimistic for unseen files.
@@ -32,8 +34,10 @@ those of the same audio at a lower sample rate (emulated once per file), a gain 
 +-8 dB computed exactly through the log features, a spectral tilt of +-3 dB; and the
 window jitter above. Also: per-type positive weights in the BCE loss for rare types,
 gradient clipping, and an exponential moving average of the weights (what is validated
-and kept). Training needs at least 2 files (a ValueError otherwise). Deterministic for
-a seed on a given machine and torch thread count.
+and kept). With a file-relative feature config (detector.features) each file's features
+are made relative to its median after augmentation, as inference makes them. Training
+needs at least 2 files (a ValueError otherwise). Deterministic for a seed on a given
+machine and torch thread count.
 
 Memory: about 4-5x the training features' size on top of the caller's arrays and
 torch's ~250 MB (the features of an hour of audio are 96 MB).
@@ -52,7 +56,7 @@ import torch.nn.functional as F
 from detector.artifact import DecodingConfig, Detector, frame_probabilities
 from detector.augment import BandLimiter, apply_gain_and_tilt
 from detector.events import decode_events, events_to_frames
-from detector.features import FeatureConfig
+from detector.features import FeatureConfig, file_offset
 from detector.metrics import EVALUATION, event_metrics
 from detector.model import FrameDetector
 
@@ -227,11 +231,14 @@ def check_inputs(files, type_names, config, feature_config):
                 raise ValueError(f"file {f.key}: event type index {e[0]} is not one of the {n_types} types")
 
 
-def normalisation(files):
-    """Per-channel mean and standard deviation of the files' features (float64)."""
+def normalisation(files, feature_config):
+    """Per-channel mean and standard deviation of the files' features as the model reads them (float64)."""
     total = sum(len(f.features) for f in files)
-    s1 = sum(f.features.sum(axis=0, dtype=np.float64) for f in files)
-    s2 = sum(np.square(f.features, dtype=np.float64).sum(axis=0) for f in files)
+    s1, s2 = 0.0, 0.0
+    for f in files:
+        x = f.features - file_offset(f.features, feature_config)
+        s1 = s1 + x.sum(axis=0, dtype=np.float64)
+        s2 = s2 + np.square(x, dtype=np.float64).sum(axis=0)
     mean = s1 / total
     return mean, np.sqrt(np.maximum(s2 / total - mean**2, 0.0)).clip(min=1e-3)
 
@@ -330,7 +337,7 @@ class TrainingSet:
 
     def augment(self, rng, mean, std):
         """This epoch's input: per file, the original or the lower-rate copy, a random gain
-        and tilt; then normalised."""
+        and tilt; then made relative to the file (if the config says so) and normalised."""
         mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
         n_mels = self.feature_config.n_mels
         for (start, n), original, lower in zip(self.spans, self.originals, self.lowered, strict=True):
@@ -339,8 +346,10 @@ class TrainingSet:
             tilt = torch.tensor([rng.uniform(-TILT_DB, TILT_DB)], dtype=torch.float32)
             for a in range(0, n, 20000):
                 chunk = torch.from_numpy(np.ascontiguousarray(source[a : a + 20000].T))[None]
-                out = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
-                self.x[start + a : start + a + len(out)] = (out - mean) / std
+                self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
+            x = self.x[start : start + n]
+            x -= torch.from_numpy(file_offset(x.numpy(), self.feature_config)) + mean
+            x /= std
 
     def epoch_starts(self, rng):
         """Each example's first input frame this epoch: jittered by up to half a stride, on a
@@ -428,18 +437,23 @@ def train_epoch(fit, data, pos_weight, packs_per_step, rng, should_cancel, epoch
 class Validation:
     """The held-out files: their probabilities, loss and quick macro F1 after an epoch."""
 
-    def __init__(self, files, type_names, frame_ms, pos_weight, device="cpu"):
-        self.files, self.type_names, self.frame_ms, self.device = files, type_names, frame_ms, device
+    def __init__(self, files, type_names, feature_config, pos_weight, device="cpu"):
+        self.files, self.type_names, self.device = files, type_names, device
+        self.frame_ms = feature_config.frame_ms
+        self.offsets = {f.key: file_offset(f.features, feature_config) for f in files}
         self.pos_weight = pos_weight.cpu()
         self.references = {f.key: [tuple(e) for e in f.events] for f in files}
         self.targets = {
-            f.key: torch.from_numpy(events_to_frames(f.events, len(f.features), len(type_names), frame_ms))
+            f.key: torch.from_numpy(events_to_frames(f.events, len(f.features), len(type_names), self.frame_ms))
             for f in files
         }
 
     def probabilities(self, model):
         model.eval()
-        return {f.key: frame_probabilities(model, f.features, device=self.device) for f in self.files}
+        return {
+            f.key: frame_probabilities(model, f.features, device=self.device, offset=self.offsets[f.key])
+            for f in self.files
+        }
 
     def score(self, model):
         """(validation loss, quick macro F1) of `model`."""
@@ -481,7 +495,7 @@ def train_detector(
     train_idx, val_idx = split_files(files, n_types, config.validation_split, config.seed)
     train_files, val_files = [files[i] for i in train_idx], [files[i] for i in val_idx]
 
-    mean, std = normalisation(train_files)
+    mean, std = normalisation(train_files, feature_config)
     model = new_model(config.seed, feature_config.n_channels, n_types, mean, std)
     packing = Packing.of(config, feature_config.frame_ms, model)
     data = TrainingSet(train_files, n_types, feature_config, packing, rng)
@@ -490,7 +504,7 @@ def train_detector(
         model.out.bias.copy_(torch.tensor(np.log(data.prior / (1 - data.prior)), dtype=torch.float32))
     packs_per_step = max(1, config.batch_size // packing.pack)
     fit = Fit(model, config, math.ceil(len(data.examples) / packs_per_step), device)
-    validation = Validation(val_files, type_names, feature_config.frame_ms, pos_weight, device)
+    validation = Validation(val_files, type_names, feature_config, pos_weight, device)
     patience = max(4, config.epochs // 4)
 
     history, best, stopped_early = [], None, False
@@ -498,8 +512,8 @@ def train_detector(
         data.augment(rng, mean, std)
         train_loss = train_epoch(fit, data, pos_weight, packs_per_step, rng, should_cancel, epoch)
         val_loss, score = validation.score(fit.averaged)
-        if best is None or val_loss < best["loss"]:
-            best = {"loss": val_loss, "epoch": epoch, "state": copy.deepcopy(fit.averaged.state_dict())}
+        if best is None or score > best["f1"]:
+            best = {"f1": score, "epoch": epoch, "state": copy.deepcopy(fit.averaged.state_dict())}
         info = {
             "epoch": epoch,
             "train_loss": train_loss,

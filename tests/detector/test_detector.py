@@ -63,10 +63,11 @@ def test_short_files_and_masked_edges(model, features):
     assert not np.allclose(frame_probabilities(model, short), frame_probabilities(model, features)[:7])
 
 
+DECODING = DecodingConfig([0.4, 0.6, 0.5], [0, 100, 200], [0, 300, 500])
+
+
 def detector(model):
-    return Detector(
-        model, NAMES, FeatureConfig(), DecodingConfig([0.4, 0.6, 0.5], [0, 100, 200], [0, 300, 500]), {"seed": 1}
-    )
+    return Detector(model, NAMES, FeatureConfig(), DECODING, {"seed": 1})
 
 
 def test_round_trip(model, features):
@@ -89,6 +90,28 @@ def test_bad_artifacts_are_refused(model):
     torch.save({"format": "relay-detector", "format_version": 99}, buffer)
     with pytest.raises(ValueError, match="version 99"):
         Detector.from_bytes(buffer.getvalue())
+
+
+def test_a_format_1_artifact_runs_as_before():
+    import io
+
+    torch.manual_seed(0)
+    old = FeatureConfig(version=1)
+    network = FrameDetector(old.n_channels, len(NAMES))
+    payload = torch.load(io.BytesIO(Detector(network, NAMES, old, DECODING).to_bytes()), weights_only=True)
+    payload["format_version"] = 1
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    loaded = Detector.from_bytes(buffer.getvalue())
+    x = np.random.default_rng(0).normal(-5, 2, size=(900, old.n_channels)).astype(np.float32)
+    assert loaded.feature_config == old and not loaded.feature_config.file_relative
+    assert np.array_equal(loaded.probabilities(x), frame_probabilities(network.eval(), x))
+
+
+def test_version_2_features_are_read_relative_to_the_file(model, features):
+    louder = features.copy()
+    louder[:, : FeatureConfig().n_mels + 1] += 3.0  # the same file, louder
+    assert np.allclose(detector(model).probabilities(louder), detector(model).probabilities(features), atol=1e-5)
 
 
 def test_features_must_match_the_config(model):

@@ -20,6 +20,7 @@ def fake_file(seed, n_frames=1500):
     f[:, 64] = rng.normal(-5, 0.4, size=n_frames)
     f[:, 65] = rng.normal(-2, 0.3, size=n_frames)
     f[:, 66] = rng.normal(0, 0.3, size=n_frames)
+    f[:, 67:] = np.log(1 / 160)  # version 2's sample-level shares: none of the samples
     events = []
     slots = rng.permutation(np.arange(2, n_frames // 100 - 2))[:6] * 100
     for i, at in enumerate(slots):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from detector.features import FeatureConfig
+from detector.features import FeatureConfig, file_offset
 from detector.train import (
     MAX_POS_WEIGHT,
     Fit,
@@ -22,14 +22,14 @@ from detector.train import (
     positive_weights,
     train_epoch,
 )
-from tests.detector.test_train import NAMES, fake_file
+from tests.detector.test_train import N_CHANNELS, NAMES, fake_file
 
 FEATURES = FeatureConfig()
 
 
 def small_set(files, config=None, seed=0):
     config = config or TrainConfig(batch_size=16)
-    mean, std = normalisation(files)
+    mean, std = normalisation(files, FEATURES)
     model = new_model(0, FEATURES.n_channels, len(NAMES), mean, std)
     packing = Packing.of(config, FEATURES.frame_ms, model)
     return model, packing, TrainingSet(files, len(NAMES), FEATURES, packing, np.random.default_rng(seed)), mean, std
@@ -41,8 +41,12 @@ def small_set(files, config=None, seed=0):
         ([fake_file(0)], NAMES, "at least 2 labelled audio files"),
         ([fake_file(0), fake_file(1)], [], "at least one artifact type"),
         ([fake_file(0), TrainFile("bad", np.zeros((10, 3), np.float32), [], 16000)], NAMES, "features must be"),
-        ([fake_file(0), TrainFile("empty", np.zeros((0, 67), np.float32), [], 16000)], NAMES, "has no frames"),
-        ([fake_file(0), TrainFile("t", np.zeros((9, 67), np.float32), [(5, 0, 10)], 16000)], NAMES, "type index 5"),
+        ([fake_file(0), TrainFile("empty", np.zeros((0, N_CHANNELS), np.float32), [], 16000)], NAMES, "has no frames"),
+        (
+            [fake_file(0), TrainFile("t", np.zeros((9, N_CHANNELS), np.float32), [(5, 0, 10)], 16000)],
+            NAMES,
+            "type index 5",
+        ),
     ],
 )
 def test_check_inputs_says_what_is_wrong(files, names, problem):
@@ -55,10 +59,10 @@ def test_check_inputs_refuses_a_config_out_of_range():
         check_inputs([fake_file(0), fake_file(1)], NAMES, TrainConfig(epochs=0), FEATURES)
 
 
-def test_normalisation_is_the_mean_and_spread_of_every_frame():
+def test_normalisation_is_the_mean_and_spread_of_every_frame_relative_to_its_file():
     files = [fake_file(0, 300), fake_file(1, 500)]
-    mean, std = normalisation(files)
-    stacked = np.concatenate([f.features for f in files]).astype(np.float64)
+    mean, std = normalisation(files, FEATURES)
+    stacked = np.concatenate([f.features - file_offset(f.features, FEATURES) for f in files]).astype(np.float64)
     np.testing.assert_allclose(mean, stacked.mean(axis=0), rtol=1e-9)
     np.testing.assert_allclose(std, stacked.std(axis=0).clip(min=1e-3), rtol=1e-6)
 
@@ -129,7 +133,7 @@ def test_an_epoch_stops_when_asked():
 def test_validation_scores_and_calibrates_on_its_files_only():
     files = [fake_file(s, 500) for s in range(2)]
     model, _, data, _, _ = small_set(files)
-    validation = Validation(files, NAMES, FEATURES.frame_ms, positive_weights(data.prior))
+    validation = Validation(files, NAMES, FEATURES, positive_weights(data.prior))
     loss, score = validation.score(model)
     assert loss > 0 and 0.0 <= score <= 1.0
     decoding, metrics = validation.calibrated_metrics(model, caps=[1000.0, 1000.0])
