@@ -36,6 +36,25 @@ def load_features(key) -> np.ndarray:
     return np.load(io.BytesIO(storage.get_bytes(key))).astype(np.float32)
 
 
+def decoded(item, folder, feature_config, canonical_path=None):
+    """(features float16, AudioInfo) of an upload, decoded while it downloads into `folder`
+    (and written as canonical FLAC to `canonical_path` in the same pass); WorkFailed if the
+    object is gone or is not usable audio."""
+    try:
+        with storage.arriving(item.storage_key, folder) as original:
+            return pipeline.file_features(
+                original,
+                feature_config,
+                item.content_type,
+                max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S,
+                canonical_path=canonical_path,
+            )
+    except storage.ObjectMissing:
+        raise WorkFailed("the uploaded object is no longer in storage") from None
+    except DecodeError as error:
+        raise WorkFailed(str(error)) from None
+
+
 def detected_type(item, info):
     """`{"content_type": ...}` when the file turned out to be another format than declared
     (a FLAC uploaded as audio/wav is decoded as FLAC and recorded as such), else `{}`."""
@@ -51,19 +70,7 @@ def process(audio, run):
     feature_config = FeatureConfig()
     with tempfile.TemporaryDirectory(prefix="relay-audio-") as tmp:
         canonical = Path(tmp) / "canonical.flac"
-        try:
-            with storage.arriving(audio.storage_key, tmp) as original:
-                features, info = pipeline.file_features(
-                    original,
-                    feature_config,
-                    audio.content_type,
-                    max_duration_s=settings.RELAY_MAX_AUDIO_DURATION_S,
-                    canonical_path=canonical,
-                )
-        except storage.ObjectMissing:
-            raise WorkFailed("the uploaded object is no longer in storage") from None
-        except DecodeError as error:
-            raise WorkFailed(str(error)) from None
+        features, info = decoded(audio, tmp, feature_config, canonical_path=canonical)
         storage.upload(canonical, audio.canonical_key, content_type="audio/flac")
     run.advance(
         AudioStatus.NORMALIZING,

@@ -9,14 +9,11 @@ import logging
 import tempfile
 import time
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datasets.runner import detected_type, load_features
-from detector import pipeline
-from detector.audio import DecodeError
+from datasets.runner import decoded, detected_type, load_features
 from inference.models import FileStatus, InferenceJob
 from inference.services import files_done_share, finish_if_done
 from relay import storage, work
@@ -73,15 +70,7 @@ def file_features(inference_file, detector):
             pass
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="relay-infer-") as tmp:
-        try:
-            with storage.arriving(inference_file.storage_key, tmp) as original:
-                features, info = pipeline.file_features(
-                    original, detector.feature_config, inference_file.content_type, settings.RELAY_MAX_AUDIO_DURATION_S
-                )
-        except storage.ObjectMissing:
-            raise WorkFailed("the uploaded object is no longer in storage") from None
-        except DecodeError as error:
-            raise WorkFailed(str(error)) from None
+        features, info = decoded(inference_file, tmp, detector.feature_config)
     logger.info(
         "inference file %s: %.0f s of audio; download, decode and features (overlapped) %.2f s",
         inference_file.pk,

@@ -39,12 +39,9 @@ def _lock_open_job(job_id) -> InferenceJob:
 
 def _queue(job, files):
     """Queue files (inside the job's lock) and move a pending job to processing."""
-    now = timezone.now()
-    for inference_file in files:
-        if work.transition(
-            InferenceFile, inference_file.pk, from_=[FileStatus.PENDING], to=FileStatus.QUEUED, confirmed_at=now
-        ):
-            work.enqueue(InferenceFile, inference_file.pk)
+    pending = InferenceFile.objects.filter(pk__in=[f.pk for f in files], status=FileStatus.PENDING)
+    for pk in work.transition_all(InferenceFile, pending, to=FileStatus.QUEUED, confirmed_at=timezone.now()):
+        work.enqueue(InferenceFile, pk)
     work.transition(InferenceJob, job.pk, from_=[JobStatus.PENDING], to=JobStatus.PROCESSING)
 
 
