@@ -7,6 +7,7 @@ from django.db.models import Count
 from annotations import formats
 from annotations.models import Annotation, AnnotationSet
 from relay import storage
+from relay.jsonrows import JSONRow, UTCTimestamp
 from relay.selectors import get_one
 
 # Time covered by at least one annotation, per set: overlapping or touching annotations of
@@ -112,24 +113,19 @@ def annotations_in(*, tenant, dataset_id, set_id):
     )
 
 
-# The columns an annotation in the API needs, read as plain values (no model instances).
-ANNOTATION_COLUMNS = (
-    "id",
-    "annotation_set_id",
-    "audio_file_id",
-    "artifact_type__name",
-    "start_ms",
-    "end_ms",
-    "confidence",
-    "extra_data",
-    "created_at",
-    "updated_at",
+# An annotation as the API shows it (serializers.annotation_dict), written by PostgreSQL.
+ANNOTATION_JSON = JSONRow(
+    id="id",
+    annotation_set_id="annotation_set_id",
+    audio_file_id="audio_file_id",
+    artifact_type="artifact_type__name",
+    start_ms="start_ms",
+    end_ms="end_ms",
+    confidence="confidence",
+    extra_data="extra_data",
+    created_at=UTCTimestamp("created_at"),
+    updated_at=UTCTimestamp("updated_at"),
 )
-
-
-def annotation_values(queryset):
-    """`queryset` (of annotations, filtered and ordered) as dicts of ANNOTATION_COLUMNS."""
-    return queryset.values(*ANNOTATION_COLUMNS)
 
 
 def get_annotation(*, annotation_set, annotation_id):

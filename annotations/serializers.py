@@ -113,21 +113,5 @@ def annotation_dict(annotation):
     }
 
 
-def annotation_row(row):
-    """A row of `selectors.annotation_values` as the API shows it (the same shape as annotation_dict)."""
-    return {
-        "id": str(row["id"]),
-        "annotation_set_id": str(row["annotation_set_id"]),
-        "audio_file_id": str(row["audio_file_id"]),
-        "artifact_type": row["artifact_type__name"],
-        "start_ms": row["start_ms"],
-        "end_ms": row["end_ms"],
-        "confidence": row["confidence"],
-        "extra_data": row["extra_data"],
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
-    }
-
-
 def _iso(moment):
     return moment.isoformat().replace("+00:00", "Z")

@@ -93,11 +93,12 @@ class AnnotationListView(AnnotationSetView):
 
     @extend_schema(**docs.LIST_ANNOTATIONS)
     def get(self, request, dataset_id, set_id):
-        rows = selectors.annotation_values(self.filter_queryset(self.get_queryset()))
-        page = self.paginate_queryset(rows)
+        page = self.paginator.paginate_queryset(
+            self.filter_queryset(self.get_queryset()), self.request, view=self, document=selectors.ANNOTATION_JSON
+        )
         if not page:
             self.annotation_set  # noqa: B018  (nothing found: a 404 if the set is not the caller's)
-        return self.get_paginated_response([s.annotation_row(row) for row in page])
+        return self.get_paginated_response(page)
 
     @extend_schema(**docs.CREATE_ANNOTATION)
     def post(self, request, dataset_id, set_id):

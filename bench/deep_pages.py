@@ -56,12 +56,11 @@ def main():
     args = parser.parse_args()
     with harness.stack():
         api, path = prepare(args.rows)
-        from annotations import selectors
         from annotations.models import Annotation
         from relay.api.pagination import Keyset
 
         deep = 1000 if args.rows >= 100_000 else max(args.rows // 100, 2)
-        rows = selectors.annotation_values(Annotation.objects.filter(annotation_set_id=path.split("/")[-2]))
+        rows = Annotation.objects.filter(annotation_set_id=path.split("/")[-2])
         keyset = Keyset.of(rows)
         before = keyset.order(rows)[(deep - 1) * 100 - 1]  # the last row of page deep-1
         cursor = keyset.encode(before)

@@ -96,6 +96,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Web server (relay/asgi.py, relay/embedded/web.py) ---------------------------------
+
+# Threads per web process that run API requests (event streams need none). Each takes a
+# database connection from the pool while it works: keep DATABASE_POOL_MAX at least as large.
+RELAY_WEB_THREADS = env.int("RELAY_WEB_THREADS", default=4)
+
 # --- Database ---------------------------------------------------------------------------
 
 if "DATABASE_URL" not in env:
@@ -147,7 +153,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["relay.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["relay.api.permissions.HasScope"],
     "DEFAULT_PARSER_CLASSES": ["relay.api.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["relay.api.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "relay.api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": ["relay.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "relay.api.schema.AutoSchema",

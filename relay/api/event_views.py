@@ -13,6 +13,7 @@ from relay import events, streams, work
 from relay.api import docs
 from relay.api.exceptions import problems_of
 from relay.api.permissions import readable_resources
+from relay.api.renderers import JSONRenderer
 from relay.api.views import TenantAPIView
 from relay.errors import InvalidInput
 
@@ -107,7 +108,7 @@ class EventStreamRenderer(renderers.BaseRenderer):
     format = "sse"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return renderers.JSONRenderer().render(data)
+        return JSONRenderer().render(data)
 
 
 def _release_database_connections():
@@ -132,7 +133,8 @@ def event_stream(body):
 
 
 class EventStreamBase(TenantAPIView):
-    renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    streams_events = True  # served by the ASGI handler (relay/asgi.py)
 
     def open_stream(self, query, cursor, ends_with=None):
         slot = streams.StreamSlot(self.request.auth.pk)

@@ -15,9 +15,15 @@ class FilterBackend(filters.DjangoFilterBackend):
     """django-filter, with invalid filter values answered as 422 with `loc ["query", name]`."""
 
     def filter_queryset(self, request, queryset, view):
+        nul = sorted({name for name, values in request.query_params.lists() if any("\x00" in v for v in values)})
+        if nul:
+            raise InvalidInput(
+                [problem(["query", n], "NUL characters are not allowed", "value_error.nul") for n in nul]
+            )
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None or not any(name in filterset_class.base_filters for name in request.query_params):
+            return queryset  # no filter asked for: the filter form would change nothing (and costs a millisecond)
         filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
         empty = [
             name
             for name, values in request.query_params.lists()
@@ -25,11 +31,6 @@ class FilterBackend(filters.DjangoFilterBackend):
             and name in filterset.filters
             and not isinstance(filterset.filters[name], filters.CharFilter)
         ]
-        nul = sorted({name for name, values in request.query_params.lists() if any("\x00" in v for v in values)})
-        if nul:
-            raise InvalidInput(
-                [problem(["query", n], "NUL characters are not allowed", "value_error.nul") for n in nul]
-            )
         if empty:  # an empty id, date or number is a mistake, not "no filter"
             raise InvalidInput(
                 [

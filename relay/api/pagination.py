@@ -3,6 +3,7 @@ import json
 import logging
 import uuid
 
+import orjson
 from django.conf import settings
 from django.core import signing
 from django.db import connections
@@ -172,7 +173,9 @@ class PagePagination(BasePagination):
 
     max_page_size = MAX_PAGE_SIZE
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, document=None):
+        """The page's rows; with `document` (a relay.jsonrows.JSONRow), each item is that JSON
+        as the database wrote it (an orjson.Fragment, embedded as is by the renderer)."""
         params = request.query_params
         max_page_size = getattr(view, "max_page_size", self.max_page_size)
         self.page_size = positive_int(params, "page_size", DEFAULT_PAGE_SIZE, max_page_size)
@@ -181,6 +184,10 @@ class PagePagination(BasePagination):
         cursor = params.get("cursor")
         if keyset is not None:
             queryset = keyset.order(queryset)
+        counted = queryset
+        if document is not None:
+            columns = [field.attname for field, _ in keyset.terms] if keyset is not None else []
+            queryset = queryset.values(*columns, _document=document)
         if cursor is not None:
             if "page" in params:
                 raise InvalidInput.at(["query", "cursor"], "give page or cursor, not both", "value_error.conflict")
@@ -204,7 +211,9 @@ class PagePagination(BasePagination):
         if self.page is not None and not self.has_more and (items or offset == 0):
             self.total, self.total_is_estimate = offset + len(items), False  # the last page: no count needed
         else:
-            self.total, self.total_is_estimate = cheap_count(queryset)
+            self.total, self.total_is_estimate = cheap_count(counted)
+        if document is not None:
+            return [orjson.Fragment(row["_document"]) for row in items]
         return items
 
     def get_paginated_response(self, data):

@@ -1,9 +1,9 @@
 """The command that serves the web app: one place for `make run` and the benchmarks.
 
 uvicorn (ASGI) worker processes, RELAY_WEB_WORKERS of them (default: one per core), with
-HTTP keep-alive. Django runs each request's sync views on a thread of its own, so a
-worker serves many requests at once, and an event stream (an async view) holds a
-connection without holding a thread.
+HTTP keep-alive. Each process runs API requests on RELAY_WEB_THREADS threads and event
+streams on its event loop (relay/asgi.py), so an open stream holds a connection but no
+thread.
 """
 
 import os

@@ -215,3 +215,27 @@ def test_list_walks_by_cursor_while_annotations_are_added(api, dataset, draft, a
         api.post(path, annotation(audio, start_ms=5000 + added, end_ms=5100 + added))
         added += 1
     assert len(seen) == len(set(seen)) and created <= set(seen)
+
+
+def test_list_items_are_the_detail_written_by_the_database(api, dataset, draft, audio):
+    """The list's items are rendered by PostgreSQL (relay/jsonrows.py); each must equal the
+    detail Python renders: nested and unicode extra_data, fractional confidence, and a
+    timestamp on a whole second (written without microseconds, as isoformat does)."""
+    import datetime
+
+    extras = [{}, {"by": "é\"\\/<>", "nested": {"list": [1, 2.5, None, True]}}, {"n": 10**15}]
+    items = [
+        {**annotation(audio, "glitch", 100 * i, 100 * i + 50), "confidence": c, "extra_data": e}
+        for i, (c, e) in enumerate(zip((1.0, 0.25, 0.123456789), extras, strict=True))
+    ]
+    assert api.post(set_path(dataset, draft, "/annotations/bulk"), {"annotations": items}).status_code == 201
+    whole_second = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    Annotation.objects.filter(annotation_set_id=draft["id"], start_ms=0).update(created_at=whole_second)
+    listed = api.get(set_path(dataset, draft, "/annotations"), {"ordering": "start_ms"}).json()["items"]
+    assert len(listed) == 3
+    for item in listed:
+        detail = api.get(set_path(dataset, draft, f"/annotations/{item['id']}")).json()
+        assert item == detail
+        assert list(item) == list(detail)  # and the keys in the same order
+    assert listed[0]["created_at"] == "2026-01-02T03:04:05Z"
+    assert listed[1]["extra_data"] == extras[1] and listed[2]["confidence"] == 0.123456789
