@@ -1,15 +1,18 @@
 """The worker side of an upload: decode, probe, canonical copy, feature cache.
 
 normalizing: download the original, decode it once into both the canonical mono 16 kHz
-FLAC (stored) and the frame features that training reads, fill duration, sample rate and
-channels; embedding: store the features; then ready. Each step is a conditional update through
+FLAC and the frame features that training reads, store both (at the same time), fill
+duration, sample rate and channels; embedding; then ready. Each step is a conditional update through
 `relay.work`, so a file deleted or failed meanwhile is left alone, and a second run
 redoes the same work.
 """
 
+import functools
 import io
 import logging
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,12 @@ from relay import storage
 from relay.work import WorkFailed
 
 logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _uploader(pid):
+    """A thread of this process (not of the one it was forked from) that stores objects."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio-upload")
 
 
 def save_features(key, features: np.ndarray):
@@ -71,7 +80,15 @@ def process(audio, run):
     with tempfile.TemporaryDirectory(prefix="relay-audio-") as tmp:
         canonical = Path(tmp) / "canonical.flac"
         features, info = decoded(audio, tmp, feature_config, canonical_path=canonical)
-        storage.upload(canonical, audio.canonical_key, content_type="audio/flac")
+        # The features go up while the canonical copy does (the file is ready only once both are stored).
+        features_stored = _uploader(os.getpid()).submit(
+            save_features, audio.features_key(feature_config.cache_key), features
+        )
+        try:
+            storage.upload(canonical, audio.canonical_key, content_type="audio/flac")
+        finally:
+            wait([features_stored])
+        features_stored.result()  # raises what storing them raised
     run.advance(
         AudioStatus.NORMALIZING,
         AudioStatus.EMBEDDING,
@@ -88,6 +105,5 @@ def process(audio, run):
         info.channels,
         info.duration_ms,
     )
-    save_features(audio.features_key(feature_config.cache_key), features)
     run.finish(AudioStatus.READY, processed_at=timezone.now())
     logger.info("audio ready audio=%s", audio.pk)

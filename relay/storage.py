@@ -254,6 +254,12 @@ def arriving(key, folder):
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise ObjectMissing(key) from None
         raise
+    if response["ContentLength"] <= _Arriving.CHUNK:  # one chunk: nothing to overlap, no thread to start
+        try:
+            yield io.BytesIO(response["Body"].read())
+        finally:
+            response["Body"].close()
+        return
     stream = _Arriving(Path(folder) / "arriving", response["ContentLength"])
     fetcher = threading.Thread(target=stream.fill, args=(response["Body"],), name=f"download-{key}", daemon=True)
     fetcher.start()

@@ -57,3 +57,25 @@ def test_a_reader_that_stops_early_ends_the_download(stored_wav, tmp_path):
 def test_a_missing_object_is_object_missing(tmp_path):
     with pytest.raises(storage.ObjectMissing), storage.arriving("tests/arriving/none/such.wav", tmp_path):
         pass
+
+
+@pytest.mark.parametrize("seconds", [0.5, 40])
+def test_small_and_one_chunk_objects_decode_the_same(tmp_path, seconds):
+    """Objects of at most one chunk are read in one call (no download thread); larger ones
+    arrive on a thread: both give the file's features."""
+    samples = (np.random.default_rng(6).standard_normal(int(16000 * seconds)) * 0.2).astype(np.float32)
+    path = tmp_path / "short.wav"
+    sf.write(path, samples, 16000, subtype="PCM_16")
+    key = f"tests/arriving/{tmp_path.name}/short.wav"
+    storage.upload(path, key, content_type="audio/wav")
+    try:
+        expected, expected_info = pipeline.file_features(path, FeatureConfig(), "audio/wav")
+        before = threading.active_count()
+        with storage.arriving(key, tmp_path) as stream:
+            threads = threading.active_count() - before
+            features, info = pipeline.file_features(stream, FeatureConfig(), "audio/wav")
+        assert threads == (0 if path.stat().st_size <= 1 << 20 else 1)
+        assert info == expected_info
+        np.testing.assert_array_equal(features, expected)
+    finally:
+        storage.delete(key)
