@@ -223,7 +223,7 @@ def test_list_items_are_the_detail_written_by_the_database(api, dataset, draft, 
     timestamp on a whole second (written without microseconds, as isoformat does)."""
     import datetime
 
-    extras = [{}, {"by": "é\"\\/<>", "nested": {"list": [1, 2.5, None, True]}}, {"n": 10**15}]
+    extras = [{}, {"by": 'é"\\/<>', "nested": {"list": [1, 2.5, None, True]}}, {"n": 10**15}]
     items = [
         {**annotation(audio, "glitch", 100 * i, 100 * i + 50), "confidence": c, "extra_data": e}
         for i, (c, e) in enumerate(zip((1.0, 0.25, 0.123456789), extras, strict=True))
