@@ -19,4 +19,7 @@ class JSONRenderer(renderers.JSONRenderer):
         option = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
         if self.get_indent(accepted_media_type, renderer_context or {}):  # Accept: application/json; indent=2
             option |= orjson.OPT_INDENT_2
-        return orjson.dumps(data, default=_default, option=option)
+        try:
+            return orjson.dumps(data, default=_default, option=option)
+        except orjson.JSONEncodeError:  # what orjson cannot write (integers beyond 64 bits): the stdlib can
+            return super().render(data, accepted_media_type, renderer_context)

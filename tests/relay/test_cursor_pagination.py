@@ -123,3 +123,13 @@ def test_schema_documents_cursor_pagination(api):
         page = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[1]]
     assert {"next_cursor", "total_is_estimate"} <= set(page["required"])
     assert "422" in operation["responses"]
+
+
+def test_a_page_beyond_64_bits_is_an_empty_page(api):
+    """The JSON renderer (orjson) cannot write integers beyond 64 bits; such answers are
+    written by the standard library instead (found by schemathesis)."""
+    page = 447712535508400446235274641408
+    response = api.get("/datasets", {"page": page, "page_size": 100})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["page"] == page and body["items"] == [] and body["has_more"] is False
