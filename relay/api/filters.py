@@ -23,7 +23,7 @@ class FilterBackend(filters.DjangoFilterBackend):
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is None or not any(name in filterset_class.base_filters for name in request.query_params):
             return queryset  # no filter asked for: the filter form would change nothing (and costs a millisecond)
-        filterset = self.get_filterset(request, queryset, view)
+        filterset = filterset_class(**self.get_filterset_kwargs(request, queryset, view))
         empty = [
             name
             for name, values in request.query_params.lists()

@@ -5,11 +5,7 @@ import orjson
 from rest_framework import renderers
 from rest_framework.utils.encoders import JSONEncoder
 
-_fallback = JSONEncoder().default  # Decimal, lazy strings, sets, querysets... as DRF renders them
-
-
-def _default(obj):
-    return _fallback(obj)
+_default = JSONEncoder().default  # Decimal, lazy strings, sets, querysets... as DRF renders them
 
 
 class JSONRenderer(renderers.JSONRenderer):

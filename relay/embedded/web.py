@@ -58,7 +58,7 @@ def serve(host, port):
 
 def supervise(host, port, workers):
     """`workers` serving processes; a stop signal goes to each; when one ends, all do."""
-    children = [subprocess.Popen([*command(host, port, 1)]) for _ in range(workers)]
+    children = [subprocess.Popen(command(host, port, 1)) for _ in range(workers)]
     stopping = []
 
     def stop(signum, frame):
