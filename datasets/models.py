@@ -70,6 +70,7 @@ class AudioFile(uploads.UploadedFile):
         claim_to=AudioStatus.NORMALIZING,
         finished_at="processed_at",
         task="datasets.process_audio",
+        batch_task="datasets.process_audio_batch",
         queue="audio",
         time_limit_setting="RELAY_AUDIO_TIME_LIMIT_S",
         tenant_path="dataset__tenant_id",

@@ -2,7 +2,8 @@
 
 normalizing: download the original, decode it once into both the canonical mono 16 kHz
 FLAC and the frame features that training reads, store both (at the same time), fill
-duration, sample rate and channels; embedding; then ready. Each step is a conditional update through
+duration, sample rate and channels; embedding; then ready (the last two moves in one
+transaction: the features are already stored by then). Each step is a conditional update through
 `relay.work`, so a file deleted or failed meanwhile is left alone, and a second run
 redoes the same work.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from datasets.models import AudioStatus
@@ -31,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 @functools.cache
 def _uploader(pid):
-    """A thread of this process (not of the one it was forked from) that stores objects."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio-upload")
+    """Threads of this process (not of the one it was forked from) that store objects."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="audio-upload")
 
 
 def save_features(key, features: np.ndarray):
@@ -74,8 +76,13 @@ def detected_type(item, info):
 
 
 def process(audio, run):
-    """Decode, store the canonical copy and the features, mark ready (see the module docstring).
-    The canonical copy and the features come from one pass over the decoded audio."""
+    """Decode, store the canonical copy and the features, mark ready (see the module docstring)."""
+    commit(audio, run, prepare(audio))
+
+
+def prepare(audio):
+    """The work on storage (no database): the canonical copy and the features come from one
+    pass over the decoded audio and are stored at the same time. The file's AudioInfo."""
     feature_config = FeatureConfig()
     with tempfile.TemporaryDirectory(prefix="relay-audio-") as tmp:
         canonical = Path(tmp) / "canonical.flac"
@@ -89,21 +96,26 @@ def process(audio, run):
         finally:
             wait([features_stored])
         features_stored.result()  # raises what storing them raised
-    run.advance(
-        AudioStatus.NORMALIZING,
-        AudioStatus.EMBEDDING,
-        duration_ms=info.duration_ms,
-        sample_rate=info.sample_rate,
-        channels=info.channels,
-        **detected_type(audio, info),
-    )
+    return info
+
+
+def commit(audio, run, info):
+    """The moves to embedding and ready, in one transaction (one round of commit hooks)."""
+    with transaction.atomic():
+        run.advance(
+            AudioStatus.NORMALIZING,
+            AudioStatus.EMBEDDING,
+            duration_ms=info.duration_ms,
+            sample_rate=info.sample_rate,
+            channels=info.channels,
+            **detected_type(audio, info),
+        )
+        run.finish(AudioStatus.READY, processed_at=timezone.now())
     logger.info(
-        "audio normalized audio=%s format=%s %d Hz x%d %d ms",
+        "audio ready audio=%s format=%s %d Hz x%d %d ms",
         audio.pk,
         info.format,
         info.sample_rate,
         info.channels,
         info.duration_ms,
     )
-    run.finish(AudioStatus.READY, processed_at=timezone.now())
-    logger.info("audio ready audio=%s", audio.pk)

@@ -298,16 +298,37 @@ def confirm_uploads(*, dataset, audio_ids):
     return [results[index] for index in range(len(audio_ids))]
 
 
+# Files up to this size (about a minute of 16 kHz 16-bit WAV) are processed up to
+# SMALL_FILES_PER_TASK to a task: their fixed costs (a task, two transactions, the
+# round trips to storage) would otherwise outweigh their decoding.
+SMALL_FILE_BYTES = 2 * 1024 * 1024
+SMALL_FILES_PER_TASK = 16
+
+
 def queue_processing(audios):
     """pending -> normalizing (queued for decoding) for each of `audios`; their tasks are
-    sent once that commits."""
+    sent once that commits: a task per file, small files several to a task."""
     with transaction.atomic():
         pending = AudioFile.objects.filter(pk__in=[audio.pk for audio in audios], status=AudioStatus.PENDING)
-        moved = work.transition_all(
-            AudioFile, pending, to=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), error_message=""
+        moved = set(
+            work.transition_all(
+                AudioFile, pending, to=AudioStatus.NORMALIZING, confirmed_at=timezone.now(), error_message=""
+            )
         )
-        for pk in moved:
-            work.enqueue(AudioFile, pk)
+        small = []
+        for audio in audios:
+            if audio.pk not in moved:
+                continue
+            if (audio.file_size or 0) <= SMALL_FILE_BYTES:
+                small.append(audio.pk)
+            else:
+                work.enqueue(AudioFile, audio.pk)
+        for first in range(0, len(small), SMALL_FILES_PER_TASK):
+            chunk = small[first : first + SMALL_FILES_PER_TASK]
+            if len(chunk) == 1:
+                work.enqueue(AudioFile, chunk[0])
+            else:
+                work.enqueue_batch(AudioFile, chunk)
 
 
 STATUS_MESSAGES = {

@@ -18,6 +18,7 @@ The extractor returns absolute features (what the feature caches hold); the offs
 subtracted where the model reads them.
 """
 
+import functools
 import hashlib
 import json
 import math
@@ -213,3 +214,10 @@ class FeatureExtractor:
     def from_file(self, path, dtype=np.float32) -> np.ndarray:
         """Features of a canonical file, read block by block."""
         return self.from_blocks(read_canonical_blocks(path), dtype=dtype)
+
+
+@functools.lru_cache(maxsize=8)
+def extractor_for(config: FeatureConfig) -> FeatureExtractor:
+    """A shared extractor of `config`: it holds only constants (the window and the filterbank,
+    which cost more to build than the features of a short file)."""
+    return FeatureExtractor(config)

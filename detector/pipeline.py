@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from detector.audio import FORMATS, DecodeError, canonical_writer, open_canonical
-from detector.features import FeatureExtractor
+from detector.features import extractor_for
 
 
 def content_type_for(path) -> str:
@@ -23,7 +23,7 @@ def file_features(path, feature_config, content_type=None, max_duration_s=None, 
     """(features (frames, channels) float16, AudioInfo) of an audio file; with
     `canonical_path`, the canonical FLAC is written there in the same pass."""
     content_type = content_type or content_type_for(path)
-    extractor = FeatureExtractor(feature_config)
+    extractor = extractor_for(feature_config)
     with open_canonical(path, content_type=content_type, max_duration_s=max_duration_s) as stream:
         if canonical_path is None:
             features = extractor.from_blocks(stream, dtype=np.float16)

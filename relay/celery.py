@@ -28,6 +28,16 @@ def start_fleet_heartbeats(sender=None, **kwargs):
     metrics.serve_worker_metrics()
 
 
+@signals.worker_process_init.connect
+def share_the_cores(**kwargs):
+    """Every pool process gets its share of torch threads before its first task: torch's
+    default (a thread per core in every process) makes the processes' threads wait on each
+    other, and turns a few milliseconds of small tensor work into tens."""
+    from relay.compute import configure_torch
+
+    configure_torch()
+
+
 @signals.worker_process_shutdown.connect
 def forget_pool_process_metrics(pid=None, **kwargs):
     from relay import metrics

@@ -92,6 +92,7 @@ def create_endpoint(*, tenant, url, event_types=(), description="", enabled=True
         cursor_txid=txid,
         cursor_id=event_id,
     )
+    _endpoints_changed(tenant.pk)
     logger.info("webhook endpoint created id=%s tenant=%s url=%s", endpoint.pk, tenant.pk, url)
     return endpoint
 
@@ -108,6 +109,8 @@ def update_endpoint(endpoint, **changes):
     for name, value in changes.items():
         setattr(endpoint, name, value)
     endpoint.save()
+    if endpoint.enabled:
+        _endpoints_changed(endpoint.tenant_id)
     return endpoint
 
 
@@ -140,12 +143,25 @@ def _fan_out_flag(tenant_id):
     return f"relay:webhooks:fanout:{tenant_id}"
 
 
+def _no_endpoints_flag(tenant_id):
+    return f"relay:webhooks:none:{tenant_id}"
+
+
+# How long "this tenant has no enabled endpoint" is believed without asking the database. An
+# endpoint created or enabled clears it at once; in the rare race where an answer read before
+# that lands after it, the endpoint's first events wait at most this long for the next commit's
+# fan-out, or until the sweep.
+NO_ENDPOINTS_TTL_S = 5
+
+
 @events.on_commit
 def trigger_fan_out(tenant_id, txid):
     """After events commit: one fan-out task per tenant waiting at a time, if it has endpoints."""
     client = kv.client()
     if client is not None:
         try:
+            if client.exists(_no_endpoints_flag(tenant_id)):
+                return
             if not client.set(_fan_out_flag(tenant_id), "1", nx=True, ex=60):
                 return  # one is waiting; it reads these events too
         except Exception as error:
@@ -153,7 +169,24 @@ def trigger_fan_out(tenant_id, txid):
     if WebhookEndpoint.objects.filter(tenant_id=tenant_id, enabled=True).exists():
         work.send_on_commit("relay.fan_out_webhooks", str(tenant_id), queue="webhooks")
     elif client is not None:
-        client.delete(_fan_out_flag(tenant_id))
+        pipe = client.pipeline(transaction=False)
+        pipe.delete(_fan_out_flag(tenant_id))
+        pipe.set(_no_endpoints_flag(tenant_id), "1", ex=NO_ENDPOINTS_TTL_S)
+        pipe.execute()
+
+
+def _endpoints_changed(tenant_id):
+    """Once the change commits, commits of this tenant ask the database for endpoints again."""
+
+    def forget():
+        client = kv.client()
+        if client is not None:
+            try:
+                client.delete(_no_endpoints_flag(tenant_id))
+            except Exception as error:  # the flag expires on its own within NO_ENDPOINTS_TTL_S
+                logger.warning("webhook endpoints flag not cleared: %s", error)
+
+    transaction.on_commit(forget)
 
 
 def fan_out(tenant_id) -> int:

@@ -31,6 +31,7 @@ import logging
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar
@@ -72,6 +73,7 @@ class Lifecycle:
     failed: str = "failed"
     finished_at: str = ""  # a field stamped on every move to a final status
     task: str = ""  # the Celery task that works on an item of this kind, by name
+    batch_task: str = ""  # the task that works on several small items of this kind at once, if any
     queue: str = "default"
     time_limit_setting: str = ""  # the setting holding the task's time limit in seconds
     claim_filter: Q | None = field(default=None, compare=False)  # more conditions to claim
@@ -208,21 +210,26 @@ def fail(model, pk, reason, /, *, from_=None, token=None) -> bool:
 
 def claim(model, pk, token):
     """Take the item for task `token` (see the module docstring); the item, or None."""
+    taken = claim_many(model, [pk], token)
+    return taken[0] if taken else None
+
+
+def claim_many(model, pks, token) -> list:
+    """`claim` of several items for one task, in one transaction: the items it took."""
     life = model.lifecycle
     now = timezone.now()
     stale = now - timedelta(seconds=settings.RELAY_STUCK_AFTER_S)
     waiting = Q(status__in=life.queued, started_at__isnull=True)
     held = Q(status__in=life.running) & (Q(task_id=token) | Q(heartbeat_at__lt=stale))
-    rows = model.objects.filter(waiting | held, pk=pk)
+    rows = model.objects.filter(waiting | held, pk__in=list(pks))
     if life.claim_filter is not None:
         rows = rows.filter(life.claim_filter)
     with transaction.atomic():
-        columns = ("status", life.tenant_path) if life.counted else ("status",)
-        found = rows.select_for_update(of=("self",)).values_list(*columns).first()
-        if found is None:
-            return None
-        before = found[0]
-        model.objects.filter(pk=pk).update(
+        locked = rows.select_for_update(of=("self",))
+        items = list(locked.annotate(_tenant=F(life.tenant_path)) if life.counted else locked)
+        if not items:
+            return []
+        model.objects.filter(pk__in=[item.pk for item in items]).update(
             status=life.claim_to,
             attempts=F("attempts") + 1,
             started_at=Coalesce("started_at", Value(now)),
@@ -230,17 +237,28 @@ def claim(model, pk, token):
             task_id=token,
             updated_at=now,
         )
-        if before != life.claim_to:
-            if life.counted:
-                counts.moved(life.kind, found[1], before, life.claim_to)
-            emit(model, [pk], life.claim_to)
-    return model.objects.get(pk=pk)
+        moved = [item for item in items if item.status != life.claim_to]
+        if life.counted:
+            for item in moved:
+                counts.moved(life.kind, item._tenant, item.status, life.claim_to)
+        emit(model, [item.pk for item in moved], life.claim_to)
+    # The rows as the update left them (they are locked until then: nothing else wrote them).
+    for item in items:
+        item.status, item.attempts, item.heartbeat_at = life.claim_to, item.attempts + 1, now
+        item.started_at, item.task_id, item.updated_at = item.started_at or now, token, now
+    return items
 
 
 def heartbeat(model, pk, token, **fields) -> bool:
     """Still held by `token` and running? Then refresh heartbeat_at (and write `fields`)."""
+    return bool(heartbeat_many(model, [pk], token, **fields))
+
+
+def heartbeat_many(model, pks, token, **fields) -> int:
+    """`heartbeat` of several items; how many are still held by `token`."""
     now = timezone.now()
-    return bool(_rows(model, pk, model.lifecycle.running, token).update(heartbeat_at=now, updated_at=now, **fields))
+    rows = model.objects.filter(pk__in=list(pks), status__in=model.lifecycle.running, task_id=token)
+    return rows.update(heartbeat_at=now, updated_at=now, **fields)
 
 
 # --- events -------------------------------------------------------------------------------
@@ -319,7 +337,7 @@ def _write_events(model, pks, states_of, extra=None):
 def route(name, args, kwargs, options, task=None, **kw):
     """Celery router (task_routes): a kind's task goes to the queue its lifecycle names."""
     for model in KINDS.values():
-        if model.lifecycle.task == name:
+        if name in (model.lifecycle.task, model.lifecycle.batch_task):
             return {"queue": model.lifecycle.queue}
     return None
 
@@ -370,6 +388,21 @@ def enqueue(model, pk, task_id=None):
             pass  # the database is out too: the item is sent again once it waits long enough
 
     send_on_commit(life.task, str(pk), queue=life.queue, task_id=task_id, on_failure=mark_unsent)
+
+
+def enqueue_batch(model, pks):
+    """Send the kind's batch task for items `pks` (small ones: see `batch_task`) once the
+    current transaction commits; if the broker is down, mark them for the reaper."""
+    life = model.lifecycle
+    pks = [str(pk) for pk in pks]
+
+    def mark_unsent():
+        try:
+            model.objects.filter(pk__in=pks, status__in=life.queued, started_at__isnull=True).update(task_id=UNSENT)
+        except (OperationalError, InterfaceError):
+            pass
+
+    send_on_commit(life.batch_task, pks, queue=life.queue, on_failure=mark_unsent)
 
 
 # --- the reaper ---------------------------------------------------------------------------
@@ -475,10 +508,10 @@ class _Heartbeat:
     """Refreshes heartbeat_at every RELAY_HEARTBEAT_S while the work runs, on a thread of its
     own (with its own database connection), so that a long step does not look dead."""
 
-    def __init__(self, model, pk, token):
-        self.model, self.pk, self.token = model, pk, token
+    def __init__(self, model, pks, token):
+        self.model, self.pks, self.token = model, list(pks), token
         self.done = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{pk}", daemon=True)
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{self.pks[0]}", daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -492,9 +525,9 @@ class _Heartbeat:
         try:
             while not self.done.wait(settings.RELAY_HEARTBEAT_S):
                 try:
-                    heartbeat(self.model, self.pk, self.token)
+                    heartbeat_many(self.model, self.pks, self.token)
                 except Exception as error:  # a database blip: the next beat tries again
-                    logger.warning("heartbeat of %s %s failed: %s", self.model.lifecycle.kind, self.pk, error)
+                    logger.warning("heartbeat of %s %s failed: %s", self.model.lifecycle.kind, self.pks, error)
         finally:
             connections.close_all()
 
@@ -541,7 +574,7 @@ def execute(task, model, pk, fn, limit):
     started = time.perf_counter()
     outcome = "failed"
     try:
-        with _Heartbeat(model, pk, token):
+        with _Heartbeat(model, [pk], token):
             result = fn(item, Run(model, pk, token))
         outcome = "finished"
         return result
@@ -558,15 +591,112 @@ def execute(task, model, pk, fn, limit):
         return _retry_or_fail(task, model, pk, token, error, retries)
     except Exception:
         logger.exception("%s %s: internal error in task %s", life.kind, pk, token)
-        fail(
-            model,
-            pk,
-            f"internal error while processing this {life.kind.replace('_', ' ')}; the operators can find "
-            f"the details in the worker log under task {token}",
-            token=token,
-        )
+        fail(model, pk, _internal_error(life, token), token=token)
     finally:
         metrics.observe_work(life.kind, outcome, time.perf_counter() - started)
+    return None
+
+
+def batch_task(model, *, prepare, commit, threads=4):
+    """The Celery task `lifecycle.batch_task`: many small items of `model`'s kind in one task,
+    with the fixed costs of a task paid once. It claims the items together; runs
+    `prepare(item)` for each on up to `threads` threads (work that touches no database:
+    downloads, decoding and uploads overlap); then commits every prepared item with
+    `commit(item, run, prepared)` in one transaction. Each item fails on its own, with the
+    same reasons as under `work_task`; an outage retries the task for the items it still
+    holds. Takes a list of item ids; idempotent."""
+    life = model.lifecycle
+    limit = time_limit_s(model)
+
+    @shared_task(bind=True, name=life.batch_task, soft_time_limit=limit, time_limit=limit + 60, acks_late=True)
+    def task(self, pks):
+        return execute_many(self, model, pks, prepare, commit, threads, limit)
+
+    return task
+
+
+def execute_many(task, model, pks, prepare, commit, threads, limit):
+    life = model.lifecycle
+    token = task.request.id or f"local-{uuid.uuid4()}"
+    retries = task.request.retries or 0
+    try:
+        items = claim_many(model, pks, token)
+    except OUTAGES as error:
+        return _retry_or_fail_many(task, model, pks, token, error, retries)
+    if len(items) < len(pks):
+        logger.info("%s: %d of %d items are not waiting for a worker", life.kind, len(pks) - len(items), len(pks))
+    worked = []
+    for item in items:
+        if item.attempts > settings.RELAY_MAX_PROCESSING_ATTEMPTS + retries:
+            reason = f"processing did not finish after {item.attempts - 1} attempts (its worker stopped each time)"
+            fail(model, item.pk, reason, token=token)
+        else:
+            worked.append(item)
+    if not worked:
+        return None
+
+    def timed(item):
+        started = time.perf_counter()
+        try:
+            return prepare(item), time.perf_counter() - started
+        except BaseException as error:
+            error.seconds = time.perf_counter() - started
+            raise
+
+    prepared, held_back = [], []
+    try:
+        with (
+            _Heartbeat(model, [item.pk for item in worked], token),
+            ThreadPoolExecutor(min(threads, len(worked)), thread_name_prefix=f"{life.kind}-batch") as pool,
+        ):
+            futures = [(item, pool.submit(timed, item)) for item in worked]
+            for item, future in futures:
+                try:
+                    prepared.append((item, *future.result()))
+                except WorkFailed as error:
+                    fail(model, item.pk, str(error), token=token)
+                    metrics.observe_work(life.kind, "failed", error.seconds)
+                except OUTAGES as error:
+                    held_back.append((item, error))
+                except Exception as error:
+                    logger.exception("%s %s: internal error in task %s", life.kind, item.pk, token)
+                    fail(model, item.pk, _internal_error(life, token), token=token)
+                    metrics.observe_work(life.kind, "failed", error.seconds)
+            with transaction.atomic():
+                for item, result, seconds in prepared:
+                    try:
+                        commit(item, Run(model, item.pk, token), result)
+                        metrics.observe_work(life.kind, "finished", seconds)
+                    except WorkStopped:
+                        logger.info("%s %s stopped: cancelled, failed or taken over meanwhile", life.kind, item.pk)
+                        metrics.observe_work(life.kind, "stopped", seconds)
+    except SoftTimeLimitExceeded:
+        for item in worked:  # those already finished stay finished
+            fail(model, item.pk, f"it took longer than the time limit of {limit} s", token=token)
+        return None
+    except OUTAGES as error:  # committing failed: the whole batch is still this task's
+        held_back = [(item, error) for item in worked]
+    if held_back:
+        return _retry_or_fail_many(task, model, [item.pk for item, _ in held_back], token, held_back[0][1], retries)
+    return None
+
+
+def _internal_error(life, token):
+    return (
+        f"internal error while processing this {life.kind.replace('_', ' ')}; the operators can find "
+        f"the details in the worker log under task {token}"
+    )
+
+
+def _retry_or_fail_many(task, model, pks, token, error, retries):
+    """After an outage: retry the batch task (same id, so it still holds its items), or fail them."""
+    if retries < settings.RELAY_OUTAGE_RETRIES:
+        countdown = _outage_countdown(retries)
+        logger.warning("%s batch of %d: %s; retrying in %d s", model.lifecycle.kind, len(pks), error, countdown)
+        raise task.retry(args=[[str(pk) for pk in pks]], countdown=countdown, max_retries=settings.RELAY_OUTAGE_RETRIES)
+    logger.error("%s batch of %d: %s after %d retries", model.lifecycle.kind, len(pks), error, retries)
+    for pk in pks:
+        fail(model, pk, "a service Relay depends on stayed unavailable; try again later", token=token)
     return None
 
 
