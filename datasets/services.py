@@ -2,7 +2,8 @@
 
 Audio arrives through the core's presigned-upload flow (`relay.uploads`): a presigned POST
 or a multipart upload, confirm (the object is verified), then the `datasets.process_audio`
-task (`datasets/runner.py`).
+task (`datasets/runner.py`), or `datasets.process_audio_batch` for small files confirmed
+together.
 """
 
 import logging

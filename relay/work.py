@@ -658,6 +658,8 @@ def execute_many(task, model, pks, prepare, commit, threads, limit):
                     metrics.observe_work(life.kind, "failed", error.seconds)
                 except OUTAGES as error:
                     held_back.append((item, error))
+                except SoftTimeLimitExceeded:
+                    raise
                 except Exception as error:
                     logger.exception("%s %s: internal error in task %s", life.kind, item.pk, token)
                     fail(model, item.pk, _internal_error(life, token), token=token)

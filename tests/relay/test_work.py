@@ -33,6 +33,7 @@ with isolate_apps("relay"):
             claim_to="running",
             finished_at="finished_at",
             task="tests.chore",
+            batch_task="tests.chores",
         )
         status = models.CharField(
             max_length=16,
@@ -52,6 +53,18 @@ BEHAVIOUR = {}  # what the chore does this time: a function of (item, run)
 @work.work_task(Chore)
 def do_chore(item, run):
     return BEHAVIOUR["do"](item, run)
+
+
+def prepare_chore(item):
+    return BEHAVIOUR["prepare"](item)
+
+
+def commit_chore(item, run, prepared):
+    BEHAVIOUR.get("before_commit", lambda item: None)(item)
+    run.finish("done", note=prepared)
+
+
+do_chores = work.batch_task(Chore, prepare=prepare_chore, commit=commit_chore)
 
 
 @pytest.fixture
@@ -234,3 +247,72 @@ def test_the_heartbeat_goes_on_while_a_long_step_runs(chores):
     claimed_at = timezone.now()
     do_chore.apply(args=[chore.pk])
     assert beats[0] > claimed_at + timedelta(seconds=0.2)
+
+
+# --- several items in one task ------------------------------------------------------------
+
+
+def test_a_batch_claims_its_items_together_and_each_ends_on_its_own(chores):
+    ok, refused, crashed, cancelled, held = (Chore.objects.create() for _ in range(5))
+    Chore.objects.filter(pk=held.pk).update(status="running", task_id="another", heartbeat_at=timezone.now())
+
+    def prepare(item):
+        if item.pk == refused.pk:
+            raise work.WorkFailed("the file is not audio")
+        if item.pk == crashed.pk:
+            raise RuntimeError("password=hunter2")
+        return f"prepared {item.pk}"
+
+    def cancel_meanwhile(item):
+        if item.pk == cancelled.pk:
+            Chore.objects.filter(pk=item.pk).update(status="cancelled")
+
+    BEHAVIOUR.update(prepare=prepare, before_commit=cancel_meanwhile)
+    try:
+        do_chores.apply(args=[[ok.pk, refused.pk, crashed.pk, cancelled.pk, held.pk]], task_id="batch-7")
+    finally:
+        BEHAVIOUR.pop("before_commit")
+    rows = Chore.objects.in_bulk()
+    assert (rows[ok.pk].status, rows[ok.pk].note, rows[ok.pk].attempts) == ("done", f"prepared {ok.pk}", 1)
+    assert rows[ok.pk].task_id == "batch-7" and rows[ok.pk].finished_at
+    assert (rows[refused.pk].status, rows[refused.pk].error_message) == ("failed", "the file is not audio")
+    assert rows[crashed.pk].status == "failed" and "hunter2" not in rows[crashed.pk].error_message
+    assert "batch-7" in rows[crashed.pk].error_message
+    assert rows[cancelled.pk].status == "cancelled"
+    assert (rows[held.pk].status, rows[held.pk].task_id, rows[held.pk].attempts) == ("running", "another", 0)
+
+    do_chores.apply(args=[[ok.pk, refused.pk]])  # a duplicate message changes nothing
+    assert Chore.objects.get(pk=ok.pk).attempts == 1
+
+
+def test_a_batch_retries_only_the_items_an_outage_held_back(chores):
+    steady, flaky = Chore.objects.create(), Chore.objects.create()
+    calls = []
+
+    def prepare(item):
+        calls.append(item.pk)
+        if item.pk == flaky.pk and calls.count(flaky.pk) < 2:
+            raise StorageUnavailable()
+        return "ok"
+
+    BEHAVIOUR["prepare"] = prepare
+    do_chores.apply(args=[[steady.pk, flaky.pk]])
+    assert calls.count(steady.pk) == 1 and calls.count(flaky.pk) == 2
+    assert set(Chore.objects.values_list("status", flat=True)) == {"done"}
+
+
+def test_a_batch_past_its_time_limit_fails_what_is_not_finished(chores):
+    first, second = Chore.objects.create(), Chore.objects.create()
+
+    def overrun(item):  # the soft limit's signal reaches the task's own thread
+        if item.pk == second.pk:
+            raise SoftTimeLimitExceeded()
+
+    BEHAVIOUR.update(prepare=lambda item: "ok", before_commit=overrun)
+    try:
+        do_chores.apply(args=[[first.pk, second.pk]])
+    finally:
+        BEHAVIOUR.pop("before_commit")
+    rows = Chore.objects.in_bulk()
+    assert {rows[first.pk].status, rows[second.pk].status} == {"failed"}  # their commit was one
+    assert "time limit" in rows[second.pk].error_message
