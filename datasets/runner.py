@@ -2,8 +2,8 @@
 
 normalizing: download the original, decode it once into both the canonical mono 16 kHz
 FLAC and the frame features that training reads, store both (at the same time), fill
-duration, sample rate and channels; embedding; then ready (the last two moves in one
-transaction: the features are already stored by then). Each step is a conditional update through
+duration, sample rate and channels; then embedding and ready in one step (the features are
+stored by then). Each step is a conditional update through
 `relay.work`, so a file deleted or failed meanwhile is left alone, and a second run
 redoes the same work.
 """
@@ -18,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from datasets.models import AudioStatus
+from datasets.models import AudioFile, AudioStatus
 from detector import pipeline
 from detector.audio import DecodeError
 from detector.features import FeatureConfig
-from relay import storage
-from relay.work import WorkFailed
+from relay import storage, work
+from relay.work import WorkFailed, WorkStopped
 
 logger = logging.getLogger(__name__)
 
@@ -100,22 +99,34 @@ def prepare(audio):
 
 
 def commit(audio, run, info):
-    """The moves to embedding and ready, in one transaction (one round of commit hooks)."""
-    with transaction.atomic():
-        run.advance(
-            AudioStatus.NORMALIZING,
-            AudioStatus.EMBEDDING,
-            duration_ms=info.duration_ms,
-            sample_rate=info.sample_rate,
-            channels=info.channels,
+    """Move a prepared file to ready (through embedding, in one step)."""
+    if not commit_many([(audio, info)], run.token):
+        raise WorkStopped()
+
+
+def commit_many(prepared, token):
+    """Move prepared files [(audio, AudioInfo)] held by `token` to ready, through embedding,
+    in one step (the features are stored by then); the ids moved."""
+    now = timezone.now()
+    moves = {
+        audio.pk: {
+            "duration_ms": info.duration_ms,
+            "sample_rate": info.sample_rate,
+            "channels": info.channels,
+            "processed_at": now,
             **detected_type(audio, info),
-        )
-        run.finish(AudioStatus.READY, processed_at=timezone.now())
-    logger.info(
-        "audio ready audio=%s format=%s %d Hz x%d %d ms",
-        audio.pk,
-        info.format,
-        info.sample_rate,
-        info.channels,
-        info.duration_ms,
-    )
+        }
+        for audio, info in prepared
+    }
+    moved = set(work.finish_many(AudioFile, token, moves, to=AudioStatus.READY, passing=[AudioStatus.EMBEDDING]))
+    for audio, info in prepared:
+        if audio.pk in moved:
+            logger.info(
+                "audio ready audio=%s format=%s %d Hz x%d %d ms",
+                audio.pk,
+                info.format,
+                info.sample_rate,
+                info.channels,
+                info.duration_ms,
+            )
+    return moved

@@ -10,4 +10,4 @@ def process_audio(audio, run):
 
 
 # Small files (see datasets.services.queue_processing) go several to a task.
-process_audio_batch = work.batch_task(AudioFile, prepare=runner.prepare, commit=runner.commit)
+process_audio_batch = work.batch_task(AudioFile, prepare=runner.prepare, commit_many=runner.commit_many)

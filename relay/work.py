@@ -181,6 +181,27 @@ def transition_all(model, rows, /, *, to, **fields) -> list:
     return pks
 
 
+def finish_many(model, token, moves, /, *, to, passing=()) -> list:
+    """Move each item of `moves` ({id: its fields}) that `token` holds in a running status to
+    `to` with its fields, writing the events of the statuses it passes on the way (`passing`,
+    in order) and of `to`: an UPDATE per item, one event write per status for all of them.
+    The ids moved (an item cancelled or taken over meanwhile is left alone)."""
+    life = model.lifecycle
+    if life.counted:
+        raise ValueError(f"{life.kind} is counted: move its items with transition()")
+    now = timezone.now()
+    moved = []
+    with transaction.atomic(savepoint=False):
+        for pk, fields in moves.items():
+            if to in life.final and life.finished_at:
+                fields = {life.finished_at: now, **fields}
+            if _rows(model, pk, life.running, token).update(status=to, updated_at=now, **fields):
+                moved.append(pk)
+        for state in (*passing, to):
+            emit(model, moved, state)
+    return moved
+
+
 def requeue(model, pk, /, *, from_=None, **fields) -> bool:
     """Queue item `pk` to be worked on afresh if its status is in `from_` (default: any):
     back to its queued status with no attempts, holder, heartbeat or error (and `fields`),
@@ -316,6 +337,7 @@ def _write_events(model, pks, states_of, extra=None):
             api_name, source = name.split("=")
             columns[api_name] = F(source)
     rows = {str(row["pk"]): row for row in model.objects.filter(pk__in=pks).values("pk", *plain, **columns)}
+    all_statuses = statuses(model)
     by_tenant = {}
     for pk in pks:  # ids or their text (a task's argument)
         row = rows.get(str(pk))
@@ -324,6 +346,8 @@ def _write_events(model, pks, states_of, extra=None):
         tenant, parent = row.pop("_tenant"), row.pop("_parent", None)
         for state in states_of(row):
             data = {k: v for k, v in row.items() if k != "pk" and (k != "error_message" or state == life.failed)}
+            if "status" in data and state in all_statuses:  # an item that went on past `state` in one step
+                data["status"] = state
             data.update(extra or {})
             new = events.New(f"{life.kind}.{state}", row["pk"], parent, data)
             by_tenant.setdefault(tenant, []).append(new)
@@ -597,12 +621,13 @@ def execute(task, model, pk, fn, limit):
     return None
 
 
-def batch_task(model, *, prepare, commit, threads=4):
+def batch_task(model, *, prepare, commit_many, threads=4):
     """The Celery task `lifecycle.batch_task`: many small items of `model`'s kind in one task,
     with the fixed costs of a task paid once. It claims the items together; runs
     `prepare(item)` for each on up to `threads` threads (work that touches no database:
-    downloads, decoding and uploads overlap); then commits every prepared item with
-    `commit(item, run, prepared)` in one transaction. Each item fails on its own, with the
+    downloads, decoding and uploads overlap); then `commit_many([(item, prepared), ...],
+    token)` moves the prepared items on, in one transaction, and returns the ids it moved
+    (e.g. with `finish_many`). Each item fails on its own, with the
     same reasons as under `work_task`; an outage retries the task for the items it still
     holds. Takes a list of item ids; idempotent."""
     life = model.lifecycle
@@ -610,12 +635,12 @@ def batch_task(model, *, prepare, commit, threads=4):
 
     @shared_task(bind=True, name=life.batch_task, soft_time_limit=limit, time_limit=limit + 60, acks_late=True)
     def task(self, pks):
-        return execute_many(self, model, pks, prepare, commit, threads, limit)
+        return execute_many(self, model, pks, prepare, commit_many, threads, limit)
 
     return task
 
 
-def execute_many(task, model, pks, prepare, commit, threads, limit):
+def execute_many(task, model, pks, prepare, commit_many, threads, limit):
     life = model.lifecycle
     token = task.request.id or f"local-{uuid.uuid4()}"
     retries = task.request.retries or 0
@@ -665,13 +690,13 @@ def execute_many(task, model, pks, prepare, commit, threads, limit):
                     fail(model, item.pk, _internal_error(life, token), token=token)
                     metrics.observe_work(life.kind, "failed", error.seconds)
             with transaction.atomic():
-                for item, result, seconds in prepared:
-                    try:
-                        commit(item, Run(model, item.pk, token), result)
-                        metrics.observe_work(life.kind, "finished", seconds)
-                    except WorkStopped:
-                        logger.info("%s %s stopped: cancelled, failed or taken over meanwhile", life.kind, item.pk)
-                        metrics.observe_work(life.kind, "stopped", seconds)
+                moved = set(commit_many([(item, result) for item, result, _ in prepared], token))
+            for item, _, seconds in prepared:
+                if item.pk in moved:
+                    metrics.observe_work(life.kind, "finished", seconds)
+                else:
+                    logger.info("%s %s stopped: cancelled, failed or taken over meanwhile", life.kind, item.pk)
+                    metrics.observe_work(life.kind, "stopped", seconds)
     except SoftTimeLimitExceeded:
         for item in worked:  # those already finished stay finished
             fail(model, item.pk, f"it took longer than the time limit of {limit} s", token=token)

@@ -59,12 +59,13 @@ def prepare_chore(item):
     return BEHAVIOUR["prepare"](item)
 
 
-def commit_chore(item, run, prepared):
-    BEHAVIOUR.get("before_commit", lambda item: None)(item)
-    run.finish("done", note=prepared)
+def commit_chores(prepared, token):
+    for item, _ in prepared:
+        BEHAVIOUR.get("before_commit", lambda item: None)(item)
+    return work.finish_many(Chore, token, {item.pk: {"note": note} for item, note in prepared}, to="done")
 
 
-do_chores = work.batch_task(Chore, prepare=prepare_chore, commit=commit_chore)
+do_chores = work.batch_task(Chore, prepare=prepare_chore, commit_many=commit_chores)
 
 
 @pytest.fixture
