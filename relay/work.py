@@ -22,6 +22,10 @@ when storage, the database or the broker is out, and what the tenant may read: a
 reason in `error_message`, never internal exception text (the traceback goes to the worker
 log, tagged with the task id that the reason names).
 
+`batch_task` is the same for many small items in one task (a kind that has one names it in
+`Lifecycle.batch_task`): one claim and one commit for all of them, each item still failing on
+its own. The reaper sends lost items one by one, on the kind's single-item task.
+
 `requeue_stuck` (beat) sends the task again for items whose task was lost: queued and
 never started for RELAY_NEVER_STARTED_AFTER_S, or running with a heartbeat older than
 RELAY_STUCK_AFTER_S; an item claimed RELAY_MAX_PROCESSING_ATTEMPTS times is failed instead.

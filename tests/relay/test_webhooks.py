@@ -269,3 +269,28 @@ def test_an_endpoint_that_keeps_failing_is_disabled_with_a_reason(
         timeout=60,
         message="a delivery after re-enabling",
     )
+
+
+def test_a_tenant_without_endpoints_is_remembered_until_it_creates_one(api, settings):
+    """Events commit by the thousand during an ingest: with no endpoint, the fan-out trigger
+    asks the database once and then remembers (briefly) that there is none; creating an
+    endpoint forgets it at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from relay import kv
+
+    tenant = api.tenant.id
+    none, waiting = webhooks._no_endpoints_flag(tenant), webhooks._fan_out_flag(tenant)
+    webhooks.trigger_fan_out(tenant, 1)
+    assert kv.client().exists(none) and not kv.client().exists(waiting)
+    with CaptureQueriesContext(connection) as queries:
+        webhooks.trigger_fan_out(tenant, 2)
+    assert len(queries) == 0
+
+    settings.RELAY_WEBHOOK_ALLOW_PRIVATE = True
+    assert create(api, "http://localhost:9/x").status_code == 201
+    assert not kv.client().exists(none)
+    webhooks.trigger_fan_out(tenant, 3)
+    assert kv.client().exists(waiting)  # a fan-out task was sent and not yet run
+    kv.client().delete(waiting)
