@@ -595,9 +595,7 @@ def execute(task, model, pk, fn, limit):
     if item is None:
         logger.info("%s %s is not waiting for a worker (finished, cancelled or held by another)", life.kind, pk)
         return None
-    if item.attempts > settings.RELAY_MAX_PROCESSING_ATTEMPTS + retries:
-        reason = f"processing did not finish after {item.attempts - 1} attempts (its worker stopped each time)"
-        fail(model, pk, reason, token=token)
+    if _given_up(model, item, token, retries):
         return None
     started = time.perf_counter()
     outcome = "failed"
@@ -654,13 +652,7 @@ def execute_many(task, model, pks, prepare, commit_many, threads, limit):
         return _retry_or_fail_many(task, model, pks, token, error, retries)
     if len(items) < len(pks):
         logger.info("%s: %d of %d items are not waiting for a worker", life.kind, len(pks) - len(items), len(pks))
-    worked = []
-    for item in items:
-        if item.attempts > settings.RELAY_MAX_PROCESSING_ATTEMPTS + retries:
-            reason = f"processing did not finish after {item.attempts - 1} attempts (its worker stopped each time)"
-            fail(model, item.pk, reason, token=token)
-        else:
-            worked.append(item)
+    worked = [item for item in items if not _given_up(model, item, token, retries)]
     if not worked:
         return None
 
@@ -710,6 +702,15 @@ def execute_many(task, model, pks, prepare, commit_many, threads, limit):
     if held_back:
         return _retry_or_fail_many(task, model, [item.pk for item, _ in held_back], token, held_back[0][1], retries)
     return None
+
+
+def _given_up(model, item, token, retries) -> bool:
+    """Fail an item claimed once too often (its worker kept dying on it); True if so."""
+    if item.attempts <= settings.RELAY_MAX_PROCESSING_ATTEMPTS + retries:
+        return False
+    reason = f"processing did not finish after {item.attempts - 1} attempts (its worker stopped each time)"
+    fail(model, item.pk, reason, token=token)
+    return True
 
 
 def _internal_error(life, token):
