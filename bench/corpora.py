@@ -194,11 +194,53 @@ def canonical_features(file: CorpusFile, cache_dir=None) -> tuple[np.ndarray, in
     return np.load(path), meta["sample_rate"], meta["duration_ms"]
 
 
-def server_view(file: CorpusFile, cache_dir=None) -> TrainFile:
-    """The TrainFile the server would build for this upload: float16 features read back as float32."""
+def canonical_waveform(file: CorpusFile) -> np.ndarray:
+    """The canonical samples (16 kHz mono float32 at 16-bit precision) the server would store for this upload."""
+    from detector.audio import read_canonical_blocks
+
+    with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
+        original = Path(tmp) / f"original{Path(file.filename).suffix}"
+        original.write_bytes(file.data())
+        canonical = Path(tmp) / "canonical.flac"
+        decode_to_canonical(original, canonical, content_type=file.content_type)
+        return np.concatenate(list(read_canonical_blocks(canonical)))
+
+
+def variant_features(file: CorpusFile, k: int, cache_dir=None) -> tuple[list[np.ndarray], float]:
+    """Features (float16) of `k` waveform-level augmented copies of the file (detector.augment), seeded by
+    the file's key, and the seconds it took to make them (decoding, the copies and their features),
+    cached under the digest of the decoder's, extractor's and augmenter's sources."""
+    from detector import augment
+
+    data = file.data()
+    key = hashlib.sha1(data + file.content_type.encode() + f"k{k}".encode()).hexdigest()[:24]
+    folder = cache_root(cache_dir) / "variants" / digest(FEATURE_SOURCES + ("detector/augment.py",))
+    folder.mkdir(parents=True, exist_ok=True)
+    path, meta_path = folder / f"{key}.npy", folder / f"{key}.json"
+    if not meta_path.exists():
+        started = time.perf_counter()
+        samples = canonical_waveform(file)
+        events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
+        seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
+        copies = augment.augmented_copies(samples, events, KINDS, k, seed)
+        extractor = FeatureExtractor()
+        stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _ in copies])
+        seconds = time.perf_counter() - started
+        np.save(path, stacked)
+        meta_path.write_text(json.dumps({"seconds": seconds, "done": [d for _, d in copies]}))
+    meta = json.loads(meta_path.read_text())
+    return list(np.load(path)), meta["seconds"]
+
+
+def server_view(file: CorpusFile, cache_dir=None, variants=0) -> TrainFile:
+    """The TrainFile the server would build for this upload: float16 features read back as float32;
+    with `variants` > 0, that many augmented copies' features (float16) as TrainFile.variants."""
     features, rate, _ = canonical_features(file, cache_dir)
     events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
-    return TrainFile(key=file.key, features=features.astype(np.float32), events=events, source_sample_rate=rate)
+    copies = variant_features(file, variants, cache_dir)[0] if variants else []
+    return TrainFile(
+        key=file.key, features=features.astype(np.float32), events=events, source_sample_rate=rate, variants=copies
+    )
 
 
 def describe(files) -> dict:

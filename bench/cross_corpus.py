@@ -48,6 +48,9 @@ def parse_args(argv=None):
     parser.add_argument("--test-seed", type=int, default=1000)
     parser.add_argument("--seconds-per-file", type=float, default=60.0)
     parser.add_argument("--mp3-kbps", type=int, default=64, help="0: no MP3 check")
+    parser.add_argument(
+        "--variants", type=int, default=0, help="waveform-level augmented copies per training file (detector.augment)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache-dir", default=None, help="default ~/.cache/relay-bench (or RELAY_BENCH_CACHE)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "cross_corpus.json")
@@ -97,7 +100,7 @@ def training_files(family, seed, minutes, args):
     files = corpora.corpus(
         family, seed, n_files(minutes, args.seconds_per_file), args.seconds_per_file, "train", args.cache_dir, log
     )
-    return files, [corpora.server_view(f, args.cache_dir) for f in files]
+    return files, [corpora.server_view(f, args.cache_dir, args.variants) for f in files]
 
 
 # ---------------------------------------------------------------- evaluation
@@ -135,13 +138,20 @@ def train_and_test(family, seed, minutes, args, tests) -> dict:
     config = TrainConfig(seed=seed) if args.epochs is None else TrainConfig(seed=seed, epochs=args.epochs)
     log(f"training on {family} seed {seed}: {len(files)} files, {audio_minutes:.1f} min, {config.epochs} epochs ...")
     result = train_detector(train, list(KINDS), config)
+    # The copies' cost (decode, effects, features) counts toward the training budget; cached, so the
+    # seconds recorded when they were made.
+    copy_seconds = 0.0
+    if args.variants:
+        copy_seconds = sum(corpora.variant_features(f, args.variants, args.cache_dir)[1] for f in files)
     run = {
         "train_family": family,
         "seed": seed,
         "size_minutes": minutes,
         "audio_minutes": audio_minutes,
         "training_seconds": result.seconds,
-        "seconds_per_hour": result.seconds / (audio_minutes / 60),
+        "variants": args.variants,
+        "copy_seconds": copy_seconds,
+        "seconds_per_hour": (result.seconds + copy_seconds) / (audio_minutes / 60),
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "validation_macro_f1": result.metrics["macro_f1"],
@@ -150,7 +160,8 @@ def train_and_test(family, seed, minutes, args, tests) -> dict:
     }
     scores = ", ".join(f"{name} {m['macro_f1']:.3f}" for name, m in run["tests"].items())
     log(
-        f"  trained in {result.seconds:.0f} s ({run['seconds_per_hour']:.0f} s/h, {result.epochs_run} epochs, "
+        f"  trained in {result.seconds:.0f} s + copies {copy_seconds:.0f} s ({run['seconds_per_hour']:.0f} s/h, "
+        f"{result.epochs_run} epochs, "
         f"best {result.best_epoch}, validation {result.metrics['macro_f1']:.3f}); test macro F1: {scores}"
     )
     return run
@@ -294,6 +305,7 @@ def report(runs, args, began) -> str:
     parts = [
         f"Cross-corpus event F1 (held-out {args.test_minutes:g} min per family, test seed {args.test_seed}; "
         f"seeds {args.seeds}; epochs {args.epochs or 'default (20)'}; {args.threads} torch threads; "
+        f"{args.variants} augmented copies per training file; "
         f"{(time.perf_counter() - began) / 60:.1f} min wall time)",
         "",
         f1_table(rows),

@@ -17,9 +17,13 @@ Training only has features (no audio), so augmentation works on them:
   (emulated) source rates keeps the model from learning the resampler.
 """
 
+import io
+import math
+
 import numpy as np
 import torch
 
+from detector.audio import quantize16
 from detector.features import FeatureConfig, mel_filterbank
 
 # soxr HQ's magnitude response in dB at fractions of the source's Nyquist frequency (measured).
@@ -121,3 +125,328 @@ class BandLimiter:
         out[:, n + 1] = f[:, n + 1] + (flatness(limited) - flatness(bins))
         out[:, n + 2] = np.log(new_jump / (new_rms + 1e-3) + 1e-3)
         return out.astype(np.float32)
+
+
+# ---------------------------------------------------------------- waveform-level augmentation
+#
+# `augmented_copies(samples, events, type_names, k, seed)`: k copies of a file's canonical
+# waveform (16 kHz mono float), each passed through a random chain of channel effects, for
+# training on features of audio that went through rooms, microphones, codecs and beds the
+# labelled files never had. Each effect is written from its physical definition (no code is
+# shared with the benchmark's generators). The labels of the copy are the file's labels: every
+# effect and its range are chosen so that it neither erases nor creates an artifact:
+#
+# - the artifacts happened somewhere in a recording chain this function can no longer undo, so
+#   the "room" effects (reverb, ambient noise, a music bed) are kept out of the spans where an
+#   artifact replaced the signal: the reverberant part of the signal and the added background
+#   are faded out (3 ms ramps) inside dropouts and clipping (a dropout stays a drop to silence or
+#   to the file's own floor, a clipped span keeps its flat tops), and reverb is neither fed by
+#   nor added over a glitch (a click after the room does not ring in it, so its end stays where
+#   the label says); types this module does not know are protected like glitches;
+# - ambient noise is set relative to the file's own quiet floor (-12 to 0 dB re the floor, and
+#   at least 15 dB under the speech level) and at most pink, so a hum labelled 8+ dB over the
+#   floor stays over it and a long pause stays a pause;
+# - a music bed (sustained notes and chords, some of them on 100/120/150 Hz so that hum has to be
+#   told from music by its steadiness) sits 20-35 dB under the speech level; its notes always have
+#   an attack, a decay and a vibrato: a bed of perfectly steady mains-locked tones would be hum;
+# - EQ: peaks and shelves of +-6 dB, a high-pass at 50-300 Hz and a low-pass at 3.5-7.5 kHz (both
+#   2nd order); in files with hum the high-pass stays at 40-70 Hz and nothing below 700 Hz is cut by
+#   more than 3 dB (a 300 Hz high-pass would take 50 Hz hum away: -31 dB);
+# - gain: +-6 dB, never raising the peak above 0.99 (no new clipping);
+# - codec round trip (MP3, AAC or Opus at 24-64 kbps through PyAV), re-aligned to the original
+#   by cross-correlation (the encoders' priming delay is 0-50 ms: labels would shift by that),
+#   scaled down if the decoder overshoots full scale.
+# The copy is rounded to 16 bits as the canonical file would be.
+
+CANONICAL_RATE = 16000
+_PROTECT_FROM_ROOM = ("dropout", "clipping")  # the room's sound (reverb tail, background) is faded out here
+_KNOWN = ("glitch", "dropout", "long_pause", "hum", "clipping")
+HUM_NOTES_HZ = (100.0, 120.0, 150.0)
+CODECS = (("mp3", "libmp3lame", "s16p"), ("aac", "aac", "fltp"), ("opus", "libopus", "s16"))
+
+
+def _span_mask(n, spans_ms, rate, ramp_s=0.003):
+    """1.0 outside the spans, 0.0 inside, with raised-cosine ramps of `ramp_s` outside each span."""
+    mask = np.ones(n, dtype=np.float64)
+    ramp = max(1, int(ramp_s * rate))
+    fade = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)  # 0 -> 1
+    for start_ms, end_ms in spans_ms:
+        a, b = max(0, int(start_ms * rate / 1000)), min(n, int(math.ceil(end_ms * rate / 1000)))
+        if b <= a:
+            continue
+        mask[a:b] = 0.0
+        lo = max(0, a - ramp)
+        if a > lo:
+            mask[lo:a] = np.minimum(mask[lo:a], fade[::-1][-(a - lo) :])
+        hi = min(n, b + ramp)
+        mask[b:hi] = np.minimum(mask[b:hi], fade[: hi - b])
+    return mask
+
+
+def _frame_rms(x, hop):
+    n = len(x) // hop
+    return np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1)) if n else np.zeros(1)
+
+
+def _levels(x, rate):
+    """(floor rms, speech rms) of a signal: 10th and 95th percentile of the 20 ms frame RMS, silent frames left out."""
+    rms = _frame_rms(x, rate // 50)
+    sounding = rms[rms > 1e-6]
+    if not len(sounding):
+        return 1e-4, 1e-2
+    return float(np.percentile(sounding, 10)), float(max(np.percentile(sounding, 95), 1e-4))
+
+
+def room_impulse_response(rng, rate, rt60, drr_db):
+    """A direct path and an exponentially decaying Gaussian noise tail: energy falls 60 dB in `rt60`
+    seconds (amplitude exp(-6.91 t / rt60)); the tail's energy is `drr_db` under the direct path's.
+    The tail starts after a 2-10 ms pre-delay with a short 1 ms onset."""
+    length = int(rate * min(1.5 * rt60, 1.2)) + 1
+    t = np.arange(length) / rate
+    predelay = rng.uniform(0.002, 0.010)
+    tail = rng.standard_normal(length) * np.exp(-6.91 * t / rt60)
+    tail *= np.clip((t - predelay) / 0.001, 0.0, 1.0)
+    tail *= math.sqrt(10 ** (-drr_db / 10) / (np.sum(tail**2) + 1e-20))
+    h = tail
+    h[0] += 1.0
+    return h
+
+
+def coloured_noise(rng, n, exponent):
+    """Gaussian noise with a power spectrum falling as 1 / f**exponent (0 white, 1 pink, 2 brown), unit RMS."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n)
+    f[0] = f[1] if n > 1 else 1.0
+    spectrum *= f ** (-exponent / 2)
+    x = np.fft.irfft(spectrum, n)
+    return x / (np.sqrt(np.mean(x**2)) + 1e-20)
+
+
+def music_bed(rng, n, rate, protect_hum_pitches=True):
+    """Sustained notes and chords with harmonics, attack/decay envelopes and a vibrato, unit RMS.
+
+    Fundamentals: equal-tempered notes from 65 to 700 Hz, and (a third of the notes) a pitch
+    within 3% of 100, 120 or 150 Hz, the frequencies where mains hum's harmonics sit. Every note
+    has a 10-150 ms attack, an exponential or swelling decay and a 0.2-0.8% vibrato at 4-7 Hz."""
+    out = np.zeros(n)
+    t_pos = rng.uniform(0, 0.5)
+    duration = n / rate
+    while t_pos < duration:
+        chord = rng.integers(1, 4)
+        if rng.random() < 0.33:
+            root = rng.choice(HUM_NOTES_HZ) * rng.uniform(0.97, 1.03)
+        else:
+            root = 440.0 * 2 ** (rng.integers(-33, 8) / 12)
+        length = rng.uniform(0.3, 3.0)
+        intervals = rng.choice([0, 3, 4, 7, 12], size=chord, replace=False)
+        a = int(t_pos * rate)
+        m = min(n - a, int(length * rate))
+        if m > 16:
+            t = np.arange(m) / rate
+            attack = rng.uniform(0.01, 0.15)
+            env = np.clip(t / attack, 0, 1)
+            if rng.random() < 0.6:
+                env *= np.exp(-t / rng.uniform(0.2, 1.5))  # struck or plucked
+            else:
+                env *= np.sin(np.pi * np.clip(t / (m / rate), 0, 1)) ** 0.5  # bowed or blown swell
+            env *= np.clip((m / rate - t) / 0.02, 0, 1)  # no click at the end
+            vibrato = 1 + rng.uniform(0.002, 0.008) * np.sin(2 * np.pi * rng.uniform(4, 7) * t + rng.uniform(0, 6.3))
+            note = np.zeros(m)
+            for interval in intervals:
+                f0 = root * 2 ** (interval / 12)
+                phase = 2 * np.pi * np.cumsum(f0 * vibrato) / rate
+                rolloff = rng.uniform(0.4, 0.8)
+                for h in range(1, 9):
+                    if f0 * h > 0.45 * rate:
+                        break
+                    note += rolloff ** (h - 1) * np.sin(h * phase + rng.uniform(0, 6.3))
+            out[a : a + m] += note * env
+        t_pos += length * rng.uniform(0.4, 1.1) + rng.uniform(0, 0.6)
+    return out / (np.sqrt(np.mean(out**2)) + 1e-20)
+
+
+def _biquad(kind, freq, rate, gain_db=0.0, q=0.707):
+    """One second-order section (b0, b1, b2, 1, a1, a2) from the RBJ audio EQ cookbook."""
+    w0 = 2 * math.pi * freq / rate
+    cos, alpha = math.cos(w0), math.sin(w0) / (2 * q)
+    big_a = 10 ** (gain_db / 40)
+    if kind == "highpass":
+        b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
+        a = [1 + alpha, -2 * cos, 1 - alpha]
+    elif kind == "lowpass":
+        b = [(1 - cos) / 2, 1 - cos, (1 - cos) / 2]
+        a = [1 + alpha, -2 * cos, 1 - alpha]
+    elif kind == "peak":
+        b = [1 + alpha * big_a, -2 * cos, 1 - alpha * big_a]
+        a = [1 + alpha / big_a, -2 * cos, 1 - alpha / big_a]
+    else:  # low / high shelf, shelf slope 1
+        root = 2 * math.sqrt(big_a) * alpha
+        sign = 1 if kind == "lowshelf" else -1
+        b = [
+            big_a * ((big_a + 1) - sign * (big_a - 1) * cos + root),
+            sign * 2 * big_a * ((big_a - 1) - sign * (big_a + 1) * cos),
+            big_a * ((big_a + 1) - sign * (big_a - 1) * cos - root),
+        ]
+        a = [
+            (big_a + 1) + sign * (big_a - 1) * cos + root,
+            -sign * 2 * ((big_a - 1) + sign * (big_a + 1) * cos),
+            (big_a + 1) + sign * (big_a - 1) * cos - root,
+        ]
+    return np.array([b[0] / a[0], b[1] / a[0], b[2] / a[0], 1.0, a[1] / a[0], a[2] / a[0]])
+
+
+def random_eq(rng, rate, has_hum):
+    """Second-order sections of a random microphone / playback / transmission colouring (see above)."""
+    low_cut_floor = -3.0 if has_hum else -6.0
+    sections = []
+    if rng.random() < 0.5:
+        low, high = (40.0, 70.0) if has_hum else (50.0, 300.0)
+        hp = math.exp(rng.uniform(math.log(low), math.log(high)))
+        sections.append(_biquad("highpass", hp, rate))
+    if rng.random() < 0.4:
+        sections.append(_biquad("lowpass", math.exp(rng.uniform(math.log(3500), math.log(7500))), rate))
+    if rng.random() < 0.5:
+        sections.append(_biquad("lowshelf", rng.uniform(100, 400), rate, rng.uniform(low_cut_floor, 6)))
+    if rng.random() < 0.5:
+        sections.append(_biquad("highshelf", rng.uniform(2000, 5000), rate, rng.uniform(-6, 6)))
+    for _ in range(rng.integers(0, 3)):
+        freq = math.exp(rng.uniform(math.log(150), math.log(6000)))
+        floor = low_cut_floor if freq < 700 else -6.0
+        sections.append(_biquad("peak", freq, rate, rng.uniform(floor, 6), rng.uniform(0.5, 2.0)))
+    return np.array(sections) if sections else None
+
+
+def codec_round_trip(x, rate, codec, kbps):
+    """`x` encoded with `codec` ("mp3", "aac", "opus") at `kbps` through PyAV and decoded, re-aligned to `x`."""
+    import av
+
+    name, encoder, sample_format = {c[0]: c for c in CODECS}[codec]
+    container_format = {"mp3": "mp3", "aac": "adts", "opus": "ogg"}[codec]
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container_format) as out:
+        stream = out.add_stream(encoder, rate=rate)
+        stream.bit_rate = kbps * 1000
+        stream.layout = "mono"
+        pts, block = 0, 4096
+        for a in range(0, len(x), block):
+            chunk = x[a : a + block]
+            if sample_format.startswith("s16"):
+                data = np.clip(np.rint(chunk * 32767), -32768, 32767).astype(np.int16)[None]
+            else:
+                data = chunk.astype(np.float32)[None]
+            frame = av.AudioFrame.from_ndarray(data, format=sample_format, layout="mono")
+            frame.sample_rate, frame.pts = rate, pts
+            pts += len(chunk)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    buffer.seek(0)
+    pieces = []
+    with av.open(buffer, "r") as src:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        for frame in src.decode(audio=0):
+            for r in resampler.resample(frame):
+                pieces.append(r.to_ndarray().reshape(-1))
+        for r in resampler.resample(None):
+            pieces.append(r.to_ndarray().reshape(-1))
+    decoded = np.concatenate(pieces).astype(np.float64) if pieces else np.zeros(0)
+    return align_to(decoded, x, rate)
+
+
+def codec_lag(decoded, original, rate, max_lag_s=0.1):
+    """Samples by which `decoded` lags `original` (0..max_lag_s), by cross-correlation over the first 20 s."""
+    n = min(len(original), 20 * rate)
+    max_lag = int(max_lag_s * rate)
+    a, b = original[:n], decoded[: n + max_lag]
+    size = 1 << int(math.ceil(math.log2(len(a) + len(b))))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    return int(np.argmax(corr[: max_lag + 1]))
+
+
+def align_to(decoded, original, rate):
+    lag = codec_lag(decoded, original, rate)
+    out = np.zeros(len(original))
+    usable = decoded[lag : lag + len(original)]
+    out[: len(usable)] = usable
+    return out
+
+
+def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
+    """One augmented copy of `samples` (mono float at `rate`) and a dict of what was done to it.
+
+    `events`: (type_index, start_ms, end_ms) labels of the file, `type_names` their names; see the
+    comment above for the chain and its ranges."""
+    x = np.asarray(samples, dtype=np.float64)
+    n = len(x)
+    names = [type_names[int(e[0])] if int(e[0]) < len(type_names) else "" for e in events]
+    spans = [(float(e[1]), float(e[2])) for e in events]
+    has_hum = "hum" in names
+    room_out = [s for s, k in zip(spans, names, strict=True) if k in _PROTECT_FROM_ROOM or k not in _KNOWN]
+    no_ring = [s for s, k in zip(spans, names, strict=True) if k != "hum" and k != "long_pause"]
+    keep_room = _span_mask(n, room_out, rate)
+    keep_ring = _span_mask(n, no_ring, rate)
+    floor, speech = _levels(x, rate)
+    done = {}
+
+    if rng.random() < 0.5:  # room reverb: the reverberant part only, kept out of the artifact spans
+        rt60, drr = rng.uniform(0.1, 0.8), rng.uniform(0.0, 15.0)
+        from scipy.signal import oaconvolve
+
+        h = room_impulse_response(rng, rate, rt60, drr)
+        wet = oaconvolve(x * keep_ring, h[1:])[:n]
+        x = x + np.concatenate([[0.0], wet[: n - 1]]) * keep_ring
+        done["reverb"] = {"rt60": round(rt60, 3), "drr_db": round(drr, 1)}
+
+    background = np.zeros(n)
+    if rng.random() < 0.6:  # ambient noise, relative to the file's quiet floor
+        exponent = rng.uniform(0.0, 1.5)
+        level = min(floor * 10 ** (rng.uniform(-12, 0) / 20), speech * 10 ** (-15 / 20))
+        background += level * coloured_noise(rng, n, exponent)
+        done["noise"] = {"exponent": round(exponent, 2), "db_re_speech": round(20 * math.log10(level / speech), 1)}
+    if rng.random() < 0.35:  # a music bed well under the speech
+        db = rng.uniform(20, 35)
+        background += speech * 10 ** (-db / 20) * music_bed(rng, n, rate)
+        done["music"] = {"db_under_speech": round(db, 1)}
+    if done.get("noise") or done.get("music"):
+        x = x + background * keep_room
+
+    if rng.random() < 0.6:
+        from scipy.signal import sosfilt
+
+        sos = random_eq(rng, rate, has_hum)
+        if sos is not None:
+            x = sosfilt(sos, x)
+            done["eq"] = len(sos)
+
+    peak = float(np.max(np.abs(x))) if n else 0.0
+    gain_db = rng.uniform(-6, 6)
+    if peak > 0:
+        gain_db = min(gain_db, 20 * math.log10(0.99 / peak))
+    x = x * 10 ** (gain_db / 20)
+    done["gain_db"] = round(gain_db, 1)
+
+    if rng.random() < 0.5 and n > rate // 10:
+        codec = CODECS[rng.integers(len(CODECS))][0]
+        kbps = int(rng.choice([24, 32, 48, 64]))
+        x = codec_round_trip(x, rate, codec, kbps)
+        over = float(np.max(np.abs(x)))
+        if over > 0.999:
+            x *= 0.999 / over
+        done["codec"] = f"{codec} {kbps}k"
+    return quantize16(x), done
+
+
+def augmented_copies(samples, events, type_names, k=2, seed=0, rate=CANONICAL_RATE):
+    """`k` augmented copies of a file's canonical waveform, deterministic for `seed`: [(copy, what was done)]."""
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xA0])
+    return [augment_waveform(samples, events, type_names, rng, rate) for _ in range(k)]
+
+
+def variant_features(samples, events, type_names, k=2, seed=0, config: FeatureConfig | None = None):
+    """Features (float16, as the feature cache stores them) of `k` augmented copies of a canonical waveform."""
+    from detector.features import FeatureExtractor
+
+    extractor = FeatureExtractor(config)
+    copies = augmented_copies(samples, events, type_names, k, seed)
+    return [extractor.from_array(copy).astype(np.float16) for copy, _ in copies]
