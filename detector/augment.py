@@ -372,6 +372,37 @@ def align_to(decoded, original, rate):
     return out
 
 
+def _samples(span_ms, n, rate):
+    return max(0, int(span_ms[0] * rate / 1000)), min(n, int(math.ceil(span_ms[1] * rate / 1000)))
+
+
+HUM_MARGIN_DB = 6.0  # the added background stays this far under each hum's own level below 700 Hz
+
+
+def _hum_safe_scale(x, background, hum_spans, rate):
+    """Factor (<= 1) for the background so that, below 700 Hz, it stays HUM_MARGIN_DB under the weakest
+    labelled hum. A hum's level is how much it raises the span's quiet frames (20th percentile of the
+    20 ms frame power below 700 Hz) over the 1 s either side; a hum too weak to measure that way keeps
+    the background under the quiet frames' level itself."""
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(4, 700, "low", fs=rate, output="sos")
+    low_x, low_bg = sosfilt(sos, x), sosfilt(sos, background)
+    hop = rate // 50
+    scale = 1.0
+    for a, b in hum_spans:
+        if b - a < 2 * hop:
+            continue
+        inside = _frame_rms(low_x[a:b], hop) ** 2
+        around = np.concatenate([low_x[max(0, a - rate) : a], low_x[b : b + rate]])
+        quiet_out = np.percentile(_frame_rms(around, hop) ** 2, 20) if len(around) >= hop else 0.0
+        excess = np.percentile(inside, 20) - quiet_out
+        allowed = math.sqrt(max(excess, 0.1 * np.percentile(inside, 20), 1e-14)) * 10 ** (-HUM_MARGIN_DB / 20)
+        have = float(np.sqrt(np.median(_frame_rms(low_bg[a:b], hop) ** 2))) + 1e-20
+        scale = min(scale, allowed / have)
+    return float(min(scale, 1.0))
+
+
 def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
     """One augmented copy of `samples` (mono float at `rate`) and a dict of what was done to it.
 
@@ -382,34 +413,43 @@ def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
     names = [type_names[int(e[0])] if int(e[0]) < len(type_names) else "" for e in events]
     spans = [(float(e[1]), float(e[2])) for e in events]
     has_hum = "hum" in names
-    room_out = [s for s, k in zip(spans, names, strict=True) if k in _PROTECT_FROM_ROOM or k not in _KNOWN]
-    no_ring = [s for s, k in zip(spans, names, strict=True) if k != "hum" and k != "long_pause"]
-    keep_room = _span_mask(n, room_out, rate)
-    keep_ring = _span_mask(n, no_ring, rate)
+    cut = [s for s, k in zip(spans, names, strict=True) if k == "dropout" or k not in _KNOWN]
+    no_feed = cut + [s for s, k in zip(spans, names, strict=True) if k == "glitch"]
+    keep = _span_mask(n, cut, rate)  # where the room's sound (reverb, background) is heard
+    feed = _span_mask(n, no_feed, rate)  # what rings in the room
+    clipped = [_samples(s, n, rate) for s, k in zip(spans, names, strict=True) if k == "clipping"]
+    limits = [(float(x[a:b].min()), float(x[a:b].max())) if b > a else (0.0, 0.0) for a, b in clipped]
     floor, speech = _levels(x, rate)
     done = {}
 
-    if rng.random() < 0.5:  # room reverb: the reverberant part only, kept out of the artifact spans
+    if rng.random() < 0.5:  # room reverb: the reverberant part, added to the direct sound
         rt60, drr = rng.uniform(0.1, 0.8), rng.uniform(0.0, 15.0)
         from scipy.signal import oaconvolve
 
         h = room_impulse_response(rng, rate, rt60, drr)
-        wet = oaconvolve(x * keep_ring, h[1:])[:n]
-        x = x + np.concatenate([[0.0], wet[: n - 1]]) * keep_ring
+        wet = oaconvolve(x * feed, h[1:])[:n]
+        x = x + np.concatenate([[0.0], wet[: n - 1]]) * keep
         done["reverb"] = {"rt60": round(rt60, 3), "drr_db": round(drr, 1)}
 
     background = np.zeros(n)
-    if rng.random() < 0.6:  # ambient noise, relative to the file's quiet floor
+    if rng.random() < 0.6:  # ambient noise, 15-45 dB under the speech, white to pink-brown
         exponent = rng.uniform(0.0, 1.5)
-        level = min(floor * 10 ** (rng.uniform(-12, 0) / 20), speech * 10 ** (-15 / 20))
+        level = speech * 10 ** (-rng.uniform(15, 45) / 20)
         background += level * coloured_noise(rng, n, exponent)
         done["noise"] = {"exponent": round(exponent, 2), "db_re_speech": round(20 * math.log10(level / speech), 1)}
     if rng.random() < 0.35:  # a music bed well under the speech
         db = rng.uniform(20, 35)
         background += speech * 10 ** (-db / 20) * music_bed(rng, n, rate)
         done["music"] = {"db_under_speech": round(db, 1)}
-    if done.get("noise") or done.get("music"):
-        x = x + background * keep_room
+    if "noise" in done or "music" in done:
+        if has_hum:
+            hum = [_samples(s, n, rate) for s, k in zip(spans, names, strict=True) if k == "hum"]
+            scale = _hum_safe_scale(x, background, hum, rate)
+            background *= scale
+            done["background_scale_for_hum"] = round(scale, 3)
+        x = x + background * keep
+    for (a, b), (low, high) in zip(clipped, limits, strict=True):  # the converter clips what the room added too
+        x[a:b] = np.clip(x[a:b], low, high)
 
     if rng.random() < 0.6:
         from scipy.signal import sosfilt
