@@ -1,6 +1,6 @@
-"""Feature-level augmentation, computed through the log features so the result stays plausible.
+"""Augmentation: at the feature level (what training does by default), and at the waveform level.
 
-Training only has features (no audio), so augmentation works on them:
+The server trains on cached features (no audio), so the default augmentation works on them:
 
 - `gain_and_tilt`: a gain of +-8 dB and a spectral tilt of +-3 dB across the mel bands.
   Powers are recovered from the logs (the extractor's floors 1e-8, 1e-5, 1e-3 undone),
@@ -15,6 +15,10 @@ Training only has features (no audio), so augmentation works on them:
   truly resampled audio is about 0.03 (log-mel), 0.01 (energy), 0.25 (flatness) and 0.1
   (discontinuity), against 0.6, 0.03, 2.4 and 0.16 without it. Training on a mix of
   (emulated) source rates keeps the model from learning the resampler.
+
+Where the audio is at hand, `augmented_copies` / `variant_features` make copies of a file's
+canonical waveform through random rooms, backgrounds, EQ and codecs (see the comment before
+them); training picks among the file's features and the copies' (TrainFile.variants).
 """
 
 import io
@@ -132,34 +136,38 @@ class BandLimiter:
 # `augmented_copies(samples, events, type_names, k, seed)`: k copies of a file's canonical
 # waveform (16 kHz mono float), each passed through a random chain of channel effects, for
 # training on features of audio that went through rooms, microphones, codecs and beds the
-# labelled files never had. Each effect is written from its physical definition (no code is
-# shared with the benchmark's generators). The labels of the copy are the file's labels: every
-# effect and its range are chosen so that it neither erases nor creates an artifact:
+# labelled files never had (`variant_features` gives their features for TrainFile.variants).
+# Each effect is written from its physical definition (no code is shared with the benchmark's
+# generators). A copy keeps the file's labels, so every effect and its range are chosen so that
+# it neither erases nor creates an artifact. The artifacts are already in the waveform, so the
+# chain models where in a recording chain they happened:
 #
-# - the artifacts happened somewhere in a recording chain this function can no longer undo, so
-#   the "room" effects (reverb, ambient noise, a music bed) are kept out of the spans where an
-#   artifact replaced the signal: the reverberant part of the signal and the added background
-#   are faded out (3 ms ramps) inside dropouts and clipping (a dropout stays a drop to silence or
-#   to the file's own floor, a clipped span keeps its flat tops), and reverb is neither fed by
-#   nor added over a glitch (a click after the room does not ring in it, so its end stays where
-#   the label says); types this module does not know are protected like glitches;
-# - ambient noise is set relative to the file's own quiet floor (-12 to 0 dB re the floor, and
-#   at least 15 dB under the speech level) and at most pink, so a hum labelled 8+ dB over the
-#   floor stays over it and a long pause stays a pause;
-# - a music bed (sustained notes and chords, some of them on 100/120/150 Hz so that hum has to be
-#   told from music by its steadiness) sits 20-35 dB under the speech level; its notes always have
-#   an attack, a decay and a vibrato: a bed of perfectly steady mains-locked tones would be hum;
-# - EQ: peaks and shelves of +-6 dB, a high-pass at 50-300 Hz and a low-pass at 3.5-7.5 kHz (both
-#   2nd order); in files with hum the high-pass stays at 40-70 Hz and nothing below 700 Hz is cut by
-#   more than 3 dB (a 300 Hz high-pass would take 50 Hz hum away: -31 dB);
-# - gain: +-6 dB, never raising the peak above 0.99 (no new clipping);
-# - codec round trip (MP3, AAC or Opus at 24-64 kbps through PyAV), re-aligned to the original
-#   by cross-correlation (the encoders' priming delay is 0-50 ms: labels would shift by that),
-#   scaled down if the decoder overshoots full scale.
+# 1. room reverb (p 0.5): a direct path plus an exponentially decaying noise tail, RT60 0.1-0.8 s,
+#    tail 0-15 dB under the direct sound. Glitches (and types this module does not know) do not
+#    feed it (a click in transmission does not ring in the room, so its end stays where the label
+#    says); the reverberant sound is faded out (3 ms ramps) inside dropouts and unknown types (a
+#    dropout in transmission removes the room's sound too).
+# 2. background (p 0.6 noise, p 0.35 music): Gaussian noise with a 1/f^0-1.5 spectrum (white to
+#    between pink and brown) 15-45 dB under the speech level (95th percentile of 20 ms RMS), and a
+#    music bed 20-35 dB under it: sustained notes and chords with harmonics, a third of them within
+#    3% of 100, 120 or 150 Hz (where mains hum's harmonics sit), each with an attack, a decay and a
+#    4-7 Hz vibrato (a bed of perfectly steady mains-locked tones would be hum). Faded out inside
+#    dropouts like the reverb. In files with hum the background is scaled so that below 700 Hz
+#    it stays 6 dB under the weakest labelled hum (`_hum_safe_scale`): a hum labelled 8 dB over a
+#    quiet floor would otherwise vanish under 20 dB SNR noise.
+#    Clipping happened in the converter, after the room: inside clipped spans the sum is clipped
+#    again at the span's own limits, so a clipped span keeps its flat tops.
+# 3. EQ (p 0.6): RBJ biquads: high-pass (p 0.5) at 50-300 Hz, low-pass (p 0.4) at 3.5-7.5 kHz,
+#    low and high shelves and up to 2 peaks of +-6 dB. In files with hum the high-pass stays at
+#    40-70 Hz and nothing below 700 Hz is cut by more than 3 dB (a 300 Hz high-pass would take
+#    50 Hz hum down by 31 dB).
+# 4. gain: +-6 dB, never raising the peak above 0.99 (no new clipping).
+# 5. codec round trip (p 0.5): MP3, AAC or Opus at 24-64 kbps through PyAV, re-aligned to the
+#    original by cross-correlation (the encoders' priming delay would shift every label by up to
+#    tens of ms), scaled down if the decoder overshoots full scale.
 # The copy is rounded to 16 bits as the canonical file would be.
 
 CANONICAL_RATE = 16000
-_PROTECT_FROM_ROOM = ("dropout", "clipping")  # the room's sound (reverb tail, background) is faded out here
 _KNOWN = ("glitch", "dropout", "long_pause", "hum", "clipping")
 HUM_NOTES_HZ = (100.0, 120.0, 150.0)
 CODECS = (("mp3", "libmp3lame", "s16p"), ("aac", "aac", "fltp"), ("opus", "libopus", "s16"))
@@ -225,7 +233,7 @@ def coloured_noise(rng, n, exponent):
     return x / (np.sqrt(np.mean(x**2)) + 1e-20)
 
 
-def music_bed(rng, n, rate, protect_hum_pitches=True):
+def music_bed(rng, n, rate):
     """Sustained notes and chords with harmonics, attack/decay envelopes and a vibrato, unit RMS.
 
     Fundamentals: equal-tempered notes from 65 to 700 Hz, and (a third of the notes) a pitch
