@@ -232,6 +232,46 @@ def variant_features(file: CorpusFile, k: int, cache_dir=None) -> tuple[list[np.
     return list(np.load(path)), meta["seconds"]
 
 
+@functools.lru_cache(maxsize=128)
+def _waveform(file_key, path, filename, content_type):
+    probe = CorpusFile(file_key, "", filename, Path(path), content_type, 0, 0, [])
+    return canonical_waveform(probe)
+
+
+def pasted_variant_features(file: CorpusFile, donors, k: int, cache_dir=None) -> tuple[list, float]:
+    """[(float16 features, events)] of `k` copies of the file with events of `donors` (other CorpusFiles)
+    pasted in and then through the channel chain (detector.augment.pasted_copies), seeded by the file's
+    key, and the seconds it took (the donors' decoding not counted: it is shared by all the files);
+    cached under the donors' keys too."""
+    from detector import augment
+
+    donors = [d for d in donors if d.key != file.key]
+    names = "\n".join(sorted(d.key for d in donors))
+    key = hashlib.sha1(file.data() + file.content_type.encode() + f"paste{k}".encode() + names.encode()).hexdigest()
+    folder = cache_root(cache_dir) / "pasted" / digest(FEATURE_SOURCES + ("detector/augment.py",))
+    folder.mkdir(parents=True, exist_ok=True)
+    path, meta_path = folder / f"{key[:24]}.npz", folder / f"{key[:24]}.json"
+    if not meta_path.exists():
+        pieces = [(_waveform(d.key, str(d.path), d.filename, d.content_type), _labels(d)) for d in donors]
+        started = time.perf_counter()
+        samples = _waveform(file.key, str(file.path), file.filename, file.content_type)
+        seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
+        copies = augment.pasted_copies(samples, _labels(file), pieces, KINDS, k, seed)
+        extractor = FeatureExtractor()
+        stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _, _ in copies])
+        seconds = time.perf_counter() - started
+        np.savez(path, features=stacked)
+        meta = {"seconds": seconds, "events": [e for _, e, _ in copies], "done": [d for _, _, d in copies]}
+        meta_path.write_text(json.dumps(meta))
+    meta = json.loads(meta_path.read_text())
+    stacked = np.load(path)["features"]
+    return [(stacked[i], [tuple(e) for e in meta["events"][i]]) for i in range(k)], meta["seconds"]
+
+
+def _labels(file: CorpusFile):
+    return [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
+
+
 def server_view(file: CorpusFile, cache_dir=None, variants=0) -> TrainFile:
     """The TrainFile the server would build for this upload: float16 features read back as float32;
     with `variants` > 0, that many augmented copies' features (float16) as TrainFile.variants."""

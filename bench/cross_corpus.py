@@ -51,6 +51,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--variants", type=int, default=0, help="waveform-level augmented copies per training file (detector.augment)"
     )
+    parser.add_argument(
+        "--paste",
+        action="store_true",
+        help="with --variants: the copies also get events of the other training files pasted in",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache-dir", default=None, help="default ~/.cache/relay-bench (or RELAY_BENCH_CACHE)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "cross_corpus.json")
@@ -100,7 +105,7 @@ def training_files(family, seed, minutes, args):
     files = corpora.corpus(
         family, seed, n_files(minutes, args.seconds_per_file), args.seconds_per_file, "train", args.cache_dir, log
     )
-    return files, [corpora.server_view(f, args.cache_dir, args.variants) for f in files]
+    return files, [corpora.server_view(f, args.cache_dir, 0 if args.paste else args.variants) for f in files]
 
 
 # ---------------------------------------------------------------- evaluation
@@ -131,17 +136,24 @@ def evaluate(detector, test_files) -> dict:
 
 
 def train_and_test(family, seed, minutes, args, tests) -> dict:
-    from detector.train import TrainConfig, train_detector
+    from detector.train import TrainConfig, split_files, train_detector
 
     files, train = training_files(family, seed, minutes, args)
     audio_minutes = sum(f.duration_ms for f in files) / 60000
     config = TrainConfig(seed=seed) if args.epochs is None else TrainConfig(seed=seed, epochs=args.epochs)
+    copy_seconds = 0.0
+    if args.paste and args.variants:  # donors: the training split's files only (no validation events leak)
+        train_idx, _ = split_files(train, len(KINDS), config.validation_split, config.seed)
+        donors = [files[i] for i in train_idx]
+        for i in train_idx:
+            copies, seconds = corpora.pasted_variant_features(files[i], donors, args.variants, args.cache_dir)
+            train[i].variants = copies
+            copy_seconds += seconds
     log(f"training on {family} seed {seed}: {len(files)} files, {audio_minutes:.1f} min, {config.epochs} epochs ...")
     result = train_detector(train, list(KINDS), config)
     # The copies' cost (decode, effects, features) counts toward the training budget; cached, so the
     # seconds recorded when they were made.
-    copy_seconds = 0.0
-    if args.variants:
+    if args.variants and not args.paste:
         copy_seconds = sum(corpora.variant_features(f, args.variants, args.cache_dir)[1] for f in files)
     run = {
         "train_family": family,
@@ -305,7 +317,7 @@ def report(runs, args, began) -> str:
     parts = [
         f"Cross-corpus event F1 (held-out {args.test_minutes:g} min per family, test seed {args.test_seed}; "
         f"seeds {args.seeds}; epochs {args.epochs or 'default (20)'}; {args.threads} torch threads; "
-        f"{args.variants} augmented copies per training file; "
+        f"{args.variants} augmented copies per training file{' with pasted events' if args.paste else ''}; "
         f"{(time.perf_counter() - began) / 60:.1f} min wall time)",
         "",
         f1_table(rows),

@@ -124,3 +124,56 @@ def test_training_uses_the_copies():
         _train(bad)
     assert train_module.VARIANT_SHARE == 0.5
     assert FeatureConfig().n_channels == files[0].features.shape[1]
+
+
+def test_pasted_events_are_labelled_where_they_land(recording):
+    from detector.augment import paste_events
+
+    samples, events = recording
+    donor_rec = synthesize(5, 12.0, sample_rate=RATE, events_per_minute=10.0)
+    donor = donor_rec.samples.mean(axis=1) if donor_rec.samples.ndim > 1 else donor_rec.samples
+    donor_events = donor_rec.labels(KINDS)
+    rng = np.random.default_rng(0)
+    pasted, labels = paste_events(samples, events, [(donor, donor_events)], KINDS, rng, count=4)
+    again, labels_again = paste_events(
+        samples, events, [(donor, donor_events)], KINDS, np.random.default_rng(0), count=4
+    )
+    np.testing.assert_array_equal(pasted, again)
+    assert labels == labels_again
+    new = [e for e in labels if e not in [tuple(int(v) for v in x) for x in events]]
+    assert 1 <= len(new) <= 4
+    assert all(KINDS[e[0]] != "long_pause" for e in new)
+    for t, s, e in new:
+        a, b = int(s * RATE / 1000), int(e * RATE / 1000)
+        # the piece is one of the donor's events of that type, scaled: correlation with it is ~1
+        best = 0.0
+        inner = pasted[a + 16 : b - 16]
+        for dt, ds, de in donor_events:
+            da = int(ds * RATE / 1000)
+            if dt == t and abs((de - ds) - (e - s)) <= 2:
+                for lag in range(-10, 11):  # labels are whole milliseconds: up to 16 samples apart
+                    seg = donor[da + 16 + lag : da + (b - a) - 16 + lag]
+                    if len(seg) != len(inner) or da + 16 + lag < 0:
+                        continue
+                    if np.max(np.abs(seg)) < 1e-6:  # digital silence stays digital silence
+                        best = max(best, 1.0 if np.max(np.abs(inner)) < 1e-6 else 0.0)
+                    elif np.std(inner) > 0:
+                        best = max(best, float(np.corrcoef(seg, inner)[0, 1]))
+        assert best > 0.99, (KINDS[t], s, e)
+        # and it keeps clear of the file's own events
+        for _, s2, e2 in events:
+            assert e <= s2 - 400 or s >= e2 + 400
+
+
+def test_copies_with_labels_of_their_own_train():
+    files = [fake_file(s, n_frames=800) for s in range(4)]
+    donor = fake_file(9, n_frames=800)
+    with_copies = [
+        TrainFile(f.key, f.features, f.events, f.source_sample_rate, variants=[(donor.features, donor.events)])
+        for f in files
+    ]
+    result = _train(with_copies)
+    assert result.epochs_run == 2
+    bad = [TrainFile(f.key, f.features, f.events, 16000, variants=[(f.features, [(5, 0, 10)])]) for f in files]
+    with pytest.raises(ValueError, match="event type"):
+        _train(bad)
