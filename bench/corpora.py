@@ -206,14 +206,15 @@ def canonical_waveform(file: CorpusFile) -> np.ndarray:
         return np.concatenate(list(read_canonical_blocks(canonical)))
 
 
-def variant_features(file: CorpusFile, k: int, cache_dir=None) -> tuple[list[np.ndarray], float]:
+def variant_features(file: CorpusFile, k: int, cache_dir=None, without=()) -> tuple[list[np.ndarray], float]:
     """Features (float16) of `k` waveform-level augmented copies of the file (detector.augment), seeded by
     the file's key, and the seconds it took to make them (decoding, the copies and their features),
     cached under the digest of the decoder's, extractor's and augmenter's sources."""
     from detector import augment
 
     data = file.data()
-    key = hashlib.sha1(data + file.content_type.encode() + f"k{k}".encode()).hexdigest()[:24]
+    tag = f"k{k}" + "".join(f"-no-{effect}" for effect in sorted(without))  # k2 alone: the keys of old caches
+    key = hashlib.sha1(data + file.content_type.encode() + tag.encode()).hexdigest()[:24]
     folder = cache_root(cache_dir) / "variants" / digest(FEATURE_SOURCES + ("detector/augment.py",))
     folder.mkdir(parents=True, exist_ok=True)
     path, meta_path = folder / f"{key}.npy", folder / f"{key}.json"
@@ -222,7 +223,7 @@ def variant_features(file: CorpusFile, k: int, cache_dir=None) -> tuple[list[np.
         samples = canonical_waveform(file)
         events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
         seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
-        copies = augment.augmented_copies(samples, events, KINDS, k, seed)
+        copies = augment.augmented_copies(samples, events, KINDS, k, seed, probabilities={e: 0.0 for e in without})
         extractor = FeatureExtractor()
         stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _ in copies])
         seconds = time.perf_counter() - started
@@ -272,12 +273,12 @@ def _labels(file: CorpusFile):
     return [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
 
 
-def server_view(file: CorpusFile, cache_dir=None, variants=0) -> TrainFile:
+def server_view(file: CorpusFile, cache_dir=None, variants=0, without=()) -> TrainFile:
     """The TrainFile the server would build for this upload: float16 features read back as float32;
     with `variants` > 0, that many augmented copies' features (float16) as TrainFile.variants."""
     features, rate, _ = canonical_features(file, cache_dir)
     events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
-    copies = variant_features(file, variants, cache_dir)[0] if variants else []
+    copies = variant_features(file, variants, cache_dir, without)[0] if variants else []
     return TrainFile(
         key=file.key, features=features.astype(np.float32), events=events, source_sample_rate=rate, variants=copies
     )

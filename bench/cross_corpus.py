@@ -56,6 +56,9 @@ def parse_args(argv=None):
         action="store_true",
         help="with --variants: the copies also get events of the other training files pasted in",
     )
+    parser.add_argument(
+        "--without", default="", help="with --variants: effects left out of the copies (e.g. codec,music)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache-dir", default=None, help="default ~/.cache/relay-bench (or RELAY_BENCH_CACHE)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "cross_corpus.json")
@@ -66,6 +69,7 @@ def parse_args(argv=None):
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
+    args.without = tuple(e.strip() for e in args.without.split(",") if e.strip())
     args.sizes = [float(s) for s in str(args.sizes).split(",")]
     args.seeds = [int(s) for s in str(args.seeds).split(",")]
     if args.test_seed in args.seeds:
@@ -105,7 +109,8 @@ def training_files(family, seed, minutes, args):
     files = corpora.corpus(
         family, seed, n_files(minutes, args.seconds_per_file), args.seconds_per_file, "train", args.cache_dir, log
     )
-    return files, [corpora.server_view(f, args.cache_dir, 0 if args.paste else args.variants) for f in files]
+    variants = 0 if args.paste else args.variants
+    return files, [corpora.server_view(f, args.cache_dir, variants, args.without) for f in files]
 
 
 # ---------------------------------------------------------------- evaluation
@@ -154,7 +159,8 @@ def train_and_test(family, seed, minutes, args, tests) -> dict:
     # The copies' cost (decode, effects, features) counts toward the training budget; cached, so the
     # seconds recorded when they were made.
     if args.variants and not args.paste:
-        copy_seconds = sum(corpora.variant_features(f, args.variants, args.cache_dir)[1] for f in files)
+        made = [corpora.variant_features(f, args.variants, args.cache_dir, args.without) for f in files]
+        copy_seconds = sum(seconds for _, seconds in made)
     run = {
         "train_family": family,
         "seed": seed,
@@ -317,7 +323,8 @@ def report(runs, args, began) -> str:
     parts = [
         f"Cross-corpus event F1 (held-out {args.test_minutes:g} min per family, test seed {args.test_seed}; "
         f"seeds {args.seeds}; epochs {args.epochs or 'default (20)'}; {args.threads} torch threads; "
-        f"{args.variants} augmented copies per training file{' with pasted events' if args.paste else ''}; "
+        f"{args.variants} augmented copies per training file{' with pasted events' if args.paste else ''}"
+        f"{' without ' + ', '.join(args.without) if args.without else ''}; "
         f"{(time.perf_counter() - began) / 60:.1f} min wall time)",
         "",
         f1_table(rows),

@@ -414,11 +414,16 @@ def _hum_safe_scale(x, background, hum_spans, rate):
     return float(min(scale, 1.0))
 
 
-def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
+EFFECT_PROBABILITIES = {"reverb": 0.5, "noise": 0.6, "music": 0.35, "eq": 0.6, "codec": 0.5}
+
+
+def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE, probabilities=None):
     """One augmented copy of `samples` (mono float at `rate`) and a dict of what was done to it.
 
     `events`: (type_index, start_ms, end_ms) labels of the file, `type_names` their names; see the
-    comment above for the chain and its ranges."""
+    comment above for the chain and its ranges. `probabilities` overrides EFFECT_PROBABILITIES (e.g.
+    {"codec": 0} for an ablation: the random draws are the same, so the other effects are too)."""
+    p = {**EFFECT_PROBABILITIES, **(probabilities or {})}
     x = np.asarray(samples, dtype=np.float64)
     n = len(x)
     names = [type_names[int(e[0])] if int(e[0]) < len(type_names) else "" for e in events]
@@ -433,7 +438,7 @@ def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
     floor, speech = _levels(x, rate)
     done = {}
 
-    if rng.random() < 0.5:  # room reverb: the reverberant part, added to the direct sound
+    if rng.random() < p["reverb"]:  # room reverb: the reverberant part, added to the direct sound
         rt60, drr = rng.uniform(0.1, 0.8), rng.uniform(0.0, 15.0)
         from scipy.signal import oaconvolve
 
@@ -443,12 +448,12 @@ def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
         done["reverb"] = {"rt60": round(rt60, 3), "drr_db": round(drr, 1)}
 
     background = np.zeros(n)
-    if rng.random() < 0.6:  # ambient noise, 15-45 dB under the speech, white to pink-brown
+    if rng.random() < p["noise"]:  # ambient noise, 15-45 dB under the speech, white to pink-brown
         exponent = rng.uniform(0.0, 1.5)
         level = speech * 10 ** (-rng.uniform(15, 45) / 20)
         background += level * coloured_noise(rng, n, exponent)
         done["noise"] = {"exponent": round(exponent, 2), "db_re_speech": round(20 * math.log10(level / speech), 1)}
-    if rng.random() < 0.35:  # a music bed well under the speech
+    if rng.random() < p["music"]:  # a music bed well under the speech
         db = rng.uniform(20, 35)
         background += speech * 10 ** (-db / 20) * music_bed(rng, n, rate)
         done["music"] = {"db_under_speech": round(db, 1)}
@@ -462,7 +467,7 @@ def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
     for (a, b), (low, high) in zip(clipped, limits, strict=True):  # the converter clips what the room added too
         x[a:b] = np.clip(x[a:b], low, high)
 
-    if rng.random() < 0.6:
+    if rng.random() < p["eq"]:
         from scipy.signal import sosfilt
 
         sos = random_eq(rng, rate, has_hum)
@@ -477,7 +482,7 @@ def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
     x = x * 10 ** (gain_db / 20)
     done["gain_db"] = round(gain_db, 1)
 
-    if rng.random() < 0.5 and n > rate // 10:
+    if rng.random() < p["codec"] and n > rate // 10:
         codec = CODECS[rng.integers(len(CODECS))][0]
         kbps = int(rng.choice([24, 32, 48, 64]))
         x = codec_round_trip(x, rate, codec, kbps)
@@ -488,10 +493,10 @@ def augment_waveform(samples, events, type_names, rng, rate=CANONICAL_RATE):
     return quantize16(x), done
 
 
-def augmented_copies(samples, events, type_names, k=2, seed=0, rate=CANONICAL_RATE):
+def augmented_copies(samples, events, type_names, k=2, seed=0, rate=CANONICAL_RATE, probabilities=None):
     """`k` augmented copies of a file's canonical waveform, deterministic for `seed`: [(copy, what was done)]."""
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xA0])
-    return [augment_waveform(samples, events, type_names, rng, rate) for _ in range(k)]
+    return [augment_waveform(samples, events, type_names, rng, rate, probabilities) for _ in range(k)]
 
 
 def variant_features(samples, events, type_names, k=2, seed=0, config: FeatureConfig | None = None):
