@@ -194,11 +194,94 @@ def canonical_features(file: CorpusFile, cache_dir=None) -> tuple[np.ndarray, in
     return np.load(path), meta["sample_rate"], meta["duration_ms"]
 
 
-def server_view(file: CorpusFile, cache_dir=None) -> TrainFile:
-    """The TrainFile the server would build for this upload: float16 features read back as float32."""
+def canonical_waveform(file: CorpusFile) -> np.ndarray:
+    """The canonical samples (16 kHz mono float32 at 16-bit precision) the server would store for this upload."""
+    from detector.audio import read_canonical_blocks
+
+    with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
+        original = Path(tmp) / f"original{Path(file.filename).suffix}"
+        original.write_bytes(file.data())
+        canonical = Path(tmp) / "canonical.flac"
+        decode_to_canonical(original, canonical, content_type=file.content_type)
+        return np.concatenate(list(read_canonical_blocks(canonical)))
+
+
+def variant_features(file: CorpusFile, k: int, cache_dir=None, without=()) -> tuple[list[np.ndarray], float]:
+    """Features (float16) of `k` waveform-level augmented copies of the file (detector.augment), seeded by
+    the file's key, and the seconds it took to make them (decoding, the copies and their features),
+    cached under the digest of the decoder's, extractor's and augmenter's sources."""
+    from detector import augment
+
+    data = file.data()
+    tag = f"k{k}" + "".join(f"-no-{effect}" for effect in sorted(without))  # k2 alone: the keys of old caches
+    key = hashlib.sha1(data + file.content_type.encode() + tag.encode()).hexdigest()[:24]
+    folder = cache_root(cache_dir) / "variants" / digest(FEATURE_SOURCES + ("detector/augment.py",))
+    folder.mkdir(parents=True, exist_ok=True)
+    path, meta_path = folder / f"{key}.npy", folder / f"{key}.json"
+    if not meta_path.exists():
+        started = time.perf_counter()
+        samples = canonical_waveform(file)
+        events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
+        seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
+        copies = augment.augmented_copies(samples, events, KINDS, k, seed, probabilities={e: 0.0 for e in without})
+        extractor = FeatureExtractor()
+        stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _ in copies])
+        seconds = time.perf_counter() - started
+        np.save(path, stacked)
+        meta_path.write_text(json.dumps({"seconds": seconds, "done": [d for _, d in copies]}))
+    meta = json.loads(meta_path.read_text())
+    return list(np.load(path)), meta["seconds"]
+
+
+@functools.lru_cache(maxsize=128)
+def _waveform(file_key, path, filename, content_type):
+    probe = CorpusFile(file_key, "", filename, Path(path), content_type, 0, 0, [])
+    return canonical_waveform(probe)
+
+
+def pasted_variant_features(file: CorpusFile, donors, k: int, cache_dir=None) -> tuple[list, float]:
+    """[(float16 features, events)] of `k` copies of the file with events of `donors` (other CorpusFiles)
+    pasted in and then through the channel chain (detector.augment.pasted_copies), seeded by the file's
+    key, and the seconds it took (the donors' decoding not counted: it is shared by all the files);
+    cached under the donors' keys too."""
+    from detector import augment
+
+    donors = [d for d in donors if d.key != file.key]
+    names = "\n".join(sorted(d.key for d in donors))
+    key = hashlib.sha1(file.data() + file.content_type.encode() + f"paste{k}".encode() + names.encode()).hexdigest()
+    folder = cache_root(cache_dir) / "pasted" / digest(FEATURE_SOURCES + ("detector/augment.py",))
+    folder.mkdir(parents=True, exist_ok=True)
+    path, meta_path = folder / f"{key[:24]}.npz", folder / f"{key[:24]}.json"
+    if not meta_path.exists():
+        pieces = [(_waveform(d.key, str(d.path), d.filename, d.content_type), _labels(d)) for d in donors]
+        started = time.perf_counter()
+        samples = _waveform(file.key, str(file.path), file.filename, file.content_type)
+        seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
+        copies = augment.pasted_copies(samples, _labels(file), pieces, KINDS, k, seed)
+        extractor = FeatureExtractor()
+        stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _, _ in copies])
+        seconds = time.perf_counter() - started
+        np.savez(path, features=stacked)
+        meta = {"seconds": seconds, "events": [e for _, e, _ in copies], "done": [d for _, _, d in copies]}
+        meta_path.write_text(json.dumps(meta))
+    meta = json.loads(meta_path.read_text())
+    stacked = np.load(path)["features"]
+    return [(stacked[i], [tuple(e) for e in meta["events"][i]]) for i in range(k)], meta["seconds"]
+
+
+def _labels(file: CorpusFile):
+    return [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
+
+
+def server_view(file: CorpusFile, cache_dir=None, variants=0, without=()) -> TrainFile:
+    """The TrainFile the server would build for this upload: float16 features read back as float32;
+    with `variants` > 0, that many augmented copies' features (float16) as TrainFile.variants."""
     features, rate, _ = canonical_features(file, cache_dir)
     events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
-    return TrainFile(key=file.key, features=features.astype(np.float32), events=events, source_sample_rate=rate)
+    copies = variant_features(file, variants, cache_dir, without)[0] if variants else []
+    return TrainFile(
+        key=file.key, features=features.astype(np.float32), events=events, source_sample_rate=rate, variants=copies
+    )
 
 
 def describe(files) -> dict:

@@ -48,6 +48,17 @@ def parse_args(argv=None):
     parser.add_argument("--test-seed", type=int, default=1000)
     parser.add_argument("--seconds-per-file", type=float, default=60.0)
     parser.add_argument("--mp3-kbps", type=int, default=64, help="0: no MP3 check")
+    parser.add_argument(
+        "--variants", type=int, default=0, help="waveform-level augmented copies per training file (detector.augment)"
+    )
+    parser.add_argument(
+        "--paste",
+        action="store_true",
+        help="with --variants: the copies also get events of the other training files pasted in",
+    )
+    parser.add_argument(
+        "--without", default="", help="with --variants: effects left out of the copies (e.g. codec,music)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache-dir", default=None, help="default ~/.cache/relay-bench (or RELAY_BENCH_CACHE)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "cross_corpus.json")
@@ -58,6 +69,7 @@ def parse_args(argv=None):
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
+    args.without = tuple(e.strip() for e in args.without.split(",") if e.strip())
     args.sizes = [float(s) for s in str(args.sizes).split(",")]
     args.seeds = [int(s) for s in str(args.seeds).split(",")]
     if args.test_seed in args.seeds:
@@ -97,7 +109,8 @@ def training_files(family, seed, minutes, args):
     files = corpora.corpus(
         family, seed, n_files(minutes, args.seconds_per_file), args.seconds_per_file, "train", args.cache_dir, log
     )
-    return files, [corpora.server_view(f, args.cache_dir) for f in files]
+    variants = 0 if args.paste else args.variants
+    return files, [corpora.server_view(f, args.cache_dir, variants, args.without) for f in files]
 
 
 # ---------------------------------------------------------------- evaluation
@@ -128,20 +141,35 @@ def evaluate(detector, test_files) -> dict:
 
 
 def train_and_test(family, seed, minutes, args, tests) -> dict:
-    from detector.train import TrainConfig, train_detector
+    from detector.train import TrainConfig, split_files, train_detector
 
     files, train = training_files(family, seed, minutes, args)
     audio_minutes = sum(f.duration_ms for f in files) / 60000
     config = TrainConfig(seed=seed) if args.epochs is None else TrainConfig(seed=seed, epochs=args.epochs)
+    copy_seconds = 0.0
+    if args.paste and args.variants:  # donors: the training split's files only (no validation events leak)
+        train_idx, _ = split_files(train, len(KINDS), config.validation_split, config.seed)
+        donors = [files[i] for i in train_idx]
+        for i in train_idx:
+            copies, seconds = corpora.pasted_variant_features(files[i], donors, args.variants, args.cache_dir)
+            train[i].variants = copies
+            copy_seconds += seconds
     log(f"training on {family} seed {seed}: {len(files)} files, {audio_minutes:.1f} min, {config.epochs} epochs ...")
     result = train_detector(train, list(KINDS), config)
+    # The copies' cost (decode, effects, features) counts toward the training budget; cached, so the
+    # seconds recorded when they were made.
+    if args.variants and not args.paste:
+        made = [corpora.variant_features(f, args.variants, args.cache_dir, args.without) for f in files]
+        copy_seconds = sum(seconds for _, seconds in made)
     run = {
         "train_family": family,
         "seed": seed,
         "size_minutes": minutes,
         "audio_minutes": audio_minutes,
         "training_seconds": result.seconds,
-        "seconds_per_hour": result.seconds / (audio_minutes / 60),
+        "variants": args.variants,
+        "copy_seconds": copy_seconds,
+        "seconds_per_hour": (result.seconds + copy_seconds) / (audio_minutes / 60),
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "validation_macro_f1": result.metrics["macro_f1"],
@@ -150,7 +178,8 @@ def train_and_test(family, seed, minutes, args, tests) -> dict:
     }
     scores = ", ".join(f"{name} {m['macro_f1']:.3f}" for name, m in run["tests"].items())
     log(
-        f"  trained in {result.seconds:.0f} s ({run['seconds_per_hour']:.0f} s/h, {result.epochs_run} epochs, "
+        f"  trained in {result.seconds:.0f} s + copies {copy_seconds:.0f} s ({run['seconds_per_hour']:.0f} s/h, "
+        f"{result.epochs_run} epochs, "
         f"best {result.best_epoch}, validation {result.metrics['macro_f1']:.3f}); test macro F1: {scores}"
     )
     return run
@@ -294,6 +323,8 @@ def report(runs, args, began) -> str:
     parts = [
         f"Cross-corpus event F1 (held-out {args.test_minutes:g} min per family, test seed {args.test_seed}; "
         f"seeds {args.seeds}; epochs {args.epochs or 'default (20)'}; {args.threads} torch threads; "
+        f"{args.variants} augmented copies per training file{' with pasted events' if args.paste else ''}"
+        f"{' without ' + ', '.join(args.without) if args.without else ''}; "
         f"{(time.perf_counter() - began) / 60:.1f} min wall time)",
         "",
         f1_table(rows),

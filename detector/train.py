@@ -30,7 +30,9 @@ What the configuration means:
   on: slightly optimistic for unseen files.
 
 Augmentation (detector.augment), drawn per file and epoch: the file's features or
-those of the same audio at a lower sample rate (emulated once per file), a gain of
+those of the same audio at a lower sample rate (emulated once per file) or, for a file
+given augmented copies (`TrainFile.variants`, features of waveform-level copies from
+detector.augment.variant_features), one of those with probability VARIANT_SHARE; a gain of
 +-8 dB computed exactly through the log features, a spectral tilt of +-3 dB; and the
 window jitter above. Also: per-type positive weights in the BCE loss for rare types,
 gradient clipping, and an exponential moving average of the weights (what is validated
@@ -72,6 +74,7 @@ WINDOWS_PER_PACK = 8  # consecutive training windows run as one example (see tra
 MAX_POS_WEIGHT = 30.0  # positive frames of a type weigh sqrt(negatives / positives), at most this
 GAIN_DB = 8.0  # augmentation: gain drawn from +-GAIN_DB per file and epoch
 TILT_DB = 3.0  # ... and a spectral tilt from +-TILT_DB
+VARIANT_SHARE = 0.5  # files with augmented copies (TrainFile.variants) train on one of them this often
 
 
 class TrainingCancelled(Exception):
@@ -84,6 +87,12 @@ class TrainFile:
     features: np.ndarray  # (frames, FeatureConfig().n_channels) float32 from FeatureExtractor, 10 ms frames
     events: list[tuple[int, int, int]]  # (type_index, start_ms, end_ms)
     source_sample_rate: int
+    # Optional features (same shape; float16 or float32) of augmented copies of the file's audio
+    # (detector.augment.variant_features): each epoch a file trains on one of them with probability
+    # VARIANT_SHARE, else on its features or their lower-rate emulation as without copies. A copy
+    # with labels of its own (e.g. events pasted in: detector.augment.paste_events) is given as a
+    # (features, events) tuple; a plain array has the file's events.
+    variants: list = field(default_factory=list)
 
 
 @dataclass
@@ -226,6 +235,12 @@ def check_inputs(files, type_names, config, feature_config):
             raise ValueError(f"file {f.key}: features must be (frames, {n_channels}), got {f.features.shape}")
         if len(f.features) == 0:
             raise ValueError(f"file {f.key} has no frames")
+        for v in getattr(f, "variants", None) or []:
+            v, events = v if isinstance(v, tuple) else (v, [])
+            if v.shape != f.features.shape:
+                raise ValueError(f"file {f.key}: an augmented copy's features are {v.shape}, not {f.features.shape}")
+            if any(not 0 <= int(e[0]) < n_types for e in events):
+                raise ValueError(f"file {f.key}: an augmented copy has an event type outside the {n_types} types")
         for e in f.events:
             if not 0 <= int(e[0]) < n_types:
                 raise ValueError(f"file {f.key}: event type index {e[0]} is not one of the {n_types} types")
@@ -302,7 +317,7 @@ class TrainingSet:
         self.feature_config, self.packing = feature_config, packing
         limiter = BandLimiter(feature_config)
         frame_ms, margin = feature_config.frame_ms, packing.margin
-        self.originals, self.lowered, self.spans = [], [], []
+        self.originals, self.lowered, self.spans, self.variants, self.own_targets = [], [], [], [], []
         masks, targets, examples = [], [], []
         self.positive_frames, self.frames = np.zeros(n_types), 0
         offset = 0
@@ -314,6 +329,14 @@ class TrainingSet:
             padded = n + 2 * margin + packing.scored
             self.originals.append(f.features)
             self.lowered.append(_lowered(f, limiter, feature_config, rng))
+            copies = []  # (features, frame targets or None for the file's own)
+            for v in getattr(f, "variants", None) or []:
+                if isinstance(v, tuple):
+                    copies.append((v[0], events_to_frames(v[1], n, n_types, frame_ms)))
+                else:
+                    copies.append((v, None))
+            self.variants.append(copies)
+            self.own_targets.append(y if any(t is not None for _, t in copies) else None)
             mask = np.zeros(padded, dtype=np.float32)
             mask[margin : margin + n] = 1.0
             target = np.zeros((padded, n_types), dtype=np.float32)
@@ -340,12 +363,19 @@ class TrainingSet:
         and tilt; then made relative to the file (if the config says so) and normalised."""
         mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
         n_mels = self.feature_config.n_mels
-        for (start, n), original, lower in zip(self.spans, self.originals, self.lowered, strict=True):
-            source = lower if rng.random() < 0.5 else original
+        files = zip(self.spans, self.originals, self.lowered, self.variants, self.own_targets, strict=True)
+        for (start, n), original, lower, variants, own_target in files:
+            target = None
+            if variants and rng.random() < VARIANT_SHARE:  # no draw for files without copies: as before
+                source, target = variants[int(rng.integers(len(variants)))]
+            else:
+                source = lower if rng.random() < 0.5 else original
+            if own_target is not None:  # some copy has labels of its own: this epoch's labels
+                self.target[start : start + n] = torch.from_numpy(own_target if target is None else target)
             gain = torch.tensor([rng.uniform(-GAIN_DB, GAIN_DB)], dtype=torch.float32)
             tilt = torch.tensor([rng.uniform(-TILT_DB, TILT_DB)], dtype=torch.float32)
             for a in range(0, n, 20000):
-                chunk = torch.from_numpy(np.ascontiguousarray(source[a : a + 20000].T))[None]
+                chunk = torch.from_numpy(np.ascontiguousarray(source[a : a + 20000].T, dtype=np.float32))[None]
                 self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
             x = self.x[start : start + n]
             x -= torch.from_numpy(file_offset(x.numpy(), self.feature_config)) + mean
