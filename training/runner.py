@@ -14,10 +14,13 @@ import uuid
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 from django.db import transaction
 
 from datasets.runner import load_features, save_features
 from detector.artifact import Detector
+from detector.audio import read_canonical_blocks
+from detector.augment import variant_features
 from detector.features import FeatureConfig, FeatureExtractor
 from detector.metrics import EVALUATION, event_metrics
 from detector.train import TrainConfig, TrainFile, TrainingCancelled, train_detector
@@ -77,7 +80,14 @@ def run(job, run):
     type_names = job.config["artifact_types"]
     files = list(training_files(job.annotation_set).order_by("id"))
     logger.info("training job %s: %d files, types %s", job.pk, len(files), ",".join(type_names))
-    train_files = load_training_files(files, training_events(job.annotation_set, type_names), run)
+    train_files = load_training_files(
+        files,
+        training_events(job.annotation_set, type_names),
+        run,
+        copies=job.config.get("waveform_copies", 0),
+        seed=job.config.get("seed", 0),
+        type_names=type_names,
+    )
     report(run, TrainingStage.TRAINING)
     result = train(job, train_files, type_names, run)
     report(run, TrainingStage.EVALUATING)
@@ -91,26 +101,51 @@ def run(job, run):
         "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early,
         "training_seconds": round(result.seconds, 1),
+        "augmented_copies": sum(len(f.variants) for f in train_files),
     }
     report(run, TrainingStage.SAVING)
     save(job, result, metrics, run)
 
 
-def load_training_files(files, events, run):
+def load_training_files(files, events, run, copies=0, seed=0, type_names=()):
+    """The TrainFiles of `files`: cached features, and with `copies`, the features of that many
+    augmented copies of each file's audio (detector.augment.variant_features)."""
     feature_config = FeatureConfig()
     report(run, TrainingStage.FEATURES)
     train_files = []
     for index, audio in enumerate(files):
+        labels = events.get(audio.pk, [])
         train_files.append(
             TrainFile(
                 key=str(audio.pk),
                 features=cached_features(audio, feature_config),
-                events=events.get(audio.pk, []),
+                events=labels,
                 source_sample_rate=audio.sample_rate or 16000,
+                variants=augmented_features(audio, labels, type_names, copies, seed + index, feature_config),
             )
         )
         report(run, TrainingStage.FEATURES, (index + 1) / len(files))
     return train_files
+
+
+def augmented_features(audio, labels, type_names, copies, seed, feature_config):
+    """Features (float32) of `copies` augmented copies of the file's canonical audio; [] for none."""
+    if not copies:
+        return []
+    with tempfile.TemporaryDirectory(prefix="relay-train-") as tmp:
+        samples = np.concatenate(list(read_canonical_blocks(canonical_copy(audio, Path(tmp)))) or [np.zeros(0)])
+    made = variant_features(samples, labels, type_names, copies, seed, feature_config)
+    return [features.astype(np.float32) for features in made]
+
+
+def canonical_copy(audio, folder):
+    """The file's canonical FLAC, downloaded into `folder`; WorkFailed if it is gone."""
+    canonical = folder / "canonical.flac"
+    try:
+        storage.download(audio.canonical_key, canonical)
+    except storage.ObjectMissing:
+        raise WorkFailed(f"the decoded audio of {audio.filename} ({audio.pk}) is no longer in storage") from None
+    return canonical
 
 
 def cached_features(audio, feature_config):
@@ -121,12 +156,7 @@ def cached_features(audio, feature_config):
     except storage.ObjectMissing:
         logger.info("no feature cache for audio %s (%s): computing it", audio.pk, feature_config.cache_key)
     with tempfile.TemporaryDirectory(prefix="relay-train-") as tmp:
-        canonical = Path(tmp) / "canonical.flac"
-        try:
-            storage.download(audio.canonical_key, canonical)
-        except storage.ObjectMissing:
-            raise WorkFailed(f"the decoded audio of {audio.filename} ({audio.pk}) is no longer in storage") from None
-        features = FeatureExtractor(feature_config).from_file(canonical)
+        features = FeatureExtractor(feature_config).from_file(canonical_copy(audio, Path(tmp)))
     save_features(key, features)
     return features
 

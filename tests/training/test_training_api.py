@@ -61,6 +61,7 @@ def test_create_queues_a_job_pinned_to_the_version(api, dataset, published, djan
         "chunk_size_ms": 500,
         "stride_ms": 250,
         "seed": 0,
+        "waveform_copies": 0,
     }
     assert job["model_id"] is None and job["metrics"] is None and job["tenant_id"] == str(api.tenant.id)
     assert len(sent_tasks(callbacks)) == 1  # the task is sent once the job is committed
@@ -73,6 +74,8 @@ def test_create_queues_a_job_pinned_to_the_version(api, dataset, published, djan
         ({"epochs": 0}, ["body", "config", "epochs"]),
         ({"epochs": 101}, ["body", "config", "epochs"]),
         ({"validation_split": 0.6}, ["body", "config", "validation_split"]),
+        ({"waveform_copies": 5}, ["body", "config", "waveform_copies"]),
+        ({"waveform_copies": "2"}, ["body", "config", "waveform_copies"]),
         ({"learning_rate": 0.5}, ["body", "config", "learning_rate"]),
         ({"batch_size": 4}, ["body", "config", "batch_size"]),
         ({"epochs": "5"}, ["body", "config", "epochs"]),

@@ -129,3 +129,28 @@ def test_missing_stored_audio_fails_the_job_readably(api, trained):
     job = corpus.train(client, dataset, annotation_set, epochs=1, timeout=120)
     assert job["status"] == "failed" and "no longer in storage" in job["error_message"], job
     assert Annotation.objects.filter(annotation_set_id=annotation_set["id"]).exists()
+
+
+def test_training_on_augmented_copies_of_the_audio(api, trained):
+    """waveform_copies: each file's canonical audio is fetched and augmented before training."""
+    client = JsonClient(api)
+    dataset, annotation_set = corpus.corpus_for(api, trained["corpus"], client)
+    job = client.post(
+        "/training-jobs",
+        {
+            "dataset_id": dataset["id"],
+            "annotation_set_id": annotation_set["id"],
+            "config": {"artifact_types": list(corpus.KINDS), "epochs": 1, "waveform_copies": 1, "seed": 5},
+        },
+    )
+    assert job["config"]["waveform_copies"] == 1
+    job = wait_until(
+        lambda: (body := client.get(f"/training-jobs/{job['id']}"))["status"] in ("completed", "failed") and body,
+        timeout=300,
+        interval=1,
+        message="the job to finish",
+    )
+    assert job["status"] == "completed", job
+    assert job["metrics"]["epochs_run"] == 1 and "macro_f1" in job["metrics"]
+    files = job["metrics"]["training_files"] + job["metrics"]["validation_files"]
+    assert job["metrics"]["augmented_copies"] == files  # one copy of every file
