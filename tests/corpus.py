@@ -43,14 +43,15 @@ def build_corpus(client, dataset_name="corpus"):
     return dataset, annotation_set, Corpus(rows, events)
 
 
-def train(client, dataset, annotation_set, epochs=EPOCHS, timeout=900):
+def train(client, dataset, annotation_set, epochs=EPOCHS, timeout=900, **config):
+    """Train through the API and wait until the job ends; `config` adds to the job's config."""
     job = client.post(
         "/training-jobs",
         {
             "dataset_id": dataset["id"],
             "annotation_set_id": annotation_set["id"],
             "name": "test model",
-            "config": {"artifact_types": list(KINDS), "epochs": epochs, "validation_split": 0.25, "seed": 3},
+            "config": {"artifact_types": list(KINDS), "epochs": epochs, "validation_split": 0.25, "seed": 3, **config},
         },
     )
     deadline = time.monotonic() + timeout

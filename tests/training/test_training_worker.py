@@ -135,22 +135,8 @@ def test_training_on_augmented_copies_of_the_audio(api, trained):
     """waveform_copies: each file's canonical audio is fetched and augmented before training."""
     client = JsonClient(api)
     dataset, annotation_set = corpus.corpus_for(api, trained["corpus"], client)
-    job = client.post(
-        "/training-jobs",
-        {
-            "dataset_id": dataset["id"],
-            "annotation_set_id": annotation_set["id"],
-            "config": {"artifact_types": list(corpus.KINDS), "epochs": 1, "waveform_copies": 1, "seed": 5},
-        },
-    )
-    assert job["config"]["waveform_copies"] == 1
-    job = wait_until(
-        lambda: (body := client.get(f"/training-jobs/{job['id']}"))["status"] in ("completed", "failed") and body,
-        timeout=300,
-        interval=1,
-        message="the job to finish",
-    )
-    assert job["status"] == "completed", job
+    job = corpus.train(client, dataset, annotation_set, epochs=1, timeout=300, waveform_copies=1)
+    assert job["status"] == "completed" and job["config"]["waveform_copies"] == 1, job
     assert job["metrics"]["epochs_run"] == 1 and "macro_f1" in job["metrics"]
     files = job["metrics"]["training_files"] + job["metrics"]["validation_files"]
     assert job["metrics"]["augmented_copies"] == files  # one copy of every file
