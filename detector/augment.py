@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from detector.audio import quantize16
-from detector.features import FeatureConfig, mel_filterbank
+from detector.features import FeatureConfig, extractor_for, mel_filterbank
 
 # soxr HQ's magnitude response in dB at fractions of the source's Nyquist frequency (measured).
 _TRANSITION = ([0.93, 0.94, 0.96, 0.98, 1.0, 1.001], [0.0, -0.6, -8.0, -33.0, -50.0, -300.0])
@@ -501,9 +501,7 @@ def augmented_copies(samples, events, type_names, k=2, seed=0, rate=CANONICAL_RA
 
 def variant_features(samples, events, type_names, k=2, seed=0, config: FeatureConfig | None = None):
     """Features (float16, as the feature cache stores them) of `k` augmented copies of a canonical waveform."""
-    from detector.features import FeatureExtractor
-
-    extractor = FeatureExtractor(config)
+    extractor = extractor_for(config or FeatureConfig())
     copies = augmented_copies(samples, events, type_names, k, seed)
     return [extractor.from_array(copy).astype(np.float16) for copy, _ in copies]
 

@@ -591,7 +591,7 @@ def execute(task, model, pk, fn, limit):
     try:
         item = claim(model, pk, token)
     except OUTAGES as error:
-        return _retry_or_fail(task, model, pk, token, error, retries)
+        return _retry_or_fail(task, model, [pk], token, error, retries)
     if item is None:
         logger.info("%s %s is not waiting for a worker (finished, cancelled or held by another)", life.kind, pk)
         return None
@@ -614,7 +614,7 @@ def execute(task, model, pk, fn, limit):
         fail(model, pk, f"it took longer than the time limit of {limit} s", token=token)
     except OUTAGES as error:
         outcome = "retried"
-        return _retry_or_fail(task, model, pk, token, error, retries)
+        return _retry_or_fail(task, model, [pk], token, error, retries)
     except Exception:
         logger.exception("%s %s: internal error in task %s", life.kind, pk, token)
         fail(model, pk, _internal_error(life, token), token=token)
@@ -649,7 +649,7 @@ def execute_many(task, model, pks, prepare, commit_many, threads, limit):
     try:
         items = claim_many(model, pks, token)
     except OUTAGES as error:
-        return _retry_or_fail_many(task, model, pks, token, error, retries)
+        return _retry_or_fail(task, model, pks, token, error, retries, args=[pks])
     if len(items) < len(pks):
         logger.info("%s: %d of %d items are not waiting for a worker", life.kind, len(pks) - len(items), len(pks))
     worked = [item for item in items if not _given_up(model, item, token, retries)]
@@ -700,7 +700,8 @@ def execute_many(task, model, pks, prepare, commit_many, threads, limit):
     except OUTAGES as error:  # committing failed: the whole batch is still this task's
         held_back = [(item, error) for item in worked]
     if held_back:
-        return _retry_or_fail_many(task, model, [item.pk for item, _ in held_back], token, held_back[0][1], retries)
+        pks = [str(item.pk) for item, _ in held_back]
+        return _retry_or_fail(task, model, pks, token, held_back[0][1], retries, args=[pks])
     return None
 
 
@@ -720,18 +721,6 @@ def _internal_error(life, token):
     )
 
 
-def _retry_or_fail_many(task, model, pks, token, error, retries):
-    """After an outage: retry the batch task (same id, so it still holds its items), or fail them."""
-    if retries < settings.RELAY_OUTAGE_RETRIES:
-        countdown = _outage_countdown(retries)
-        logger.warning("%s batch of %d: %s; retrying in %d s", model.lifecycle.kind, len(pks), error, countdown)
-        raise task.retry(args=[[str(pk) for pk in pks]], countdown=countdown, max_retries=settings.RELAY_OUTAGE_RETRIES)
-    logger.error("%s batch of %d: %s after %d retries", model.lifecycle.kind, len(pks), error, retries)
-    for pk in pks:
-        fail(model, pk, "a service Relay depends on stayed unavailable; try again later", token=token)
-    return None
-
-
 def retry_after_outage(task, error):
     """Retry `task` after an outage of what it depends on: RELAY_OUTAGE_RETRIES times, 5 s
     later, doubling up to RELAY_OUTAGE_BACKOFF_MAX_S apart. Past the last one, `error` is raised."""
@@ -748,11 +737,17 @@ def _outage_countdown(retries):
     return min(settings.RELAY_OUTAGE_BACKOFF_MAX_S, 5 * 2**retries)
 
 
-def _retry_or_fail(task, model, pk, token, error, retries):
+def _retry_or_fail(task, model, pks, token, error, retries, args=None):
+    """After an outage: retry the task (same id, so it still holds its items; `args`, when
+    given, are the new arguments: the ids of a batch still to do), or, past the retries
+    allowed, fail its items `pks`."""
+    life = model.lifecycle
+    what = f"{life.kind} {pks[0]}" if len(pks) == 1 else f"{life.kind} batch of {len(pks)}"
     if retries < settings.RELAY_OUTAGE_RETRIES:
         countdown = _outage_countdown(retries)
-        logger.warning("%s %s: %s; retrying in %d s", model.lifecycle.kind, pk, error.__class__.__name__, countdown)
-        raise task.retry(countdown=countdown, max_retries=settings.RELAY_OUTAGE_RETRIES, exc=error)
-    logger.error("%s %s: %s after %d retries", model.lifecycle.kind, pk, error, retries)
-    fail(model, pk, "a service Relay depends on stayed unavailable; try again later", token=token)
+        logger.warning("%s: %s; retrying in %d s", what, error.__class__.__name__, countdown)
+        raise task.retry(args=args, countdown=countdown, max_retries=settings.RELAY_OUTAGE_RETRIES, exc=error)
+    logger.error("%s: %s after %d retries", what, error, retries)
+    for pk in pks:
+        fail(model, pk, "a service Relay depends on stayed unavailable; try again later", token=token)
     return None
