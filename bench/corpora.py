@@ -39,7 +39,7 @@ if str(BASE_DIR) not in sys.path:
 import field_corpus  # noqa: E402
 
 from detector.audio import decode_to_canonical  # noqa: E402
-from detector.features import FeatureExtractor  # noqa: E402
+from detector.features import FeatureConfig, extractor_for  # noqa: E402
 from detector.train import TrainFile  # noqa: E402
 
 KINDS = ("glitch", "dropout", "long_pause", "hum", "clipping")
@@ -67,6 +67,14 @@ class CorpusFile:
 
     def data(self) -> bytes:
         return self.path.read_bytes()
+
+
+FEATURES = FeatureConfig()  # what the benchmarks extract and train on; bench/cross_corpus.py --feature-version sets it
+
+
+def use_features(config: FeatureConfig):
+    global FEATURES
+    FEATURES = config
 
 
 def cache_root(cache_dir=None) -> Path:
@@ -178,7 +186,7 @@ def canonical_features(file: CorpusFile, cache_dir=None) -> tuple[np.ndarray, in
     """(float16 features, source sample rate, canonical duration ms), as the server computes and caches them."""
     data = file.data()
     key = hashlib.sha1(data + file.content_type.encode()).hexdigest()[:24]
-    folder = cache_root(cache_dir) / "features" / digest(FEATURE_SOURCES)
+    folder = cache_root(cache_dir) / "features" / digest(FEATURE_SOURCES) / FEATURES.cache_key
     folder.mkdir(parents=True, exist_ok=True)
     path, meta_path = folder / f"{key}.npy", folder / f"{key}.json"
     if not meta_path.exists():
@@ -187,7 +195,7 @@ def canonical_features(file: CorpusFile, cache_dir=None) -> tuple[np.ndarray, in
             original.write_bytes(data)
             canonical = Path(tmp) / "canonical.flac"
             info = decode_to_canonical(original, canonical, content_type=file.content_type)
-            features = FeatureExtractor().from_file(canonical, dtype=np.float16)
+            features = extractor_for(FEATURES).from_file(canonical, dtype=np.float16)
         np.save(path, features)
         meta_path.write_text(json.dumps({"sample_rate": info.sample_rate, "duration_ms": info.duration_ms}))
     meta = json.loads(meta_path.read_text())
@@ -215,7 +223,9 @@ def variant_features(file: CorpusFile, k: int, cache_dir=None, without=()) -> tu
     data = file.data()
     tag = f"k{k}" + "".join(f"-no-{effect}" for effect in sorted(without))  # k2 alone: the keys of old caches
     key = hashlib.sha1(data + file.content_type.encode() + tag.encode()).hexdigest()[:24]
-    folder = cache_root(cache_dir) / "variants" / digest(FEATURE_SOURCES + ("detector/augment.py",))
+    folder = (
+        cache_root(cache_dir) / "variants" / digest(FEATURE_SOURCES + ("detector/augment.py",)) / FEATURES.cache_key
+    )
     folder.mkdir(parents=True, exist_ok=True)
     path, meta_path = folder / f"{key}.npy", folder / f"{key}.json"
     if not meta_path.exists():
@@ -224,7 +234,7 @@ def variant_features(file: CorpusFile, k: int, cache_dir=None, without=()) -> tu
         events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
         seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
         copies = augment.augmented_copies(samples, events, KINDS, k, seed, probabilities={e: 0.0 for e in without})
-        extractor = FeatureExtractor()
+        extractor = extractor_for(FEATURES)
         stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _ in copies])
         seconds = time.perf_counter() - started
         np.save(path, stacked)
@@ -249,7 +259,7 @@ def pasted_variant_features(file: CorpusFile, donors, k: int, cache_dir=None) ->
     donors = [d for d in donors if d.key != file.key]
     names = "\n".join(sorted(d.key for d in donors))
     key = hashlib.sha1(file.data() + file.content_type.encode() + f"paste{k}".encode() + names.encode()).hexdigest()
-    folder = cache_root(cache_dir) / "pasted" / digest(FEATURE_SOURCES + ("detector/augment.py",))
+    folder = cache_root(cache_dir) / "pasted" / digest(FEATURE_SOURCES + ("detector/augment.py",)) / FEATURES.cache_key
     folder.mkdir(parents=True, exist_ok=True)
     path, meta_path = folder / f"{key[:24]}.npz", folder / f"{key[:24]}.json"
     if not meta_path.exists():
@@ -258,7 +268,7 @@ def pasted_variant_features(file: CorpusFile, donors, k: int, cache_dir=None) ->
         samples = _waveform(file.key, str(file.path), file.filename, file.content_type)
         seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
         copies = augment.pasted_copies(samples, _labels(file), pieces, KINDS, k, seed)
-        extractor = FeatureExtractor()
+        extractor = extractor_for(FEATURES)
         stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _, _ in copies])
         seconds = time.perf_counter() - started
         np.savez(path, features=stacked)

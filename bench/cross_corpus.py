@@ -60,6 +60,9 @@ def parse_args(argv=None):
         "--without", default="", help="with --variants: effects left out of the copies (e.g. codec,music)"
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument(
+        "--feature-version", type=int, default=None, help="detector feature version (default: the default)"
+    )
     parser.add_argument("--cache-dir", default=None, help="default ~/.cache/relay-bench (or RELAY_BENCH_CACHE)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "cross_corpus.json")
     parser.add_argument("--quick", action="store_true", help="smoke run: 5 minutes, 1 seed, 3 epochs, 4 test minutes")
@@ -155,7 +158,7 @@ def train_and_test(family, seed, minutes, args, tests) -> dict:
             train[i].variants = copies
             copy_seconds += seconds
     log(f"training on {family} seed {seed}: {len(files)} files, {audio_minutes:.1f} min, {config.epochs} epochs ...")
-    result = train_detector(train, list(KINDS), config)
+    result = train_detector(train, list(KINDS), config, feature_config=corpora.FEATURES)
     # The copies' cost (decode, effects, features) counts toward the training budget; cached, so the
     # seconds recorded when they were made.
     if args.variants and not args.paste:
@@ -382,6 +385,10 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.feature_version is not None:
+        from detector.features import FeatureConfig
+
+        corpora.use_features(FeatureConfig(version=args.feature_version))
     began = time.perf_counter()
     version = code_version()
     log(

@@ -7,8 +7,9 @@
 `to_bytes()` is a `torch.save` of plain tensors, numbers and strings (loaded with
 `weights_only=True`, so loading runs no pickled code), tagged with a format name and
 version. Format 2 artifacts may hold version 2 feature configs (file-relative features,
-see detector.features); format 1 artifacts (feature version 1) still load and run as they
-did. Inference scores the file in chunks of `chunk_frames` frames with `margin`
+see detector.features), format 3 ones version 5 (the lost-signal channels), which older
+code refuses rather than running on the wrong channels; format 1 artifacts (feature
+version 1) still load and run as they did. Inference scores the file in chunks of `chunk_frames` frames with `margin`
 frames of real context read on each side, so the probabilities equal those of the whole
 file at once while memory stays flat for hour-long files.
 """
@@ -25,8 +26,8 @@ from detector.features import FeatureConfig, file_offset
 from detector.model import FrameDetector
 
 FORMAT = "relay-detector"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # written only for feature version 5; version 2 features keep format 2
+READABLE_VERSIONS = (1, 2, 3)
 CHUNK_FRAMES = 12000  # 2 minutes of 10 ms frames per forward pass
 
 
@@ -89,7 +90,7 @@ class Detector:
     def to_bytes(self) -> bytes:
         payload = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if self.feature_config.version >= 5 else 2,
             "model": {"name": "FrameDetector", "kwargs": self.model.kwargs},
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "normalisation": {"mean": self.model.mean.tolist(), "std": self.model.std.tolist()},

@@ -16,6 +16,12 @@ median over frames (`file_offset`), as cepstral mean normalisation does, so a fi
 and channel colouring matter less; the sample-level channels keep the absolute level.
 The extractor returns absolute features (what the feature caches hold); the offset is
 subtracted where the model reads them.
+
+Version 5 (opt-in; the default stays 2) adds two channels for lost signal (dropouts):
+`edge_fall` and `edge_rise`, the steepest drop and return of power at millisecond
+resolution (a lost signal falls within a millisecond or two, a voice closing decays over
+tens). They are ratios, so they need no file offset. Versions 3 and 4 were experiments
+that never shipped. bench/results/detector_experiments.md has what each version measured.
 """
 
 import functools
@@ -31,6 +37,10 @@ from detector.audio import CANONICAL_RATE, read_canonical_blocks
 
 EXTRA_CHANNELS = ("log_energy", "log_flatness", "discontinuity")
 SAMPLE_CHANNELS = ("full_scale", "at_peak", "holds", "zeros")  # version 2
+EDGE_CHANNELS = ("edge_fall", "edge_rise")  # version 5 (opt-in)
+EDGE_BLOCK = 32  # 2 ms sub-blocks at 16 kHz
+EDGE_SPAN = 4  # blocks averaged on each side of an edge: 8 ms
+EDGE_FLOOR = 1e-9  # power under which a block counts as silent (16-bit rounding noise is ~8e-11)
 FULL_SCALE = 0.97  # share of samples at least this loud (of full scale, of the interval's peak)
 OFFSET_STEP = 4  # file_offset: the median of every OFFSET_STEP-th frame
 
@@ -48,7 +58,11 @@ class FeatureConfig:
 
     @property
     def extra_channels(self) -> tuple[str, ...]:
-        return EXTRA_CHANNELS + (SAMPLE_CHANNELS if self.version >= 2 else ())
+        return (
+            EXTRA_CHANNELS
+            + (SAMPLE_CHANNELS if self.version >= 2 else ())
+            + (EDGE_CHANNELS if self.version >= 5 else ())
+        )
 
     @property
     def file_relative(self) -> bool:
@@ -158,7 +172,25 @@ class FeatureExtractor:
         if c.version >= 2:
             start = self.interval_offset
             parts.append(torch.from_numpy(self._sample_shares(samples[start - 1 : start + n_frames * c.hop_length])))
+        if c.version >= 5:
+            parts.append(self._edges(signal, n_frames))
         return torch.cat(parts, dim=1).numpy()
+
+    def _edges(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """(frames, 2): the steepest fall and rise of the signal's power within each interval, as
+        the log ratio of the power over the 8 ms before a 2 ms block boundary to that over the
+        8 ms after it (block variances, so a DC offset or a held sample counts as silence).
+        A lost signal falls to the floor within a millisecond or two; speech decays over tens of
+        milliseconds and pitch periods average out over 8 ms."""
+        per = self.config.hop_length // EDGE_BLOCK
+        first = self.interval_offset - EDGE_SPAN * EDGE_BLOCK
+        n_blocks = n_frames * per + 2 * EDGE_SPAN - 1
+        blocks = signal[first : first + n_blocks * EDGE_BLOCK].reshape(n_blocks, EDGE_BLOCK)
+        power = blocks.var(dim=1, unbiased=False)
+        span = power.unfold(0, EDGE_SPAN, 1).mean(dim=1)  # span[k]: blocks k .. k + 3
+        log_span = torch.log(span + EDGE_FLOOR)
+        fall = (log_span[:-EDGE_SPAN] - log_span[EDGE_SPAN:])[: n_frames * per].reshape(n_frames, per)
+        return torch.stack([fall.amax(dim=1), (-fall).amax(dim=1)], dim=1)
 
     def _sample_shares(self, samples: np.ndarray) -> np.ndarray:
         """(frames, 4) log shares of each interval's samples that are near full scale, near the

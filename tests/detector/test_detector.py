@@ -108,6 +108,24 @@ def test_a_format_1_artifact_runs_as_before():
     assert np.array_equal(loaded.probabilities(x), frame_probabilities(network.eval(), x))
 
 
+def test_version_5_artifacts_are_format_3_and_version_2_ones_stay_format_2():
+    import io
+
+    torch.manual_seed(0)
+    v5 = FeatureConfig(version=5)
+    network = FrameDetector(v5.n_channels, len(NAMES))
+    data = Detector(network, NAMES, v5, DECODING).to_bytes()
+    assert torch.load(io.BytesIO(data), weights_only=True)["format_version"] == 3
+    loaded = Detector.from_bytes(data)
+    assert loaded.feature_config == v5
+    x = np.random.default_rng(0).normal(-5, 2, size=(900, v5.n_channels)).astype(np.float32)
+    louder = x.copy()
+    louder[:, : v5.n_mels + 1] += 3.0
+    assert np.allclose(loaded.probabilities(louder), loaded.probabilities(x), atol=1e-5)
+    v2_data = Detector(FrameDetector(N_CHANNELS, len(NAMES)), NAMES, FeatureConfig(), DECODING).to_bytes()
+    assert torch.load(io.BytesIO(v2_data), weights_only=True)["format_version"] == 2
+
+
 def test_version_2_features_are_read_relative_to_the_file(model, features):
     louder = features.copy()
     louder[:, : FeatureConfig().n_mels + 1] += 3.0  # the same file, louder

@@ -102,3 +102,31 @@ def test_the_offset_is_the_median_of_mel_bands_and_energy_only():
     every_4th = features.astype(np.float16)[::4, : V2.n_mels + 1].astype(np.float32)
     assert np.array_equal(offset[: V2.n_mels + 1], np.median(every_4th, axis=0))
     assert not offset[V2.n_mels + 1 :].any()
+
+
+V5 = FeatureConfig(version=5)
+
+
+def edge_channels(features):
+    first = V5.n_mels + V5.extra_channels.index("edge_fall")
+    return features[:, first], features[:, first + 1]
+
+
+def test_version_5_adds_the_edge_channels_after_version_2s():
+    x = speech_like()
+    f2, f5 = FeatureExtractor(V2).from_array(x), FeatureExtractor(V5).from_array(x)
+    assert f5.shape[1] == V5.n_channels == 73 and np.array_equal(f5[:, :71], f2)
+    assert np.array_equal(file_offset(f5, V5)[:71], file_offset(f2, V2)) and not file_offset(f5, V5)[71:].any()
+    streamed = FeatureExtractor(V5).from_blocks((x[i : i + 999] for i in range(0, len(x), 999)), chunk_frames=70)
+    np.testing.assert_allclose(streamed, f5, rtol=1e-4, atol=1e-4)
+
+
+def test_a_muted_stretch_has_steep_edges_and_a_closing_voice_does_not():
+    x = speech_like(4.0)
+    noise = 0.002 * np.random.default_rng(2).normal(size=len(x)).astype(np.float32)
+    x[16000:17600] = 0.0  # frames 100-109: the signal lost, abruptly
+    t = np.arange(4800) / 16000
+    x[40000:44800] = x[40000:44800] * np.exp(-t / 0.015) + noise[40000:44800]  # from frame 250: the voice fades
+    fall, rise = edge_channels(FeatureExtractor(V5).from_array(x))
+    assert fall[100] > 10 and rise[110] > 10  # more than 43 dB within a 2 ms step
+    assert fall[240:290].max() < 3 and fall[np.r_[20:95, 120:240]].max() < 1
