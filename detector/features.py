@@ -152,8 +152,9 @@ class FeatureExtractor:
             center=False,
             return_complex=True,
         )
-        power = spec.real.square() + spec.imag.square()  # (freq, frames)
-        power = power[:, :n_frames].T
+        # (frames, freq): the spectrum's own memory order, so the squares read contiguous pairs.
+        squares = torch.view_as_real(spec.T).square()
+        power = squares[..., 0] + squares[..., 1]
         log_mel = torch.log(power @ self.mel + 1e-8)
 
         windows = signal.unfold(0, c.n_fft, c.hop_length)[:n_frames]
@@ -199,11 +200,16 @@ class FeatureExtractor:
         hop = self.config.hop_length
         x = samples[1:].reshape(-1, hop)
         level = np.abs(x)
-        zero = x == 0
-        held = (samples[1:] == samples[:-1]).reshape(-1, hop) & ~zero
-        near_peak = level >= FULL_SCALE * level.max(axis=1, keepdims=True)
-        counts = [np.count_nonzero(share, axis=1) for share in (level >= FULL_SCALE, near_peak, held, zero)]
-        return np.log(np.stack(counts, axis=1) / hop + 1.0 / hop).astype(np.float32)
+        flags = np.empty((4, *x.shape), dtype=bool)
+        full_scale, near_peak, held, zero = flags
+        np.greater_equal(level, FULL_SCALE, out=full_scale)
+        np.greater_equal(level, FULL_SCALE * level.max(axis=1, keepdims=True), out=near_peak)
+        np.equal(x, 0, out=zero)
+        np.equal(samples[1:], samples[:-1], out=held.reshape(-1))
+        held &= ~zero
+        # Counted as bytes: several times faster than count_nonzero along an axis.
+        counts = flags.view(np.uint8).sum(axis=2, dtype=np.int32).T
+        return np.log(counts / hop + 1.0 / hop).astype(np.float32)
 
     def from_array(self, samples: np.ndarray) -> np.ndarray:
         """Features of a whole signal (canonical rate): (frames, channels) float32."""
