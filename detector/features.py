@@ -226,19 +226,27 @@ class FeatureExtractor:
     def from_blocks(self, blocks, chunk_frames: int = 1500, dtype=np.float32) -> np.ndarray:
         """Features of canonical samples arriving in blocks of any size (a decoder's stream),
         computed `chunk_frames` frames (15 s) at a time as soon as their windows' context has
-        arrived. With dtype=np.float16 (what the feature cache stores) an hour takes 48 MB."""
+        arrived. With dtype=np.float16 (what the feature cache stores) an hour takes 48 MB.
+        Blocks are kept until a chunk is complete: the producer must not overwrite them."""
         hop = self.config.hop_length
         lead, _ = self._context(0, 1)
+        _, length = self._context(0, chunk_frames)
         pending = np.zeros(-lead, dtype=np.float32)  # starts at the context of frame `done`
-        done, total, out = 0, 0, []
+        arrived = [pending]  # joined only once a chunk's samples are all there: blocks are copied once
+        done, total, waiting, out = 0, 0, len(pending), []
         for block in blocks:
             total += len(block)
-            pending = np.concatenate([pending, block])
-            _, length = self._context(done, chunk_frames)
+            arrived.append(block)
+            waiting += len(block)
+            if waiting < length:
+                continue
+            pending = np.concatenate(arrived)
             while len(pending) >= length:
                 out.append(self._compute(pending[:length], chunk_frames).astype(dtype, copy=False))
                 done += chunk_frames
                 pending = pending[chunk_frames * hop :]
+            arrived, waiting = [pending], len(pending)
+        pending = np.concatenate(arrived)
         remaining = self.config.n_frames(total) - done
         if remaining > 0:
             _, length = self._context(done, remaining)
