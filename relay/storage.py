@@ -264,7 +264,8 @@ def arriving(key, folder):
     fetcher = threading.Thread(target=stream.fill, args=(response["Body"],), name=f"download-{key}", daemon=True)
     fetcher.start()
     try:
-        yield stream
+        # Decoders read a few KB at a time: buffered, most reads skip the wait for arrival.
+        yield io.BufferedReader(stream, buffer_size=_Arriving.READ_BUFFER)
     finally:
         stream.close()
         fetcher.join()
@@ -274,6 +275,7 @@ class _Arriving(io.RawIOBase):
     """A file being written by `fill` on another thread, readable meanwhile (see `arriving`)."""
 
     CHUNK = 1 << 20
+    READ_BUFFER = 1 << 18
 
     def __init__(self, path, size):
         super().__init__()
