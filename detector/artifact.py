@@ -46,8 +46,8 @@ def frame_probabilities(model: FrameDetector, features, chunk_frames=CHUNK_FRAME
         window = np.zeros((features.shape[1], hi - lo), dtype=np.float32)  # (channels, frames), as the model reads
         mask = np.zeros(hi - lo, dtype=np.float32)
         a, b = max(lo, 0), min(hi, n_frames)
-        rows = as_float32(features[a:b])
-        np.subtract(rows.T, np.asarray(offset, dtype=np.float32)[..., None], out=window[:, a - lo : b - lo])
+        channels = as_float32(features[a:b].T)
+        np.subtract(channels, np.asarray(offset, dtype=np.float32)[..., None], out=window[:, a - lo : b - lo])
         mask[a - lo : b - lo] = 1.0
         x = torch.from_numpy(window).unsqueeze(0).to(device)
         m = torch.from_numpy(mask).unsqueeze(0).to(device)
