@@ -19,6 +19,7 @@ import soxr
 
 CANONICAL_RATE = 16000
 BLOCK_FRAMES = 1 << 16
+HINT_LIMIT_S = 24 * 3600  # a header claiming more is not believed (see CanonicalStream.expected_samples)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Source:
     blocks: Iterator[np.ndarray]  # float32, shape (frames, channels)
     content_type: str = ""
     pcm16: bool = False  # 16-bit integer samples: finite and at 16-bit precision as decoded
+    frames_hint: int | None = None  # what the header says (durations come from the decoded samples)
 
 
 @contextmanager
@@ -115,7 +117,7 @@ def _soundfile_source(src, expected_formats, content_type):
                 raise DecodeError(f"corrupt {content_type} data: {_sf_reason(error)}") from None
 
         pcm16 = handle.subtype == "PCM_16"
-        yield Source(handle.samplerate, handle.channels, handle.format, blocks(), content_type, pcm16)
+        yield Source(handle.samplerate, handle.channels, handle.format, blocks(), content_type, pcm16, handle.frames)
 
 
 # libsndfile logs "data : <declared> (should be <actual>)" for a WAV whose data chunk is
@@ -260,6 +262,16 @@ class CanonicalStream:
         if resampler is not None:
             mono = resampler.resample_chunk(np.ascontiguousarray(mono))
         return quantize16(mono)
+
+    @property
+    def expected_samples(self) -> int | None:
+        """How many canonical samples the header promises (None when it does not say or says
+        more than the limit): a hint for sizing buffers, nothing more."""
+        source = self.source
+        limit_s = HINT_LIMIT_S if self.max_duration_s is None else min(HINT_LIMIT_S, self.max_duration_s)
+        if not source.frames_hint or source.frames_hint > limit_s * source.sample_rate:
+            return None
+        return math.ceil(source.frames_hint * CANONICAL_RATE / source.sample_rate)
 
     @property
     def info(self) -> AudioInfo:

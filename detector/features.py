@@ -43,6 +43,7 @@ EDGE_SPAN = 4  # blocks averaged on each side of an edge: 8 ms
 EDGE_FLOOR = 1e-9  # power under which a block counts as silent (16-bit rounding noise is ~8e-11)
 FULL_SCALE = 0.97  # share of samples at least this loud (of full scale, of the interval's peak)
 OFFSET_STEP = 4  # file_offset: the median of every OFFSET_STEP-th frame
+OFFSET_GROUP = 16  # file_offset: channels converted and partitioned together
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,12 @@ def file_offset(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
     offset = np.zeros(config.n_channels, dtype=np.float32)
     if config.file_relative and len(features):
         # Every 4th frame: a quarter of the cost, and still thousands of frames per minute.
-        # One channel per row: the partition then reads contiguous memory (a third faster).
-        sample = as_float32(features[::OFFSET_STEP, : config.n_mels + 1].T)
-        offset[: config.n_mels + 1] = np.median(sample, axis=1, overwrite_input=True)
+        # One channel per row: the partition then reads contiguous memory (a third faster);
+        # a few channels at a time: a few MB of float32 an hour rather than 23.
+        for first in range(0, config.n_mels + 1, OFFSET_GROUP):
+            last = min(first + OFFSET_GROUP, config.n_mels + 1)
+            sample = as_float32(features[::OFFSET_STEP, first:last].T)
+            offset[first:last] = np.median(sample, axis=1, overwrite_input=True)
     return offset
 
 
@@ -233,17 +237,19 @@ class FeatureExtractor:
         padded[lead : lead + usable] = samples[:usable]
         return self._compute(padded, n_frames)
 
-    def from_blocks(self, blocks, chunk_frames: int = 1500, dtype=np.float32) -> np.ndarray:
+    def from_blocks(self, blocks, chunk_frames: int = 1500, dtype=np.float32, expected_samples=None) -> np.ndarray:
         """Features of canonical samples arriving in blocks of any size (a decoder's stream),
         computed `chunk_frames` frames (15 s) at a time as soon as their windows' context has
         arrived. With dtype=np.float16 (what the feature cache stores) an hour takes 48 MB.
-        Blocks are kept until a chunk is complete: the producer must not overwrite them."""
+        Blocks are kept until a chunk is complete: the producer must not overwrite them.
+        `expected_samples` (a hint) sizes the result up front, so it is not copied at the end."""
         hop = self.config.hop_length
         lead, _ = self._context(0, 1)
         _, length = self._context(0, chunk_frames)
+        out = _Frames(self.config.n_frames(expected_samples or 0), self.config.n_channels, dtype)
         pending = np.zeros(-lead, dtype=np.float32)  # starts at the context of frame `done`
         arrived = [pending]  # joined only once a chunk's samples are all there: blocks are copied once
-        done, total, waiting, out = 0, 0, len(pending), []
+        done, total, waiting = 0, 0, len(pending)
         for block in blocks:
             total += len(block)
             arrived.append(block)
@@ -252,7 +258,7 @@ class FeatureExtractor:
                 continue
             pending = np.concatenate(arrived)
             while len(pending) >= length:
-                out.append(self._compute(pending[:length], chunk_frames).astype(dtype, copy=False))
+                out.append(self._compute(pending[:length], chunk_frames))
                 done += chunk_frames
                 pending = pending[chunk_frames * hop :]
             arrived, waiting = [pending], len(pending)
@@ -262,14 +268,32 @@ class FeatureExtractor:
             _, length = self._context(done, remaining)
             tail = np.zeros(length, dtype=np.float32)
             tail[: min(length, len(pending))] = pending[:length]
-            out.append(self._compute(tail, remaining).astype(dtype, copy=False))
-        if not out:
-            return np.zeros((0, self.config.n_channels), dtype=dtype)
-        return np.concatenate(out)
+            out.append(self._compute(tail, remaining))
+        return out.result()
 
     def from_file(self, path, dtype=np.float32) -> np.ndarray:
         """Features of a canonical file, read block by block."""
         return self.from_blocks(read_canonical_blocks(path), dtype=dtype)
+
+
+class _Frames:
+    """Feature chunks in one array sized from a hint (an hour of float16 features is then in
+    memory once, not twice while joined); chunks beyond the hint are joined at the end."""
+
+    def __init__(self, capacity, channels, dtype):
+        self.array = np.empty((capacity, channels), dtype=dtype)  # pages are touched only when written
+        self.used, self.extra = 0, []
+
+    def append(self, chunk):
+        if not self.extra and self.used + len(chunk) <= len(self.array):
+            self.array[self.used : self.used + len(chunk)] = chunk
+            self.used += len(chunk)
+        else:
+            self.extra.append(chunk.astype(self.array.dtype, copy=False))
+
+    def result(self) -> np.ndarray:
+        written = self.array[: self.used]
+        return np.concatenate([written, *self.extra]) if self.extra else written
 
 
 @functools.lru_cache(maxsize=8)
