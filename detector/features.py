@@ -286,7 +286,8 @@ class _Frames:
 
     def append(self, chunk):
         if not self.extra and self.used + len(chunk) <= len(self.array):
-            self.array[self.used : self.used + len(chunk)] = chunk
+            # torch's float16 conversion is vectorised, numpy's goes value by value (same rounding).
+            torch.from_numpy(self.array[self.used : self.used + len(chunk)]).copy_(torch.from_numpy(chunk))
             self.used += len(chunk)
         else:
             self.extra.append(chunk.astype(self.array.dtype, copy=False))
