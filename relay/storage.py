@@ -305,7 +305,9 @@ def _parts(key, size, first):
     count = min(_Arriving.PARTS, -(-rest // _Arriving.FIRST_PART))
     bounds = [first_end + rest * i // count for i in range(count + 1)] if count else []
     for start, end in itertools.pairwise(bounds):
-        yield start, end, functools.partial(_call, "get_object", Key=key, Range=f"bytes={start}-{end - 1}")
+        # IfMatch: a part of another version of the object fails (and the work is retried).
+        get = functools.partial(_call, "get_object", Key=key, Range=f"bytes={start}-{end - 1}", IfMatch=first["ETag"])
+        yield start, end, get
 
 
 class _Arriving(io.RawIOBase):
