@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from detector.events import decode_events, per_type
-from detector.features import FeatureConfig, file_offset
+from detector.features import FeatureConfig, as_float32, file_offset
 from detector.model import FrameDetector
 
 FORMAT = "relay-detector"
@@ -43,12 +43,13 @@ def frame_probabilities(model: FrameDetector, features, chunk_frames=CHUNK_FRAME
     for first in range(0, n_frames, chunk_frames):
         count = min(chunk_frames, n_frames - first)
         lo, hi = first - margin, first + count + margin
-        window = np.zeros((hi - lo, features.shape[1]), dtype=np.float32)
+        window = np.zeros((features.shape[1], hi - lo), dtype=np.float32)  # (channels, frames), as the model reads
         mask = np.zeros(hi - lo, dtype=np.float32)
         a, b = max(lo, 0), min(hi, n_frames)
-        window[a - lo : b - lo] = features[a:b] - offset
+        channels = as_float32(features[a:b].T)
+        np.subtract(channels, np.asarray(offset, dtype=np.float32)[..., None], out=window[:, a - lo : b - lo])
         mask[a - lo : b - lo] = 1.0
-        x = torch.from_numpy(window.T.copy()).unsqueeze(0).to(device)
+        x = torch.from_numpy(window).unsqueeze(0).to(device)
         m = torch.from_numpy(mask).unsqueeze(0).to(device)
         out[first : first + count] = torch.sigmoid(model(x, m))[0].T.float().cpu().numpy()
     return out

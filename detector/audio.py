@@ -19,6 +19,7 @@ import soxr
 
 CANONICAL_RATE = 16000
 BLOCK_FRAMES = 1 << 16
+HINT_LIMIT_S = 24 * 3600  # a header claiming more is not believed (see CanonicalStream.expected_samples)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Source:
     format: str
     blocks: Iterator[np.ndarray]  # float32, shape (frames, channels)
     content_type: str = ""
+    pcm16: bool = False  # 16-bit integer samples: finite and at 16-bit precision as decoded
+    frames_hint: int | None = None  # what the header says (durations come from the decoded samples)
 
 
 @contextmanager
@@ -113,7 +116,8 @@ def _soundfile_source(src, expected_formats, content_type):
             except (sf.LibsndfileError, RuntimeError) as error:
                 raise DecodeError(f"corrupt {content_type} data: {_sf_reason(error)}") from None
 
-        yield Source(handle.samplerate, handle.channels, handle.format, blocks(), content_type)
+        pcm16 = handle.subtype == "PCM_16"
+        yield Source(handle.samplerate, handle.channels, handle.format, blocks(), content_type, pcm16, handle.frames)
 
 
 # libsndfile logs "data : <declared> (should be <actual>)" for a WAV whose data chunk is
@@ -235,18 +239,39 @@ class CanonicalStream:
     def __iter__(self) -> Iterator[np.ndarray]:
         source = self.source
         max_frames = math.inf if self.max_duration_s is None else self.max_duration_s * source.sample_rate
-        resampler = soxr.ResampleStream(source.sample_rate, CANONICAL_RATE, 1, dtype="float32", quality="HQ")
+        resampler = None  # soxr passes samples at the canonical rate through unchanged
+        if source.sample_rate != CANONICAL_RATE:
+            resampler = soxr.ResampleStream(source.sample_rate, CANONICAL_RATE, 1, dtype="float32", quality="HQ")
         for block in source.blocks:
             self.frames += len(block)
             if self.frames > max_frames:
                 raise DecodeError(f"longer than the limit of {self.max_duration_s / 3600:g} hours")
-            # Float files can hold NaN or infinities (a broken encoder): as silence or full scale.
-            block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
-            mono = block.mean(axis=1) if source.channels > 1 else block[:, 0]
-            yield quantize16(resampler.resample_chunk(np.ascontiguousarray(mono)))
-        yield quantize16(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+            yield self._canonical(block, resampler)
+        if resampler is not None:
+            yield quantize16(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
         if self.frames == 0:
             raise DecodeError("the file holds no audio samples")
+
+    def _canonical(self, block, resampler):
+        source = self.source
+        if resampler is None and source.channels == 1 and source.pcm16:
+            return block[:, 0]  # canonical as decoded: quantize16 would return the same samples
+        # Float files can hold NaN or infinities (a broken encoder): as silence or full scale.
+        block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+        mono = block.mean(axis=1) if source.channels > 1 else block[:, 0]
+        if resampler is not None:
+            mono = resampler.resample_chunk(np.ascontiguousarray(mono))
+        return quantize16(mono)
+
+    @property
+    def expected_samples(self) -> int | None:
+        """How many canonical samples the header promises (None when it does not say or says
+        more than the limit): a hint for sizing buffers, nothing more."""
+        source = self.source
+        limit_s = HINT_LIMIT_S if self.max_duration_s is None else min(HINT_LIMIT_S, self.max_duration_s)
+        if not source.frames_hint or source.frames_hint > limit_s * source.sample_rate:
+            return None
+        return math.ceil(source.frames_hint * CANONICAL_RATE / source.sample_rate)
 
     @property
     def info(self) -> AudioInfo:

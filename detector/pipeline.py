@@ -25,11 +25,12 @@ def file_features(path, feature_config, content_type=None, max_duration_s=None, 
     content_type = content_type or content_type_for(path)
     extractor = extractor_for(feature_config)
     with open_canonical(path, content_type=content_type, max_duration_s=max_duration_s) as stream:
+        expected = stream.expected_samples
         if canonical_path is None:
-            features = extractor.from_blocks(stream, dtype=np.float16)
+            features = extractor.from_blocks(stream, dtype=np.float16, expected_samples=expected)
         else:
             with canonical_writer(canonical_path) as out:
-                features = extractor.from_blocks(_written(stream, out), dtype=np.float16)
+                features = extractor.from_blocks(_written(stream, out), dtype=np.float16, expected_samples=expected)
         return features, stream.info
 
 

@@ -7,6 +7,7 @@ server raise StorageUnavailable (a domain `Unavailable`: 503 on the API, a retry
 
 import functools
 import io
+import itertools
 import logging
 import threading
 import time
@@ -247,61 +248,112 @@ def download(key, path):
 def arriving(key, folder):
     """`with arriving(key, folder) as stream:` a seekable read-only file of the object that
     can be read while it downloads (into `folder`): a read waits only for the bytes it
-    needs, so decoding overlaps the download. ObjectMissing if there is no such object."""
-    try:
-        response = _call("get_object", Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            raise ObjectMissing(key) from None
-        raise
-    if response["ContentLength"] <= _Arriving.CHUNK:  # one chunk: nothing to overlap, no thread to start
+    needs, so decoding overlaps the download. ObjectMissing if there is no such object.
+
+    The first part comes alone, the rest in up to `_Arriving.PARTS` ranged GETs at once:
+    one GET may be slow to get going (SeaweedFS takes a good part of a second on a large
+    object), while the reader needs the start first and the rest only later."""
+    response = _first_part(key)
+    size = _object_size(response)
+    if size <= _Arriving.CHUNK:  # one chunk: nothing to overlap, no thread to start
         try:
             yield io.BytesIO(response["Body"].read())
         finally:
             response["Body"].close()
         return
-    stream = _Arriving(Path(folder) / "arriving", response["ContentLength"])
-    fetcher = threading.Thread(target=stream.fill, args=(response["Body"],), name=f"download-{key}", daemon=True)
-    fetcher.start()
+    parts = list(_parts(key, size, response))
+    stream = _Arriving(Path(folder) / "arriving", size, [(start, end) for start, end, _ in parts])
+    fetchers = [
+        threading.Thread(target=stream.fill, args=(start, end, body), name=f"download-{key}", daemon=True)
+        for start, end, body in parts
+    ]
+    for fetcher in fetchers:
+        fetcher.start()
     try:
-        yield stream
+        # Decoders read a few KB at a time: buffered, most reads skip the wait for arrival.
+        yield io.BufferedReader(stream, buffer_size=_Arriving.READ_BUFFER)
     finally:
         stream.close()
-        fetcher.join()
+        for fetcher in fetchers:
+            fetcher.join()
+
+
+def _first_part(key):
+    try:
+        try:
+            return _call("get_object", Key=key, Range=f"bytes=0-{_Arriving.FIRST_PART - 1}")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "InvalidRange":
+                raise
+            return _call("get_object", Key=key)  # an empty object has no byte range
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise ObjectMissing(key) from None
+        raise
+
+
+def _object_size(response):
+    content_range = response.get("ContentRange")  # "bytes 0-N/size"; absent when the whole object came
+    return int(content_range.rsplit("/", 1)[1]) if content_range else response["ContentLength"]
+
+
+def _parts(key, size, first):
+    """(start, end, body or a GET to make) of each part: the first response's, then the rest in equal ranges."""
+    first_end = size if not first.get("ContentRange") else min(size, _Arriving.FIRST_PART)
+    yield 0, first_end, first["Body"]
+    rest = size - first_end
+    count = min(_Arriving.PARTS, -(-rest // _Arriving.FIRST_PART))
+    bounds = [first_end + rest * i // count for i in range(count + 1)] if count else []
+    for start, end in itertools.pairwise(bounds):
+        # IfMatch: a part of another version of the object fails (and the work is retried).
+        get = functools.partial(_call, "get_object", Key=key, Range=f"bytes={start}-{end - 1}", IfMatch=first["ETag"])
+        yield start, end, get
 
 
 class _Arriving(io.RawIOBase):
-    """A file being written by `fill` on another thread, readable meanwhile (see `arriving`)."""
+    """A file being written by `fill` on other threads, one part each, readable meanwhile
+    (see `arriving`)."""
 
     CHUNK = 1 << 20
+    READ_BUFFER = 1 << 18
+    FIRST_PART = 16 << 20
+    PARTS = 3  # ranged GETs after the first part
 
-    def __init__(self, path, size):
+    def __init__(self, path, size, parts):
         super().__init__()
-        self.size, self._position, self._arrived, self._error = size, 0, 0, None
+        self.size, self._position, self._error = size, 0, None
+        self._ends = dict(parts)  # part start -> part end
+        self._arrived = dict.fromkeys(self._ends, 0)  # part start -> bytes of the part written so far
         self._changed = threading.Condition()
         path.touch()
         self._reader = open(path, "rb")  # noqa: SIM115 (closed by close())
         self._path = path
 
-    def fill(self, body):
+    def fill(self, start, end, body):
+        """Write bytes [start, end) of the object from `body` (a streaming body, or a call
+        that returns a GET response) at their place in the file."""
         try:
+            if callable(body):
+                body = body()["Body"]
             with open(self._path, "r+b") as out:
+                out.seek(start)
                 for chunk in body.iter_chunks(self.CHUNK):
                     if self.closed:
                         return
                     out.write(chunk)
                     out.flush()
                     with self._changed:
-                        self._arrived += len(chunk)
+                        self._arrived[start] += len(chunk)
                         self._changed.notify_all()
-            if self._arrived != self.size:
-                raise IncompleteReadError(actual_bytes=self._arrived, expected_bytes=self.size)
+            if self._arrived[start] != end - start:
+                raise IncompleteReadError(actual_bytes=self._arrived[start], expected_bytes=end - start)
         except (BotoCoreError, ClientError, OSError) as error:
             with self._changed:
                 self._error = _unavailable(error)
                 self._changed.notify_all()
         finally:
-            body.close()
+            if not callable(body):
+                body.close()
 
     def readable(self):
         return True
@@ -318,17 +370,27 @@ class _Arriving(io.RawIOBase):
         return self._position
 
     def readinto(self, buffer):
+        """Up to the end of the part holding the position (a short read past it is allowed)."""
         end = min(self._position + len(buffer), self.size)
         if end <= self._position:
             return 0
         with self._changed:
-            self._changed.wait_for(lambda: self._arrived >= end or self._error is not None)
-            if self._arrived < end:
+            self._changed.wait_for(lambda: self._readable_to(end) is not None or self._error is not None)
+            end = self._readable_to(end)
+            if end is None:
                 raise self._error
         self._reader.seek(self._position)
         count = self._reader.readinto(memoryview(buffer)[: end - self._position])
         self._position += count
         return count
+
+    def _readable_to(self, end):
+        """Where a read from the position may end (at most `end`) once its bytes are there, else None."""
+        for start, part_end in self._ends.items():
+            if start <= self._position < part_end:
+                end = min(end, part_end)
+                return end if start + self._arrived[start] >= end else None
+        return None
 
     def close(self):
         if not self.closed:

@@ -58,6 +58,26 @@ def test_empty_input_has_no_frames():
     assert FeatureExtractor().from_blocks(iter([])).shape == (0, FeatureConfig().n_channels)
 
 
+@pytest.mark.parametrize("expected", [None, 0, 16000 * 3, 16000 * 20 + 37, 16000 * 60])
+def test_a_wrong_size_hint_changes_nothing(expected):
+    x = quantize16(np.random.default_rng(4).standard_normal(16000 * 20 + 37).astype(np.float32) * 0.3)
+    extractor = FeatureExtractor()
+    blocks = [x[i : i + 4096] for i in range(0, len(x), 4096)]
+    plain = extractor.from_blocks(iter(blocks), chunk_frames=700, dtype=np.float16)
+    hinted = extractor.from_blocks(iter(blocks), chunk_frames=700, dtype=np.float16, expected_samples=expected)
+    assert hinted.dtype == np.float16
+    np.testing.assert_array_equal(hinted, plain)
+
+
+def test_a_16_bit_wav_at_the_canonical_rate_decodes_as_read(tmp_path):
+    """Its samples skip the resampler and requantising: the result must be what they would give."""
+    x = quantize16(np.random.default_rng(8).standard_normal(16000 * 7).astype(np.float32) * 0.3)
+    sf.write(tmp_path / "canonical.wav", x, 16000, subtype="PCM_16")
+    features, info = pipeline.file_features(tmp_path / "canonical.wav", FeatureConfig())
+    assert info.frames == len(x)
+    np.testing.assert_array_equal(features, FeatureExtractor().from_array(x).astype(np.float16))
+
+
 V1, V2 = FeatureConfig(version=1), FeatureConfig()
 HOP = V2.hop_length
 

@@ -78,3 +78,25 @@ def test_small_and_one_chunk_objects_decode_the_same(tmp_path, seconds):
         np.testing.assert_array_equal(features, expected)
     finally:
         storage.delete(key)
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """1 MB first part, then ranged GETs: the 6 MB test object arrives in four parts at once."""
+    monkeypatch.setattr(storage._Arriving, "FIRST_PART", 1 << 20)
+
+
+def test_an_object_arriving_in_parts_reads_as_its_bytes(stored_wav, tmp_path, small_parts):
+    test_reads_and_seeks_give_the_objects_bytes(stored_wav, tmp_path)
+    test_decoding_from_the_arriving_object_equals_decoding_the_file(stored_wav, tmp_path)
+
+
+@pytest.mark.parametrize("size", [0, 5])
+def test_empty_and_tiny_objects_arrive_whole(tmp_path, size):
+    key = f"tests/arriving/{tmp_path.name}/tiny.bin"
+    storage.put_bytes(key, b"x" * size, content_type="application/octet-stream")
+    try:
+        with storage.arriving(key, tmp_path) as stream:
+            assert stream.read() == b"x" * size
+    finally:
+        storage.delete(key)
