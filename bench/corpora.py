@@ -231,9 +231,10 @@ def variant_features(file: CorpusFile, k: int, cache_dir=None, without=()) -> tu
     if not meta_path.exists():
         started = time.perf_counter()
         samples = canonical_waveform(file)
-        events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
         seed = int(hashlib.sha1(file.key.encode()).hexdigest()[:8], 16)
-        copies = augment.augmented_copies(samples, events, KINDS, k, seed, probabilities={e: 0.0 for e in without})
+        copies = augment.augmented_copies(
+            samples, _labels(file), KINDS, k, seed, probabilities={e: 0.0 for e in without}
+        )
         extractor = extractor_for(FEATURES)
         stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _ in copies])
         seconds = time.perf_counter() - started
@@ -287,10 +288,13 @@ def server_view(file: CorpusFile, cache_dir=None, variants=0, without=()) -> Tra
     """The TrainFile the server would build for this upload: float16 features read back as float32;
     with `variants` > 0, that many augmented copies' features (float16) as TrainFile.variants."""
     features, rate, _ = canonical_features(file, cache_dir)
-    events = [(KINDS.index(kind), int(start), int(end)) for kind, start, end in file.events]
     copies = variant_features(file, variants, cache_dir, without)[0] if variants else []
     return TrainFile(
-        key=file.key, features=features.astype(np.float32), events=events, source_sample_rate=rate, variants=copies
+        key=file.key,
+        features=features.astype(np.float32),
+        events=_labels(file),
+        source_sample_rate=rate,
+        variants=copies,
     )
 
 

@@ -58,7 +58,7 @@ import torch.nn.functional as F
 from detector.artifact import DecodingConfig, Detector, frame_probabilities
 from detector.augment import BandLimiter, apply_gain_and_tilt
 from detector.events import decode_events, events_to_frames
-from detector.features import FeatureConfig, file_offset
+from detector.features import FeatureConfig, as_float32, file_offset
 from detector.metrics import EVALUATION, event_metrics
 from detector.model import FrameDetector
 
@@ -375,7 +375,7 @@ class TrainingSet:
             gain = torch.tensor([rng.uniform(-GAIN_DB, GAIN_DB)], dtype=torch.float32)
             tilt = torch.tensor([rng.uniform(-TILT_DB, TILT_DB)], dtype=torch.float32)
             for a in range(0, n, 20000):
-                chunk = torch.from_numpy(np.ascontiguousarray(source[a : a + 20000].T, dtype=np.float32))[None]
+                chunk = torch.from_numpy(as_float32(source[a : a + 20000].T))[None]
                 self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
             x = self.x[start : start + n]
             x -= torch.from_numpy(file_offset(x.numpy(), self.feature_config)) + mean

@@ -21,7 +21,7 @@ from datasets.runner import load_features, save_features
 from detector.artifact import Detector
 from detector.audio import read_canonical_blocks
 from detector.augment import variant_features
-from detector.features import FeatureConfig, FeatureExtractor
+from detector.features import FeatureConfig, extractor_for
 from detector.metrics import EVALUATION, event_metrics
 from detector.train import TrainConfig, TrainFile, TrainingCancelled, train_detector
 from relay import storage
@@ -156,7 +156,7 @@ def cached_features(audio, feature_config):
     except storage.ObjectMissing:
         logger.info("no feature cache for audio %s (%s): computing it", audio.pk, feature_config.cache_key)
     with tempfile.TemporaryDirectory(prefix="relay-train-") as tmp:
-        features = FeatureExtractor(feature_config).from_file(canonical_copy(audio, Path(tmp)))
+        features = extractor_for(feature_config).from_file(canonical_copy(audio, Path(tmp)))
     save_features(key, features)
     return features
 
