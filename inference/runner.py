@@ -39,7 +39,7 @@ def process(inference_file, run):
     detector = load_detector(job.model)
     features, duration_ms, sample_rate, real_type = file_features(inference_file, detector)
     started = time.perf_counter()
-    # None: the per-type values calibrated on the model's validation split.
+    # None: the per-type values calibrated on the model's training and validation files.
     detections = detector.detect(
         features,
         threshold=job.config.get("threshold"),

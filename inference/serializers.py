@@ -23,7 +23,7 @@ class InferenceConfigSerializer(Input):
         min_value=0.0,
         max_value=1.0,
         help_text="Probability above which a frame counts, for every type. Omitted or null: the per-type "
-        "thresholds calibrated on the model's validation split (usually better than 0.5).",
+        "thresholds calibrated on the model's training and validation files (usually better than 0.5).",
     )
     merge_window_ms = StrictIntegerField(
         required=False,

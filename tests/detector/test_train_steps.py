@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from detector.artifact import frame_probabilities
 from detector.features import FeatureConfig, file_offset
 from detector.train import (
     MAX_POS_WEIGHT,
+    THRESHOLD_GRID,
     Fit,
     Packing,
     TrainConfig,
@@ -16,6 +18,7 @@ from detector.train import (
     TrainingCancelled,
     TrainingSet,
     Validation,
+    calibrate,
     check_inputs,
     new_model,
     normalisation,
@@ -139,3 +142,21 @@ def test_validation_scores_and_calibrates_on_its_files_only():
     decoding, metrics = validation.calibrated_metrics(model, caps=[1000.0, 1000.0])
     assert len(decoding.thresholds) == 2 and metrics["validation_files"] == 2
     assert sum(m["support"] for m in metrics["per_type"].values()) == sum(len(f.events) for f in files)
+
+
+def test_decoding_is_calibrated_on_validation_and_training_files_pooled_and_scored_on_validation_only():
+    held_out, training = [fake_file(0, 500)], [fake_file(1, 500), fake_file(2, 500)]
+    model, _, data, _, _ = small_set(training)
+    validation = Validation(held_out, NAMES, FEATURES, positive_weights(data.prior))
+    caps = [1000.0, 1000.0]
+    decoding, metrics = validation.calibrated_metrics(model, caps, training)
+
+    every = held_out + training
+    probs = {
+        i: frame_probabilities(model, f.features, offset=file_offset(f.features, FEATURES)) for i, f in enumerate(every)
+    }
+    pooled = calibrate(probs, {i: f.events for i, f in enumerate(every)}, NAMES, FEATURES.frame_ms, caps)
+    assert decoding == pooled
+    assert all(0.2 <= t <= 0.8 for t in decoding.thresholds) and THRESHOLD_GRID.min() == 0.2
+    assert metrics["validation_files"] == 1
+    assert sum(m["support"] for m in metrics["per_type"].values()) == len(held_out[0].events)
