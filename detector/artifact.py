@@ -7,9 +7,11 @@
 `to_bytes()` is a `torch.save` of plain tensors, numbers and strings (loaded with
 `weights_only=True`, so loading runs no pickled code), tagged with a format name and
 version. Format 2 artifacts may hold version 2 feature configs (file-relative features,
-see detector.features), format 3 ones version 5 (the lost-signal channels), which older
-code refuses rather than running on the wrong channels; format 1 artifacts (feature
-version 1) still load and run as they did. Inference scores the file in chunks of `chunk_frames` frames with `margin`
+see detector.features), format 3 ones version 5 (the lost-signal channels), format 4 ones
+a `scaled` config (the file-relative channels also divided by the file's dynamic range,
+the default since format 4); older code refuses a format it does not know rather than
+running on the wrong inputs. Artifacts of formats 1-3 still load and run as they did
+(their configs are read as not scaled). Inference scores the file in chunks of `chunk_frames` frames with `margin`
 frames of real context read on each side, so the probabilities equal those of the whole
 file at once while memory stays flat for hour-long files.
 """
@@ -22,19 +24,22 @@ import numpy as np
 import torch
 
 from detector.events import decode_events, per_type
-from detector.features import FeatureConfig, as_float32, file_offset
+from detector.features import FeatureConfig, as_float32, file_offset, file_scale
 from detector.model import FrameDetector
 
 FORMAT = "relay-detector"
-FORMAT_VERSION = 3  # written only for feature version 5; version 2 features keep format 2
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4  # written for scaled configs; unscaled ones keep format 3 (version 5) or 2
+READABLE_VERSIONS = (1, 2, 3, 4)
 CHUNK_FRAMES = 12000  # 2 minutes of 10 ms frames per forward pass
 
 
 @torch.inference_mode()
-def frame_probabilities(model: FrameDetector, features, chunk_frames=CHUNK_FRAMES, device="cpu", offset=0.0):
+def frame_probabilities(
+    model: FrameDetector, features, chunk_frames=CHUNK_FRAMES, device="cpu", offset=0.0, scale=None
+):
     """Sigmoid outputs (frames, n_types) float32 of `model` on one file's features (frames, channels)
-    minus `offset` (the file's `file_offset`)."""
+    minus `offset` (the file's `file_offset`), divided by `scale` if given (its `file_scale`)."""
+    divisor = None if scale is None else np.asarray(scale, dtype=np.float32)[:, None]
     n_frames = len(features)
     n_types = model.out.out_channels
     out = np.empty((n_frames, n_types), dtype=np.float32)
@@ -48,11 +53,21 @@ def frame_probabilities(model: FrameDetector, features, chunk_frames=CHUNK_FRAME
         a, b = max(lo, 0), min(hi, n_frames)
         channels = as_float32(features[a:b].T)
         np.subtract(channels, np.asarray(offset, dtype=np.float32)[..., None], out=window[:, a - lo : b - lo])
+        if divisor is not None:
+            np.divide(window[:, a - lo : b - lo], divisor, out=window[:, a - lo : b - lo])
         mask[a - lo : b - lo] = 1.0
         x = torch.from_numpy(window).unsqueeze(0).to(device)
         m = torch.from_numpy(mask).unsqueeze(0).to(device)
         out[first : first + count] = torch.sigmoid(model(x, m))[0].T.float().cpu().numpy()
     return out
+
+
+def artifact_feature_config(payload) -> FeatureConfig:
+    """The artifact's feature config; formats before 4 had no `scaled` flag and were not scaled."""
+    stored = dict(payload["feature_config"])
+    if payload["format_version"] < 4:
+        stored["scaled"] = False
+    return FeatureConfig(**stored)
 
 
 @dataclass
@@ -91,7 +106,7 @@ class Detector:
     def to_bytes(self) -> bytes:
         payload = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION if self.feature_config.version >= 5 else 2,
+            "format_version": self._format_version(),
             "model": {"name": "FrameDetector", "kwargs": self.model.kwargs},
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "normalisation": {"mean": self.model.mean.tolist(), "std": self.model.std.tolist()},
@@ -103,6 +118,11 @@ class Detector:
         buffer = io.BytesIO()
         torch.save(payload, buffer)
         return buffer.getvalue()
+
+    def _format_version(self):
+        if self.feature_config.file_scaled:
+            return FORMAT_VERSION
+        return 3 if self.feature_config.version >= 5 else 2
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Detector":
@@ -123,17 +143,15 @@ class Detector:
         model.load_state_dict(payload["state_dict"])
         model.set_normalisation(payload["normalisation"]["mean"], payload["normalisation"]["std"])
         decoding = DecodingConfig(**payload["decoding"])
-        return cls(
-            model, payload["type_names"], FeatureConfig(**payload["feature_config"]), decoding, payload.get("info")
-        )
+        return cls(model, payload["type_names"], artifact_feature_config(payload), decoding, payload.get("info"))
 
     def probabilities(self, features: np.ndarray, chunk_frames: int = CHUNK_FRAMES) -> np.ndarray:
         """(frames, n_types) float32 probabilities of a file's features (frames, channels)."""
         features = np.asarray(features)  # float16 or float32: converted chunk by chunk, not whole
         if features.ndim != 2 or features.shape[1] != self.feature_config.n_channels:
             raise ValueError(f"features must be (frames, {self.feature_config.n_channels}), got {features.shape}")
-        offset = file_offset(features, self.feature_config)
-        return frame_probabilities(self.model, features, chunk_frames, offset=offset)
+        offset, scale = file_offset(features, self.feature_config), file_scale(features, self.feature_config)
+        return frame_probabilities(self.model, features, chunk_frames, offset=offset, scale=scale)
 
     def _per_type(self, value, default, name):
         if value is None:

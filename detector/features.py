@@ -22,6 +22,15 @@ Version 5 (opt-in; the default stays 2) adds two channels for lost signal (dropo
 resolution (a lost signal falls within a millisecond or two, a voice closing decays over
 tens). They are ratios, so they need no file offset. Versions 3 and 4 were experiments
 that never shipped. bench/results/detector_experiments.md has what each version measured.
+
+`scaled` (a FeatureConfig flag, on by default since artifact format 4): the model also
+reads the file-relative channels *divided* by the file's dynamic range (`file_scale`: the
+spread between the 10th and 90th percentiles of its log energy over a typical spread,
+clipped), so that how deep a pause or a dropout falls, or how far a click or a clipped
+vowel stands out, is measured against the file's own contrast: a studio recording and one
+over a noisy line differ in that contrast by a factor of 1.5-2. Like the offset it is
+applied where the model reads the features; what the extractor (and the feature caches)
+hold does not change.
 """
 
 import functools
@@ -44,6 +53,9 @@ EDGE_FLOOR = 1e-9  # power under which a block counts as silent (16-bit rounding
 FULL_SCALE = 0.97  # share of samples at least this loud (of full scale, of the interval's peak)
 OFFSET_STEP = 4  # file_offset: the median of every OFFSET_STEP-th frame
 OFFSET_GROUP = 16  # file_offset: channels converted and partitioned together
+SCALE_PERCENTILES = (10, 90)  # file_scale: the spread of the file's log energy between these
+SCALE_REFERENCE = 5.0  # ... divided by this (about the spread of a clean recording of speech with pauses)
+SCALE_LIMITS = (0.6, 1.6)  # ... and clipped to this
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class FeatureConfig:
     f_min: float = 30.0
     f_max: float = 7600.0
     version: int = 2
+    scaled: bool = True  # file-relative channels also divided by the file's dynamic range (file_scale)
 
     @property
     def extra_channels(self) -> tuple[str, ...]:
@@ -79,8 +92,15 @@ class FeatureConfig:
         return 1000.0 * self.hop_length / self.sample_rate
 
     @property
+    def file_scaled(self) -> bool:
+        """Whether the model reads the file-relative channels divided by the file's dynamic range."""
+        return self.file_relative and self.scaled
+
+    @property
     def cache_key(self) -> str:
-        digest = hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        """Names the extractor's output: `scaled` is left out, as it changes only how the model reads it."""
+        extractor = {k: v for k, v in asdict(self).items() if k != "scaled"}
+        digest = hashlib.sha1(json.dumps(extractor, sort_keys=True).encode()).hexdigest()[:10]
         return f"v{self.version}-{digest}"
 
     def n_frames(self, n_samples: int) -> int:
@@ -113,6 +133,19 @@ def file_offset(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
             sample = as_float32(features[::OFFSET_STEP, first:last].T)
             offset[first:last] = np.median(sample, axis=1, overwrite_input=True)
     return offset
+
+
+def file_scale(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """What to divide every frame's file-relative channels by (after `file_offset`): (channels,)
+    float32, the spread of the file's log energy between its SCALE_PERCENTILES over
+    SCALE_REFERENCE, clipped to SCALE_LIMITS, on the log-mel bands and log energy of a
+    scaled config; 1 elsewhere. Every OFFSET_STEP-th frame, in float32, like the offset."""
+    scale = np.ones(config.n_channels, dtype=np.float32)
+    if config.file_scaled and len(features):
+        energy = as_float32(features[::OFFSET_STEP, config.n_mels])
+        low, high = np.percentile(energy, SCALE_PERCENTILES)
+        scale[: config.n_mels + 1] = np.clip((high - low) / SCALE_REFERENCE, *SCALE_LIMITS)
+    return scale
 
 
 def mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max) -> np.ndarray:

@@ -43,7 +43,8 @@ detector.augment.variant_features), one of those with probability VARIANT_SHARE;
 window jitter above. Also: per-type positive weights in the BCE loss for rare types,
 gradient clipping, and an exponential moving average of the weights (what is validated
 and kept). With a file-relative feature config (detector.features) each file's features
-are made relative to its median after augmentation, as inference makes them. Training
+are made relative to its median (and, with a scaled config, divided by its dynamic range)
+after augmentation, as inference makes them. Training
 needs at least 2 files (a ValueError otherwise). Deterministic for a seed on a given
 machine and torch thread count.
 
@@ -64,7 +65,7 @@ import torch.nn.functional as F
 from detector.artifact import DecodingConfig, Detector, frame_probabilities
 from detector.augment import BandLimiter, apply_gain_and_tilt
 from detector.events import decode_events, events_to_frames
-from detector.features import FeatureConfig, as_float32, file_offset
+from detector.features import FeatureConfig, as_float32, file_offset, file_scale
 from detector.metrics import EVALUATION, event_metrics
 from detector.model import FrameDetector
 
@@ -257,7 +258,7 @@ def normalisation(files, feature_config):
     total = sum(len(f.features) for f in files)
     s1, s2 = 0.0, 0.0
     for f in files:
-        x = f.features - file_offset(f.features, feature_config)
+        x = (f.features - file_offset(f.features, feature_config)) / file_scale(f.features, feature_config)
         s1 = s1 + x.sum(axis=0, dtype=np.float64)
         s2 = s2 + np.square(x, dtype=np.float64).sum(axis=0)
     mean = s1 / total
@@ -384,7 +385,10 @@ class TrainingSet:
                 chunk = torch.from_numpy(as_float32(source[a : a + 20000].T))[None]
                 self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
             x = self.x[start : start + n]
-            x -= torch.from_numpy(file_offset(x.numpy(), self.feature_config)) + mean
+            offset, scale = file_offset(x.numpy(), self.feature_config), file_scale(x.numpy(), self.feature_config)
+            x -= torch.from_numpy(offset)
+            x /= torch.from_numpy(scale)
+            x -= mean
             x /= std
 
     def epoch_starts(self, rng):
@@ -477,6 +481,7 @@ class Validation:
         self.files, self.type_names, self.device = files, type_names, device
         self.feature_config, self.frame_ms = feature_config, feature_config.frame_ms
         self.offsets = {f.key: file_offset(f.features, feature_config) for f in files}
+        self.scales = {f.key: file_scale(f.features, feature_config) for f in files}
         self.pos_weight = pos_weight.cpu()
         self.references = {f.key: [tuple(e) for e in f.events] for f in files}
         self.targets = {
@@ -486,10 +491,10 @@ class Validation:
 
     def probabilities(self, model):
         model.eval()
-        return {
-            f.key: frame_probabilities(model, f.features, device=self.device, offset=self.offsets[f.key])
-            for f in self.files
-        }
+        return {f.key: self._probabilities(model, f, self.offsets[f.key], self.scales[f.key]) for f in self.files}
+
+    def _probabilities(self, model, file, offset, scale):
+        return frame_probabilities(model, file.features, device=self.device, offset=offset, scale=scale)
 
     def score(self, model):
         """(validation loss, quick macro F1) of `model`."""
@@ -504,8 +509,8 @@ class Validation:
         pooled_probs = {("validation", k): p for k, p in probs.items()}
         pooled_refs = {("validation", k): r for k, r in self.references.items()}
         for index, f in enumerate(training_files):
-            offset = file_offset(f.features, self.feature_config)
-            pooled_probs["training", index] = frame_probabilities(model, f.features, device=self.device, offset=offset)
+            offset, scale = file_offset(f.features, self.feature_config), file_scale(f.features, self.feature_config)
+            pooled_probs["training", index] = self._probabilities(model, f, offset, scale)
             pooled_refs["training", index] = [tuple(e) for e in f.events]
         decoding = calibrate(pooled_probs, pooled_refs, self.type_names, self.frame_ms, caps)
         detections = {

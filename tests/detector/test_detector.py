@@ -96,7 +96,7 @@ def test_a_format_1_artifact_runs_as_before():
     import io
 
     torch.manual_seed(0)
-    old = FeatureConfig(version=1)
+    old = FeatureConfig(version=1, scaled=False)
     network = FrameDetector(old.n_channels, len(NAMES))
     payload = torch.load(io.BytesIO(Detector(network, NAMES, old, DECODING).to_bytes()), weights_only=True)
     payload["format_version"] = 1
@@ -108,11 +108,11 @@ def test_a_format_1_artifact_runs_as_before():
     assert np.array_equal(loaded.probabilities(x), frame_probabilities(network.eval(), x))
 
 
-def test_version_5_artifacts_are_format_3_and_version_2_ones_stay_format_2():
+def test_unscaled_version_5_artifacts_are_format_3_and_version_2_ones_stay_format_2():
     import io
 
     torch.manual_seed(0)
-    v5 = FeatureConfig(version=5)
+    v5 = FeatureConfig(version=5, scaled=False)
     network = FrameDetector(v5.n_channels, len(NAMES))
     data = Detector(network, NAMES, v5, DECODING).to_bytes()
     assert torch.load(io.BytesIO(data), weights_only=True)["format_version"] == 3
@@ -122,8 +122,33 @@ def test_version_5_artifacts_are_format_3_and_version_2_ones_stay_format_2():
     louder = x.copy()
     louder[:, : v5.n_mels + 1] += 3.0
     assert np.allclose(loaded.probabilities(louder), loaded.probabilities(x), atol=1e-5)
-    v2_data = Detector(FrameDetector(N_CHANNELS, len(NAMES)), NAMES, FeatureConfig(), DECODING).to_bytes()
+    unscaled = FeatureConfig(scaled=False)
+    v2_data = Detector(FrameDetector(N_CHANNELS, len(NAMES)), NAMES, unscaled, DECODING).to_bytes()
     assert torch.load(io.BytesIO(v2_data), weights_only=True)["format_version"] == 2
+    assert Detector.from_bytes(v2_data).feature_config == unscaled
+
+
+def test_scaled_artifacts_are_format_4_and_read_the_file_relative_to_its_level_and_contrast():
+    import io
+
+    torch.manual_seed(0)
+    config = FeatureConfig()
+    assert config.scaled and config.file_scaled
+    data = Detector(FrameDetector(N_CHANNELS, len(NAMES)), NAMES, config, DECODING).to_bytes()
+    assert torch.load(io.BytesIO(data), weights_only=True)["format_version"] == 4
+    loaded = Detector.from_bytes(data)
+    assert loaded.feature_config == config
+    rng = np.random.default_rng(0)
+    x = rng.normal(-5, 2, size=(900, N_CHANNELS)).astype(np.float32)
+    x[:, config.n_mels] = rng.normal(-4, 2.0, size=900)  # log energy: a spread (p90 - p10) of about 5
+    relative = x.copy()
+    median = np.median(x[::4, : config.n_mels + 1], axis=0)
+    relative[:, : config.n_mels + 1] -= median
+    wider = x.copy()
+    wider[:, : config.n_mels + 1] = median + 1.5 * relative[:, : config.n_mels + 1] + 3.0  # louder, more contrast
+    assert np.allclose(loaded.probabilities(wider), loaded.probabilities(x), atol=1e-4)
+    plain = Detector(loaded.model, NAMES, FeatureConfig(scaled=False), DECODING)
+    assert not np.allclose(plain.probabilities(wider), plain.probabilities(x), atol=1e-3)
 
 
 def test_version_2_features_are_read_relative_to_the_file(model, features):

@@ -8,7 +8,7 @@ import soundfile as sf
 
 from detector import pipeline
 from detector.audio import decode_to_canonical, quantize16
-from detector.features import FeatureConfig, FeatureExtractor, file_offset
+from detector.features import FeatureConfig, FeatureExtractor, file_offset, file_scale
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +122,33 @@ def test_the_offset_is_the_median_of_mel_bands_and_energy_only():
     every_4th = features.astype(np.float16)[::4, : V2.n_mels + 1].astype(np.float32)
     assert np.array_equal(offset[: V2.n_mels + 1], np.median(every_4th, axis=0))
     assert not offset[V2.n_mels + 1 :].any()
+
+
+def test_the_scale_is_the_spread_of_log_energy_on_mel_bands_and_energy_only_and_leaves_the_cache_key():
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(400, V2.n_channels)).astype(np.float32)
+    features[:, V2.n_mels] = np.linspace(-7.0, 0.0, 400)  # log energy: p90 - p10 of every 4th frame ~ 5.6
+    energy = features[::4, V2.n_mels]
+    spread = np.percentile(energy, 90) - np.percentile(energy, 10)
+    scale = file_scale(features.astype(np.float16), V2)
+    assert V2.file_scaled and np.allclose(scale[: V2.n_mels + 1], spread / 5.0, rtol=1e-3)
+    assert np.array_equal(scale[V2.n_mels + 1 :], np.ones(V2.n_channels - V2.n_mels - 1))
+    flat = features.copy()
+    flat[:, V2.n_mels] = -3.0  # no contrast at all: clipped to the lower limit
+    assert np.allclose(file_scale(flat, V2)[: V2.n_mels + 1], 0.6)
+    unscaled = FeatureConfig(scaled=False)
+    assert (file_scale(features, unscaled) == 1).all() and (file_scale(features[:, :67], V1) == 1).all()
+    assert unscaled.cache_key == V2.cache_key  # the extractor's output is the same: caches stay valid
+    assert (
+        V2.cache_key
+        == "v2-"
+        + __import__("hashlib")
+        .sha1(
+            b'{"f_max": 7600.0, "f_min": 30.0, "hop_length": 160, "n_fft": 512, "n_mels": 64, '
+            b'"sample_rate": 16000, "version": 2, "win_length": 400}'
+        )
+        .hexdigest()[:10]
+    )
 
 
 V5 = FeatureConfig(version=5)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from detector.artifact import frame_probabilities
-from detector.features import FeatureConfig, file_offset
+from detector.features import FeatureConfig, file_offset, file_scale
 from detector.train import (
     MAX_POS_WEIGHT,
     THRESHOLD_GRID,
@@ -65,7 +65,10 @@ def test_check_inputs_refuses_a_config_out_of_range():
 def test_normalisation_is_the_mean_and_spread_of_every_frame_relative_to_its_file():
     files = [fake_file(0, 300), fake_file(1, 500)]
     mean, std = normalisation(files, FEATURES)
-    stacked = np.concatenate([f.features - file_offset(f.features, FEATURES) for f in files]).astype(np.float64)
+    assert FEATURES.file_scaled
+    stacked = np.concatenate(
+        [(f.features - file_offset(f.features, FEATURES)) / file_scale(f.features, FEATURES) for f in files]
+    ).astype(np.float64)
     np.testing.assert_allclose(mean, stacked.mean(axis=0), rtol=1e-9)
     np.testing.assert_allclose(std, stacked.std(axis=0).clip(min=1e-3), rtol=1e-6)
 

@@ -6,7 +6,7 @@ import torch
 
 from detector import train as train_module
 from detector.augment import apply_gain_and_tilt, augmented_copies, codec_round_trip
-from detector.features import FeatureConfig, file_offset
+from detector.features import FeatureConfig, file_offset, file_scale
 from detector.synth import synthesize
 from detector.train import TrainConfig, TrainFile, TrainingSet, train_detector
 from tests.detector.test_train import NAMES, fake_file
@@ -82,7 +82,10 @@ def old_augment(self, rng, mean, std):
             chunk = torch.from_numpy(np.ascontiguousarray(source[a : a + 20000].T))[None]
             self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
         x = self.x[start : start + n]
-        x -= torch.from_numpy(file_offset(x.numpy(), self.feature_config)) + mean
+        offset, scale = file_offset(x.numpy(), self.feature_config), file_scale(x.numpy(), self.feature_config)
+        x -= torch.from_numpy(offset)
+        x /= torch.from_numpy(scale)
+        x -= mean
         x /= std
 
 
