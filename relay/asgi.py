@@ -2,7 +2,7 @@
 
 Two handlers behind one port. The API's views are synchronous: each request runs whole on
 one of a fixed pool of threads (RELAY_WEB_THREADS per process) through Django's WSGI
-handler, one hand-off from the event loop and back. Views that stream Server-Sent Events
+handler, one hand-off from the event loop and back (relay/threaded.py). Views that stream Server-Sent Events
 (`streams_events = True`) run on Django's ASGI handler instead, so an open stream holds a
 connection but no thread. (Django's ASGI handler alone would run every sync request on a
 new thread of its own and cross between threads and the loop once per middleware kind.)
@@ -12,14 +12,15 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.settings")
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 
+from relay.threaded import ThreadedWSGI  # noqa: E402
+
 streaming = get_asgi_application()
-threaded = WSGIMiddleware(get_wsgi_application(), workers=settings.RELAY_WEB_THREADS)
+threaded = ThreadedWSGI(get_wsgi_application(), threads=settings.RELAY_WEB_THREADS)
 
 
 def streams(path: str) -> bool:
