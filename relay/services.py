@@ -82,7 +82,9 @@ def revoke_api_keys(*, tenant: Tenant | None = None, keys) -> int:
     return count
 
 
-def authenticate_key(raw_key: str) -> ApiKey:
+def authenticate_key(raw_key: str, *, record_use=True) -> ApiKey:
+    """The good key `raw_key` is (InvalidApiKey otherwise); its use is recorded unless the
+    caller does that itself later (record_key_use)."""
     match = KEY_PATTERN.match(raw_key)
     if match is None:
         raise InvalidApiKey("Invalid API key")
@@ -96,8 +98,13 @@ def authenticate_key(raw_key: str) -> ApiKey:
         raise InvalidApiKey("API key has been revoked")
     if api_key.is_expired(now):
         raise InvalidApiKey("API key has expired")
-    _touch(api_key, now)
+    if record_use:
+        _touch(api_key, now)
     return api_key
+
+
+def record_key_use(api_key: ApiKey) -> None:
+    _touch(api_key, timezone.now())
 
 
 def find_key(prefix: str) -> ApiKey | None:
