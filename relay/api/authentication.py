@@ -1,8 +1,9 @@
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from relay.api import throttling
 from relay.api.principal import ApiPrincipal
-from relay.services import InvalidApiKey, authenticate_key, record_key_use
+from relay.services import InvalidApiKey, authenticate_key
 
 
 def raw_key_from(request):
@@ -20,48 +21,26 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     A bad key is refused here: 429 if its address has used up its failed lookups, else 401
     and the failure counted (one round trip to the rate limits' server). A good key's request
-    is admitted later (`admit`): the look at its address's failed lookups goes with the round
-    trip that counts the request against the key's rate limit (relay/api/throttling.py), or,
-    when the key lacks the view's scope, happens before the 403 (relay/api/permissions.py).
-    Either way a refused address gets its 429 before any other answer, and the key's use
-    (last_used_at) is recorded only once the address is let through."""
+    is admitted later (throttling.admit): the look at its address's failed lookups goes with
+    the round trip that counts the request against the key's rate limit, or, when the key
+    lacks the view's scope, comes before the 403 (relay/api/permissions.py). Either way a
+    refused address gets its 429 before any other answer, and the key's use (last_used_at)
+    is recorded only once the address is let through."""
 
     def authenticate(self, request):
-        from relay.api.throttling import count_failed_lookup
-
         raw_key = raw_key_from(request)
         if raw_key is None:
             return None
         try:
             api_key = authenticate_key(raw_key, record_use=False)
         except InvalidApiKey as error:
-            count_failed_lookup(request)
+            throttling.count_failed_lookup(request)
             raise exceptions.AuthenticationFailed(str(error)) from None
         request._request.pending_admission = api_key
         if not api_key.tenant.is_active:
-            admit(request)
+            throttling.admit(request)
             raise exceptions.PermissionDenied("This tenant is disabled")
         return ApiPrincipal(api_key), api_key
 
     def authenticate_header(self, request):
         return 'Bearer realm="relay"'
-
-
-def pending_admission(request):
-    """Whether the request's good key still awaits `admit`."""
-    return getattr(request._request, "pending_admission", None) is not None
-
-
-def admit(request, address_checked=False):
-    """The rest of a good key's authentication, once: refuse (429) an address that has used
-    up its failed key lookups -- unless the caller has looked at them itself -- then record
-    the key's use."""
-    from relay.api.throttling import check_failed_lookups
-
-    api_key = getattr(request._request, "pending_admission", None)
-    if api_key is None:
-        return
-    if not address_checked:
-        check_failed_lookups(request)
-    request._request.pending_admission = None
-    record_key_use(api_key)

@@ -8,7 +8,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
 from relay import ratelimit
-from relay.api import authentication
+from relay.services import record_key_use
 
 HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
@@ -41,14 +41,14 @@ class Throttled(exceptions.Throttled):
 class ApiKeyRateThrottle(BaseThrottle):
     """Counts each request of an API key in its class's window. The round trip that counts
     it also looks at the client address's failed key lookups, when authentication left that
-    to it (authentication.pending_admission): a refused address is not counted."""
+    to it (pending_admission): a refused address is not counted."""
 
     def allow_request(self, request, view):
         api_key = request.auth
         if api_key is None:
             return True
         kind = rate_class(view, request.method)
-        pending = authentication.pending_admission(request)
+        pending = pending_admission(request)
         blocked, verdict = ratelimit.hit_unless_blocked(
             f"key:{api_key.pk}:{kind}",
             limit_of(kind),
@@ -57,7 +57,7 @@ class ApiKeyRateThrottle(BaseThrottle):
         )
         if blocked is not None:
             raise Throttled(blocked, FAILED_LOOKUPS)
-        authentication.admit(request, address_checked=True)
+        admit(request, address_checked=True)
         request._request.rate_limit = verdict
         if verdict is not None and not verdict.allowed:
             raise Throttled(verdict, f"{kind} requests of this API key")
@@ -95,3 +95,21 @@ def count_failed_lookup(request):
     blocked, _ = ratelimit.hit_unless_blocked(bucket, limit, bucket, limit)
     if blocked is not None:
         raise Throttled(blocked, FAILED_LOOKUPS)
+
+
+def pending_admission(request):
+    """Whether the request's good key still awaits `admit` (relay/api/authentication.py)."""
+    return getattr(request._request, "pending_admission", None) is not None
+
+
+def admit(request, address_checked=False):
+    """The rest of a good key's authentication, once: refuse (429) an address that has used
+    up its failed key lookups -- unless the caller has looked at them itself -- then record
+    the key's use."""
+    api_key = getattr(request._request, "pending_admission", None)
+    if api_key is None:
+        return
+    if not address_checked:
+        check_failed_lookups(request)
+    request._request.pending_admission = None
+    record_key_use(api_key)
