@@ -122,9 +122,12 @@ if DATABASE_POOL_MAX > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-# A kept connection is checked before it is used (with a pool: as it is taken from it), so that
-# after a restart of the database no request or task is given a connection the restart ended.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A kept connection is checked before it is used, so that after a restart of the database no
+# request or task is given a connection the restart ended: with a pool, as it is taken from it
+# (by relay.postgresql, without a round trip to the server); otherwise by Django.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "relay.postgresql"
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASE_POOL_MAX <= 0
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 # pytest-django names the test database test_<NAME>; RELAY_TEST_DATABASE_NAME picks another
 # so that two test runs on one shared server never meet.
