@@ -45,7 +45,8 @@ class Template:
         self._lock = threading.Lock()
 
     def rows(self, values, limit, offset=0):
-        """The rows (dicts, as `values()` gives them) of `build(**values)[offset:offset + limit]`."""
+        """The rows of `build(**values)[offset:offset + limit]`: tuples, in the order of
+        `columns(values)` (that of `values()`)."""
         for name, value in values.items():
             if not isinstance(value, uuid.UUID):
                 raise TypeError(f"{name} must be a UUID, not {type(value).__name__}")
@@ -53,7 +54,10 @@ class Template:
         params = [values[slot] if isinstance(slot, str) else slot[0] for slot in slots]
         with connections[db].cursor() as cursor:
             cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset])
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return cursor.fetchall()
+
+    def columns(self, values):
+        return self.compiled(tuple(sorted(values)))[2]
 
     def compiled(self, names):
         """(sql, slots: a value's name or (constant,) per parameter, column names, database alias)."""
@@ -70,7 +74,7 @@ class Template:
         stand_ins = {uuid.uuid4(): name for name in names}
         queryset = self.build(**{name: stand_in for stand_in, name in stand_ins.items()})
         query = queryset.query
-        if query.is_sliced or query.combinator or query.select_for_update or not query.values_select:
+        if query.is_sliced or query.combinator or query.select_for_update or query.default_cols:
             raise ImproperlyConfigured("a Template's queryset is a values() query, not sliced, combined or locking")
         compiler = query.get_compiler(queryset.db)
         sql, params = compiler.as_sql()
