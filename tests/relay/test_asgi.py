@@ -144,3 +144,41 @@ def test_an_application_error_reaches_the_server():
 
     with pytest.raises(RuntimeError, match="boom"):
         _serve(app)
+
+
+def test_an_api_request_resolves_its_url_once(monkeypatch):
+    """The match found on the loop to choose the handler is the one Django's handler uses."""
+    import asyncio
+
+    from django.urls.resolvers import URLResolver
+
+    resolved = []
+    original = URLResolver.resolve
+
+    def counting(self, path):
+        if self.pattern.regex.pattern == "^/":
+            resolved.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counting)
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/datasets",
+        "query_string": b"",
+        "http_version": "1.1",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(asgi.application(scope, receive, send))
+    assert sent[0]["status"] == 401, sent  # (no key: answered without the database)
+    assert resolved == ["/api/v1/datasets"]
