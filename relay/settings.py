@@ -157,6 +157,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["relay.api.permissions.HasScope"],
     "DEFAULT_PARSER_CLASSES": ["relay.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["relay.api.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "relay.api.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "relay.api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": ["relay.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "relay.api.schema.AutoSchema",

@@ -168,3 +168,21 @@ def test_file_size_is_accepted_under_either_name(api):
     assert api.post(path, {**body, "file_size": 10}).status_code == 201
     assert_422(api.post(path, {**body, "file_size": 10, "file_size_bytes": 11}), ["body", "file_size_bytes"])
     assert_422(api.post(path, body), ["body", "file_size"])
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*", "*/*; q=0.5", "text/html, */*"])
+def test_content_negotiation_answers_as_drfs(accept):
+    """relay.api.negotiation's shortcut (no Accept, or */*) picks what DRF's own does."""
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from relay.api.event_views import EventStreamBase
+    from relay.api.negotiation import ContentNegotiation
+
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    request = Request(APIRequestFactory().get("/api/v1/datasets", **headers))
+    renderers = [r() for r in EventStreamBase.renderer_classes]
+    ours = ContentNegotiation().select_renderer(request, renderers)
+    drfs = DefaultContentNegotiation().select_renderer(request, renderers)
+    assert (type(ours[0]), ours[1]) == (type(drfs[0]), drfs[1])
