@@ -23,6 +23,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 
+def cursor(using="default"):
+    """A cursor for SQL written once and run on most requests: prepared on each connection
+    the first time (relay.postgresql's prepared_cursor), or Django's cursor elsewhere."""
+    connection = connections[using]
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
+
+
 class Lazy:
     def __init__(self, build, **values):
         self.build = build
@@ -52,9 +60,9 @@ class Template:
                 raise TypeError(f"{name} must be a UUID, not {type(value).__name__}")
         sql, slots, names, db = self.compiled(tuple(sorted(values)))
         params = [values[slot] if isinstance(slot, str) else slot[0] for slot in slots]
-        with connections[db].cursor() as cursor:
-            cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset])
-            return cursor.fetchall()
+        with cursor(db) as rows:
+            rows.execute(f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset])
+            return rows.fetchall()
 
     def columns(self, values):
         return self.compiled(tuple(sorted(values)))[2]

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from relay import prepared
 from relay.errors import Forbidden
 from relay.models import ALL_SCOPES, ApiKey, IdempotencyRecord, Tenant
 
@@ -111,7 +112,7 @@ def find_key(prefix: str) -> ApiKey | None:
     """The key with `prefix`, its tenant loaded: what every API request looks up, so its SQL
     is written once rather than compiled by the ORM each time (about half the lookup's cost)."""
     sql, key_fields, tenant_fields = _find_key_sql()
-    with connections[ApiKey.objects.db].cursor() as cursor:
+    with prepared.cursor(ApiKey.objects.db) as cursor:
         cursor.execute(sql, [prefix])
         row = cursor.fetchone()
     if row is None:

@@ -127,6 +127,11 @@ else:
 # (by relay.postgresql, without a round trip to the server); otherwise by Django.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "relay.postgresql"
+# The few statements every API request runs (the key lookup, an annotation page) are prepared
+# on each connection the first time (relay/postgresql/base.py). Off behind a connection pooler
+# that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASE_POOL_MAX <= 0
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 # pytest-django names the test database test_<NAME>; RELAY_TEST_DATABASE_NAME picks another

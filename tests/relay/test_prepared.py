@@ -107,3 +107,17 @@ def test_unfiltered_annotation_pages_compile_no_sql(two_sets, monkeypatch, djang
     assert len(theirs) == 7 and not {i["id"] for i in theirs} & {i["id"] for i in first["items"]}
     assert owner.get(other_path).status_code == 404  # another tenant's set: nothing found, then the 404
     assert selectors.annotation_list  # the selector the view uses
+
+
+def test_the_key_lookup_and_the_page_are_prepared_on_the_connection(two_sets):
+    """relay.postgresql's prepared_cursor: PostgreSQL plans them once per connection."""
+    from django.db import connection
+
+    (owner, _, _, path), _ = two_sets
+    for _ in range(2):
+        assert owner.get(path).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert sum('FROM "relay_apikey"' in s and "$1" in s for s in statements) == 1
+    assert sum("row_to_json" in s and "LIMIT $" in s for s in statements) == 1
