@@ -56,15 +56,17 @@ INSTALLED_APPS = [
     "inference",
 ]
 
+# Sessions, CSRF, the logged-in user and messages are Django's, for the admin site only: API
+# requests (/api/v1/) pass them by (relay/middleware.py).
 MIDDLEWARE = [
     "relay.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "relay.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "relay.middleware.CsrfViewMiddleware",
+    "relay.middleware.AuthenticationMiddleware",
+    "relay.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -186,3 +186,18 @@ def test_content_negotiation_answers_as_drfs(accept):
     ours = ContentNegotiation().select_renderer(request, renderers)
     drfs = DefaultContentNegotiation().select_renderer(request, renderers)
     assert (type(ours[0]), ours[1]) == (type(drfs[0]), drfs[1])
+
+
+def test_api_requests_pass_the_browser_middleware_by(api):
+    """relay/middleware.py: no session, Django user or messages on /api/v1/ requests (the
+    answer's headers are the same), while the admin site keeps its sessions and CSRF."""
+    from django.test import Client
+
+    response = api.get("/datasets")
+    assert response.status_code == 200 and not response.cookies
+    assert not any(hasattr(response.wsgi_request, name) for name in ("session", "_messages", "auser"))
+    assert {"X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "X-Request-ID"} <= set(response.headers)
+    browser = Client(enforce_csrf_checks=True)
+    login = browser.get("/admin/login/")
+    assert login.status_code == 200 and "csrftoken" in login.cookies
+    assert browser.post("/admin/login/", {"username": "x", "password": "y"}).status_code == 403  # no CSRF token
