@@ -8,6 +8,7 @@ from annotations import formats
 from annotations.models import Annotation, AnnotationSet
 from relay import storage
 from relay.jsonrows import JSONRow, UTCTimestamp
+from relay.prepared import Lazy
 from relay.selectors import get_one
 
 # Time covered by at least one annotation, per set: overlapping or touching annotations of
@@ -111,6 +112,16 @@ def annotations_in(*, tenant, dataset_id, set_id):
     return annotations_of(annotation_set=set_id).filter(
         annotation_set__dataset_id=dataset_id, annotation_set__dataset__tenant=tenant
     )
+
+
+def annotation_list(*, tenant, dataset_id, set_id) -> Lazy:
+    """`annotations_in` as a relay.prepared.Lazy queryset: a page of it, unfiltered, runs SQL
+    compiled once (the API's annotation list)."""
+    return Lazy(_annotations_in_ids, tenant_id=tenant.pk, dataset_id=dataset_id, set_id=set_id)
+
+
+def _annotations_in_ids(*, tenant_id, dataset_id, set_id):
+    return annotations_in(tenant=tenant_id, dataset_id=dataset_id, set_id=set_id)
 
 
 # An annotation as the API shows it (serializers.annotation_dict), written by PostgreSQL.

@@ -87,7 +87,7 @@ class AnnotationListView(AnnotationSetView):
             super().load_path_objects()
 
     def tenant_queryset(self):
-        return selectors.annotations_in(
+        return selectors.annotation_list(
             tenant=self.tenant, dataset_id=self.kwargs["dataset_id"], set_id=self.kwargs["set_id"]
         )
 

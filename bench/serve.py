@@ -10,6 +10,9 @@ environment): the default, 1,200 a minute per key, would answer most of these re
 with 429. Every request is still counted against it in Redis, as in production.
 
     .venv/bin/python bench/serve.py [--seconds 20] [--clients 4,16]
+
+On a machine that other work shares, req/s and latencies follow that work; bench/serve_cpu.py
+measures the CPU each request costs (web processes, PostgreSQL, Valkey, the clients) instead.
 """
 
 import argparse

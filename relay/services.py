@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from relay import prepared
 from relay.errors import Forbidden
 from relay.models import ALL_SCOPES, ApiKey, IdempotencyRecord, Tenant
 
@@ -82,7 +83,9 @@ def revoke_api_keys(*, tenant: Tenant | None = None, keys) -> int:
     return count
 
 
-def authenticate_key(raw_key: str) -> ApiKey:
+def authenticate_key(raw_key: str, *, record_use=True) -> ApiKey:
+    """The good key `raw_key` is (InvalidApiKey otherwise); its use is recorded unless the
+    caller does that itself later (record_key_use)."""
     match = KEY_PATTERN.match(raw_key)
     if match is None:
         raise InvalidApiKey("Invalid API key")
@@ -96,15 +99,20 @@ def authenticate_key(raw_key: str) -> ApiKey:
         raise InvalidApiKey("API key has been revoked")
     if api_key.is_expired(now):
         raise InvalidApiKey("API key has expired")
-    _touch(api_key, now)
+    if record_use:
+        _touch(api_key, now)
     return api_key
+
+
+def record_key_use(api_key: ApiKey) -> None:
+    _touch(api_key, timezone.now())
 
 
 def find_key(prefix: str) -> ApiKey | None:
     """The key with `prefix`, its tenant loaded: what every API request looks up, so its SQL
     is written once rather than compiled by the ORM each time (about half the lookup's cost)."""
     sql, key_fields, tenant_fields = _find_key_sql()
-    with connections[ApiKey.objects.db].cursor() as cursor:
+    with prepared.cursor(ApiKey.objects.db) as cursor:
         cursor.execute(sql, [prefix])
         row = cursor.fetchone()
     if row is None:

@@ -56,15 +56,17 @@ INSTALLED_APPS = [
     "inference",
 ]
 
+# Sessions, CSRF, the logged-in user and messages are Django's, for the admin site only: API
+# requests (/api/v1/) pass them by (relay/middleware.py).
 MIDDLEWARE = [
     "relay.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "relay.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "relay.middleware.CsrfViewMiddleware",
+    "relay.middleware.AuthenticationMiddleware",
+    "relay.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -122,9 +124,21 @@ if DATABASE_POOL_MAX > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-# A kept connection is checked before it is used (with a pool: as it is taken from it), so that
-# after a restart of the database no request or task is given a connection the restart ended.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend with two additions (relay/postgresql/base.py): a pooled
+# connection is checked as it is taken without a round trip to the server, and the few
+# statements every API request runs (the key lookup, an annotation page) are prepared on each
+# connection the first time -- unless DATABASE_PREPARED_STATEMENTS is off, behind a connection
+# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "relay.postgresql"
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 0)  # (only its own cursors prepare)
+# A kept connection is checked before it is used, so that after a restart of the database no
+# request or task is given a connection the restart ended: with a pool, as it is taken from it
+# (by relay.postgresql's check, else psycopg_pool's); without, by Django.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = (
+    DATABASE_POOL_MAX <= 0 or DATABASES["default"]["ENGINE"] != "relay.postgresql"
+)
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 # pytest-django names the test database test_<NAME>; RELAY_TEST_DATABASE_NAME picks another
 # so that two test runs on one shared server never meet.
@@ -154,6 +168,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["relay.api.permissions.HasScope"],
     "DEFAULT_PARSER_CLASSES": ["relay.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["relay.api.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "relay.api.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "relay.api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": ["relay.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "relay.api.schema.AutoSchema",

@@ -9,6 +9,7 @@ from django_filters.fields import IsoDateTimeField
 
 from relay.api.exceptions import error_type
 from relay.errors import InvalidInput, problem
+from relay.prepared import Lazy
 
 
 class FilterBackend(filters.DjangoFilterBackend):
@@ -20,9 +21,14 @@ class FilterBackend(filters.DjangoFilterBackend):
             raise InvalidInput(
                 [problem(["query", n], "NUL characters are not allowed", "value_error.nul") for n in nul]
             )
-        filterset_class = self.get_filterset_class(view, queryset)
+        if isinstance(queryset, Lazy) and getattr(view, "filterset_fields", None):
+            queryset = queryset.queryset  # its filter set is made from its model
+        filterset_class = self.get_filterset_class(view, None if isinstance(queryset, Lazy) else queryset)
         if filterset_class is None or not any(name in filterset_class.base_filters for name in request.query_params):
             return queryset  # no filter asked for: the filter form would change nothing (and costs a millisecond)
+        if isinstance(queryset, Lazy):  # (relay/prepared.py) built now, and checked against the filter set
+            queryset = queryset.queryset
+            filterset_class = self.get_filterset_class(view, queryset)
         filterset = filterset_class(**self.get_filterset_kwargs(request, queryset, view))
         empty = [
             name

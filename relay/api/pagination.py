@@ -7,11 +7,12 @@ import orjson
 from django.conf import settings
 from django.core import signing
 from django.db import connections
-from django.db.models import Q
+from django.db.models import F, Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from relay.errors import InvalidInput
+from relay.prepared import Lazy, Template, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,46 @@ def planner_estimate(queryset):
         return 0
 
 
+def _documents(queryset, keyset, document, keyset_columns=True):
+    """`queryset` (in `keyset`'s order) as rows of the keyset's columns and `_document`, last."""
+    columns = [field.attname for field, _ in keyset.terms] if keyset is not None and keyset_columns else []
+    return queryset.values(*columns, _document=document)
+
+
+def _in_document(keyset, document):
+    """Whether each field of `keyset` is in `document` as it is (a key of its name, F(name)),
+    so that a cursor can be made from the document alone."""
+    fields = dict(zip(document.keys, document.get_source_expressions(), strict=True))
+    return keyset is not None and all(
+        isinstance(fields.get(field.attname), F) and fields[field.attname].name == field.attname
+        for field, _ in keyset.terms
+    )
+
+
+_templates = {}
+
+
+def _page_template(lazy, document):
+    """(the relay.prepared.Template of pages of `lazy`'s documents, its Keyset, whether its
+    rows are the documents alone): one per kind of Lazy queryset (its build function and the
+    names of its values) and document. When the document holds the keyset's fields, rows
+    have no other column: a cursor is made from the last document."""
+    key = (lazy.build, id(document), tuple(sorted(lazy.values)))
+    found = _templates.get(key)
+    if found is None:
+        build = lazy.build
+        keyset = Keyset.of(build(**{name: uuid.uuid4() for name in lazy.values}))
+        alone = _in_document(keyset, document)
+
+        def documents(**values):
+            queryset = build(**values)
+            queryset = keyset.order(queryset) if keyset is not None else queryset
+            return _documents(queryset, keyset, document, keyset_columns=not alone)
+
+        found = _templates.setdefault(key, (Template(documents), keyset, alone, document))
+    return found[:3]
+
+
 class PagePagination(BasePagination):
     """`?page=1&page_size=50` or `?cursor=<next_cursor>&page_size=50` ->
     `{items, total, total_is_estimate, page, page_size, has_more, next_cursor}`."""
@@ -175,19 +216,25 @@ class PagePagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None, document=None):
         """The page's rows; with `document` (a relay.jsonrows.JSONRow), each item is that JSON
-        as the database wrote it (an orjson.Fragment, embedded as is by the renderer)."""
+        as the database wrote it (an orjson.Fragment, embedded as is by the renderer).
+        `queryset` may be a relay.prepared.Lazy: a page (not a cursor) of its documents then
+        runs SQL compiled once, and the queryset is built only if a count is needed."""
         params = request.query_params
         max_page_size = getattr(view, "max_page_size", self.max_page_size)
         self.page_size = positive_int(params, "page_size", DEFAULT_PAGE_SIZE, max_page_size)
         self.missing_ids = getattr(request, "missing_ids", None)
-        keyset = Keyset.of(queryset)
         cursor = params.get("cursor")
-        if keyset is not None:
-            queryset = keyset.order(queryset)
-        counted = queryset
-        if document is not None:
-            columns = [field.attname for field, _ in keyset.terms] if keyset is not None else []
-            queryset = queryset.values(*columns, _document=document)
+        lazy = queryset if isinstance(queryset, Lazy) and document is not None and cursor is None else None
+        if lazy is not None:
+            template, keyset, alone = _page_template(lazy, document)
+        else:
+            queryset = resolve(queryset)
+            keyset = Keyset.of(queryset)
+            if keyset is not None:
+                queryset = keyset.order(queryset)
+            counted = queryset
+            if document is not None:
+                queryset = _documents(queryset, keyset, document)
         if cursor is not None:
             if "page" in params:
                 raise InvalidInput.at(["query", "cursor"], "give page or cursor, not both", "value_error.conflict")
@@ -204,14 +251,24 @@ class PagePagination(BasePagination):
         else:
             self.page = positive_int(params, "page", 1)
             offset = (self.page - 1) * self.page_size
-            rows = list(queryset[offset : offset + self.page_size + 1]) if offset <= MAX_OFFSET else []
+            if offset > MAX_OFFSET:
+                rows = []
+            elif lazy is not None:
+                rows = template.rows(lazy.values, limit=self.page_size + 1, offset=offset)
+            else:
+                rows = list(queryset[offset : offset + self.page_size + 1])
         self.has_more = len(rows) > self.page_size
         items = rows[: self.page_size]
-        self.next_cursor = keyset.encode(items[-1]) if self.has_more and keyset is not None else None
+        last = items[-1] if self.has_more and keyset is not None else None
+        if last is not None and lazy is not None:  # a tuple of a Template's rows
+            last = orjson.loads(last[-1]) if alone else dict(zip(template.columns(lazy.values), last, strict=True))
+        self.next_cursor = keyset.encode(last) if last is not None else None
         if self.page is not None and not self.has_more and (items or offset == 0):
             self.total, self.total_is_estimate = offset + len(items), False  # the last page: no count needed
         else:
-            self.total, self.total_is_estimate = cheap_count(counted)
+            self.total, self.total_is_estimate = cheap_count(lazy.queryset if lazy is not None else counted)
+        if lazy is not None:
+            return [orjson.Fragment(row[-1]) for row in items]
         if document is not None:
             return [orjson.Fragment(row["_document"]) for row in items]
         return items

@@ -1,6 +1,8 @@
 from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from relay.api import throttling
+
 MISSING_KEY = "Missing API key: send it in the X-API-Key header (or Authorization: Bearer)"
 
 
@@ -29,5 +31,6 @@ class HasScope(BasePermission):
         granted = set(request.auth.scopes)
         if scope in granted or (scope.endswith(":read") and scope.replace(":read", ":write") in granted):
             return True
+        throttling.admit(request)  # an address refused for failed key lookups gets its 429 first
         self.message = f"This API key lacks the {scope} scope"
         return False

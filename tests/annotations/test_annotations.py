@@ -239,3 +239,4 @@ def test_list_items_are_the_detail_written_by_the_database(api, dataset, draft, 
         assert list(item) == list(detail)  # and the keys in the same order
     assert listed[0]["created_at"] == "2026-01-02T03:04:05Z"
     assert listed[1]["extra_data"] == extras[1] and listed[2]["confidence"] == 0.123456789
+    assert api.get(set_path(dataset, draft, "/annotations")).json()["items"] == listed  # unfiltered: prepared SQL

@@ -60,3 +60,125 @@ def test_the_web_command_serves_from_several_processes_and_stops_them_all(tmp_pa
         parent.terminate()
         assert parent.wait(30) == 0, log_path.read_text()[-2000:]
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+
+
+def _serve(app, method="GET", body_parts=(b"",)):
+    """Run one request through ThreadedWSGI(app): (the messages sent, the threads the
+    application ran on)."""
+    import asyncio
+
+    from relay.threaded import ThreadedWSGI
+
+    sent = []
+    parts = list(body_parts)
+
+    async def receive():
+        chunk = parts.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(parts)}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": "/x",
+        "query_string": b"a=1",
+        "http_version": "1.1",
+        "headers": [(b"content-length", str(sum(map(len, body_parts))).encode())],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    served = ThreadedWSGI(app, threads=2)
+    try:
+        asyncio.run(served(scope, receive, send))
+    finally:
+        served.executor.shutdown()
+    return sent
+
+
+def test_an_in_memory_response_is_sent_whole_from_the_loop():
+    from django.http import HttpResponse
+
+    closed = []
+
+    def app(environ, start_response):
+        response = HttpResponse(b"body of " + environ["wsgi.input"].read(), status=201, headers={"X-One": "1"})
+        response.close = lambda: closed.append(True)
+        start_response("201 Created", list(response.items()))
+        return response
+
+    sent = _serve(app, "POST", [b"two ", b"parts"])
+    assert sent[0]["status"] == 201 and (b"x-one", b"1") in sent[0]["headers"]
+    assert sent[1:] == [{"type": "http.response.body", "body": b"body of two parts"}]
+    assert closed == [True]
+
+
+def test_a_streaming_response_is_sent_chunk_by_chunk_from_its_thread():
+    import threading
+
+    from django.http import StreamingHttpResponse
+
+    threads = set()
+
+    def chunks():
+        for chunk in (b"a", b"", b"b"):
+            threads.add(threading.current_thread().name)
+            yield chunk
+
+    def app(environ, start_response):
+        threads.add(threading.current_thread().name)
+        response = StreamingHttpResponse(chunks())
+        start_response("200 OK", list(response.items()))
+        return response
+
+    sent = _serve(app)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    assert [(m["body"], m.get("more_body", False)) for m in sent[1:]] == [(b"a", True), (b"b", True), (b"", False)]
+    assert len(threads) == 1 and threads.pop().startswith("WSGI")  # the response's thread throughout
+
+
+def test_an_application_error_reaches_the_server():
+    def app(environ, start_response):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _serve(app)
+
+
+def test_an_api_request_resolves_its_url_once(monkeypatch):
+    """The match found on the loop to choose the handler is the one Django's handler uses."""
+    import asyncio
+
+    from django.urls.resolvers import URLResolver
+
+    resolved = []
+    original = URLResolver.resolve
+
+    def counting(self, path):
+        if self.pattern.regex.pattern == "^/":
+            resolved.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counting)
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/datasets",
+        "query_string": b"",
+        "http_version": "1.1",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(asgi.application(scope, receive, send))
+    assert sent[0]["status"] == 401, sent  # (no key: answered without the database)
+    assert resolved == ["/api/v1/datasets"]

@@ -168,3 +168,36 @@ def test_file_size_is_accepted_under_either_name(api):
     assert api.post(path, {**body, "file_size": 10}).status_code == 201
     assert_422(api.post(path, {**body, "file_size": 10, "file_size_bytes": 11}), ["body", "file_size_bytes"])
     assert_422(api.post(path, body), ["body", "file_size"])
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*", "*/*; q=0.5", "text/html, */*"])
+def test_content_negotiation_answers_as_drfs(accept):
+    """relay.api.negotiation's shortcut (no Accept, or */*) picks what DRF's own does."""
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from relay.api.event_views import EventStreamBase
+    from relay.api.negotiation import ContentNegotiation
+
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    request = Request(APIRequestFactory().get("/api/v1/datasets", **headers))
+    renderers = [r() for r in EventStreamBase.renderer_classes]
+    ours = ContentNegotiation().select_renderer(request, renderers)
+    drfs = DefaultContentNegotiation().select_renderer(request, renderers)
+    assert (type(ours[0]), ours[1]) == (type(drfs[0]), drfs[1])
+
+
+def test_api_requests_pass_the_browser_middleware_by(api):
+    """relay/middleware.py: no session, Django user or messages on /api/v1/ requests (the
+    answer's headers are the same), while the admin site keeps its sessions and CSRF."""
+    from django.test import Client
+
+    response = api.get("/datasets")
+    assert response.status_code == 200 and not response.cookies
+    assert not any(hasattr(response.wsgi_request, name) for name in ("session", "_messages", "auser"))
+    assert {"X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "X-Request-ID"} <= set(response.headers)
+    browser = Client(enforce_csrf_checks=True)
+    login = browser.get("/admin/login/")
+    assert login.status_code == 200 and "csrftoken" in login.cookies
+    assert browser.post("/admin/login/", {"username": "x", "password": "y"}).status_code == 403  # no CSRF token

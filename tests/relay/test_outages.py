@@ -202,3 +202,35 @@ def test_a_job_created_while_the_broker_is_down_is_sent_once_it_is_back(api, tra
     wait_until(lambda: app.control.ping(timeout=1), timeout=90, message="the worker to reconnect to the broker")
     assert work.requeue_stuck()["requeued"] == 2
     completed(client, job)
+
+
+def test_a_pooled_connection_the_server_ended_is_not_handed_out():
+    """relay.postgresql: a pooled connection is taken without a round trip while it has
+    nothing to read; one whose backend was ended (its error message waits on it) is dropped
+    and another is taken."""
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    from relay.postgresql.base import quiet
+
+    def backend():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    connection.close()  # back to the pool
+    taken = backend()
+    raw = connection.connection
+    assert quiet(raw)
+    connection.close()
+    with psycopg.connect(**connection.get_connection_params() | {"autocommit": True}) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [taken])
+    deadline = time.monotonic() + 5
+    while quiet(raw) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not quiet(raw)
+    for _ in range(2 * connection.pool.max_size):  # round every pooled connection (the pool is a queue)
+        assert backend() != taken
+        connection.close()

@@ -48,3 +48,55 @@ def test_an_address_that_keeps_failing_to_authenticate_is_refused(api, anonymous
     assert_error(refused, 429, "failed API key lookups")
     assert "Retry-After" in refused
     assert api.get("/datasets", **from_address(bystander)).status_code == 200
+
+
+@override_settings(RELAY_RATE_LIMIT_AUTH_FAILURES=2, RELAY_TRUSTED_PROXIES=1)
+def test_a_refused_address_is_429_before_any_other_answer_and_records_no_use(api, readonly_api, anonymous):
+    """A good key from an address that used up its failed lookups: 429 whatever else the
+    request would have been answered (a missing scope, a disabled tenant), and the key's
+    use is not recorded; the failed lookups stop being counted once refused."""
+    from relay.models import ApiKey
+    from relay.ratelimit import WINDOW_S, kv
+
+    attacker = f"203.0.113.{uuid.uuid4().int % 250}"
+    wrong = f"rk_{'a' * 12}_{'b' * 43}"
+    for _ in range(2):
+        assert anonymous.get("/datasets", HTTP_X_API_KEY=wrong, **from_address(attacker)).status_code == 401
+    assert_error(anonymous.get("/datasets", HTTP_X_API_KEY=wrong, **from_address(attacker)), 429, "failed API key")
+    window = int(__import__("time").time() // WINDOW_S)
+    assert int(kv.client().get(f"relay:ratelimit:authfail:{attacker}:{window}")) == 2  # the refused one not counted
+    ApiKey.objects.filter(pk=api.api_key.pk).update(last_used_at=None)
+    write = {"name": "d", "artifact_types": [{"name": "x"}]}
+    assert_error(readonly_api.post("/datasets", write, **from_address(attacker)), 429, "failed API key")
+    assert_error(api.get("/datasets", **from_address(attacker)), 429, "failed API key")
+    assert ApiKey.objects.get(pk=api.api_key.pk).last_used_at is None
+    api.tenant.is_active = False
+    api.tenant.save(update_fields=["is_active"])
+    assert_error(api.get("/datasets", **from_address(attacker)), 429, "failed API key")
+    bystander = f"198.51.100.{uuid.uuid4().int % 250}"
+    assert_error(api.get("/datasets", **from_address(bystander)), 403, "disabled")
+
+
+@override_settings(RELAY_RATE_LIMIT_READ=5)
+def test_a_request_with_a_good_key_costs_one_round_trip_to_the_limits_server(api, readonly_api, monkeypatch):
+    """Counting the request and looking at its address's failed lookups go together; a key
+    that lacks the scope is not counted (403, no X-RateLimit-* headers)."""
+    from relay import ratelimit
+
+    client = ratelimit.kv.client()
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(client, name)
+
+    monkeypatch.setattr(ratelimit.kv, "client", lambda: Counting())
+    answer = api.get("/datasets")
+    assert answer.status_code == 200 and answer["X-RateLimit-Remaining"] == "4"
+    assert calls == ["eval"]
+    calls.clear()
+    refused = readonly_api.post("/datasets", {"name": "d", "artifact_types": [{"name": "x"}]})
+    assert_error(refused, 403, "datasets:write")
+    assert "X-RateLimit-Remaining" not in refused
+    assert api.get("/datasets")["X-RateLimit-Remaining"] == "3"
