@@ -19,11 +19,6 @@ from relay import kv
 logger = logging.getLogger(__name__)
 
 WINDOW_S = 60
-_HIT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('TTL', KEYS[1])}
-"""
 
 
 # Count in KEYS[1] (unless ARGV[2], its limit, is 0) unless KEYS[2] has reached ARGV[3] (0: no
@@ -53,26 +48,12 @@ class Verdict:
         return self.remaining >= 0
 
 
-def hit(bucket, limit) -> Verdict | None:
-    """Count one request in `bucket` (a window of WINDOW_S seconds); None when limits are off
-    (no Redis-protocol server, or a limit of 0) or the server does not answer."""
-    client = kv.client()
-    if client is None or limit <= 0:
-        return None
-    window = int(time.time() // WINDOW_S)
-    key = f"relay:ratelimit:{bucket}:{window}"
-    try:
-        count, ttl = client.eval(_HIT, 1, key, WINDOW_S)
-    except redis.RedisError as error:
-        logger.warning("rate limit not counted (%s): %s", bucket, error)
-        return None
-    return Verdict(limit=limit, remaining=limit - int(count), reset_s=max(int(ttl), 1))
-
-
 def hit_unless_blocked(bucket, limit, guard, guard_limit) -> tuple[Verdict | None, Verdict | None]:
-    """`hit(bucket, limit)`, unless the bucket `guard` has used up `guard_limit` (as `peek`
-    would tell): then nothing is counted. One round trip for both. (the guard's Verdict when
-    it blocks, else None; the bucket's Verdict or None, as `hit`.)"""
+    """Count one request in `bucket` (a window of WINDOW_S seconds), unless the bucket `guard`
+    has used up `guard_limit` (as `peek` would tell; 0: no guard): then nothing is counted.
+    One round trip for both. Returns (the guard's Verdict when it blocks, else None; the
+    bucket's Verdict, or None when limits are off -- no Redis-protocol server, or a limit
+    of 0 -- or the server does not answer)."""
     client = kv.client()
     limit, guard_limit = max(limit, 0), max(guard_limit, 0)
     if client is None or (limit == 0 and guard_limit == 0):
