@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from detector.events import decode_events, per_type
-from detector.features import FeatureConfig, as_float32, file_offset, file_scale
+from detector.features import FeatureConfig, as_float32, file_transform
 from detector.model import FrameDetector
 
 FORMAT = "relay-detector"
@@ -150,7 +150,7 @@ class Detector:
         features = np.asarray(features)  # float16 or float32: converted chunk by chunk, not whole
         if features.ndim != 2 or features.shape[1] != self.feature_config.n_channels:
             raise ValueError(f"features must be (frames, {self.feature_config.n_channels}), got {features.shape}")
-        offset, scale = file_offset(features, self.feature_config), file_scale(features, self.feature_config)
+        offset, scale = file_transform(features, self.feature_config)
         return frame_probabilities(self.model, features, chunk_frames, offset=offset, scale=scale)
 
     def _per_type(self, value, default, name):

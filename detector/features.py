@@ -148,6 +148,11 @@ def file_scale(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return scale
 
 
+def file_transform(features: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(file_offset, file_scale): what the model's reading subtracts from a file's features, then divides by."""
+    return file_offset(features, config), file_scale(features, config)
+
+
 def mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max) -> np.ndarray:
     """Triangular filters on the HTK mel scale, area-normalised (Slaney): (n_fft//2+1, n_mels)."""
 

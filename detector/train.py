@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from detector.artifact import DecodingConfig, Detector, frame_probabilities
 from detector.augment import BandLimiter, apply_gain_and_tilt
 from detector.events import decode_events, events_to_frames
-from detector.features import FeatureConfig, as_float32, file_offset, file_scale
+from detector.features import FeatureConfig, as_float32, file_transform
 from detector.metrics import EVALUATION, event_metrics
 from detector.model import FrameDetector
 
@@ -258,7 +258,8 @@ def normalisation(files, feature_config):
     total = sum(len(f.features) for f in files)
     s1, s2 = 0.0, 0.0
     for f in files:
-        x = (f.features - file_offset(f.features, feature_config)) / file_scale(f.features, feature_config)
+        offset, scale = file_transform(f.features, feature_config)
+        x = (f.features - offset) / scale
         s1 = s1 + x.sum(axis=0, dtype=np.float64)
         s2 = s2 + np.square(x, dtype=np.float64).sum(axis=0)
     mean = s1 / total
@@ -385,7 +386,7 @@ class TrainingSet:
                 chunk = torch.from_numpy(as_float32(source[a : a + 20000].T))[None]
                 self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
             x = self.x[start : start + n]
-            offset, scale = file_offset(x.numpy(), self.feature_config), file_scale(x.numpy(), self.feature_config)
+            offset, scale = file_transform(x.numpy(), self.feature_config)
             x -= torch.from_numpy(offset)
             x /= torch.from_numpy(scale)
             x -= mean
@@ -480,8 +481,7 @@ class Validation:
     def __init__(self, files, type_names, feature_config, pos_weight, device="cpu"):
         self.files, self.type_names, self.device = files, type_names, device
         self.feature_config, self.frame_ms = feature_config, feature_config.frame_ms
-        self.offsets = {f.key: file_offset(f.features, feature_config) for f in files}
-        self.scales = {f.key: file_scale(f.features, feature_config) for f in files}
+        self.transforms = {f.key: file_transform(f.features, feature_config) for f in files}
         self.pos_weight = pos_weight.cpu()
         self.references = {f.key: [tuple(e) for e in f.events] for f in files}
         self.targets = {
@@ -491,9 +491,10 @@ class Validation:
 
     def probabilities(self, model):
         model.eval()
-        return {f.key: self._probabilities(model, f, self.offsets[f.key], self.scales[f.key]) for f in self.files}
+        return {f.key: self._probabilities(model, f, self.transforms[f.key]) for f in self.files}
 
-    def _probabilities(self, model, file, offset, scale):
+    def _probabilities(self, model, file, transform):
+        offset, scale = transform
         return frame_probabilities(model, file.features, device=self.device, offset=offset, scale=scale)
 
     def score(self, model):
@@ -509,8 +510,8 @@ class Validation:
         pooled_probs = {("validation", k): p for k, p in probs.items()}
         pooled_refs = {("validation", k): r for k, r in self.references.items()}
         for index, f in enumerate(training_files):
-            offset, scale = file_offset(f.features, self.feature_config), file_scale(f.features, self.feature_config)
-            pooled_probs["training", index] = self._probabilities(model, f, offset, scale)
+            transform = file_transform(f.features, self.feature_config)
+            pooled_probs["training", index] = self._probabilities(model, f, transform)
             pooled_refs["training", index] = [tuple(e) for e in f.events]
         decoding = calibrate(pooled_probs, pooled_refs, self.type_names, self.frame_ms, caps)
         detections = {
