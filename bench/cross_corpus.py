@@ -23,6 +23,7 @@ Markdown next to it.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -61,6 +62,19 @@ def parse_args(argv=None):
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument(
+        "--start-from",
+        choices=("scratch", "prior"),
+        default="scratch",
+        help="scratch (default): the tenant's audio only. The shipped prior was trained on both families' "
+        "generators, so its rows here are not cross-corpus results; see --prior-from",
+    )
+    parser.add_argument(
+        "--prior-from",
+        default="",
+        help="FAMILY=ARTIFACT,...: runs training on FAMILY start from that detector "
+        "(e.g. field=/tmp/synth-prior.pt, made by bench/pretrain.py --families synth)",
+    )
+    parser.add_argument(
         "--feature-version", type=int, default=None, help="detector feature version (default: the default)"
     )
     parser.add_argument("--cache-dir", default=None, help="default ~/.cache/relay-bench (or RELAY_BENCH_CACHE)")
@@ -73,6 +87,7 @@ def parse_args(argv=None):
             setattr(args, name, value)
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
     args.without = tuple(e.strip() for e in args.without.split(",") if e.strip())
+    args.prior_from = dict(pair.split("=", 1) for pair in args.prior_from.split(",") if pair.strip())
     args.sizes = [float(s) for s in str(args.sizes).split(",")]
     args.seeds = [int(s) for s in str(args.seeds).split(",")]
     if args.test_seed in args.seeds:
@@ -144,11 +159,14 @@ def evaluate(detector, test_files) -> dict:
 
 
 def train_and_test(family, seed, minutes, args, tests) -> dict:
+    from detector.artifact import Detector
     from detector.train import TrainConfig, split_files, train_detector
 
     files, train = training_files(family, seed, minutes, args)
     audio_minutes = sum(f.duration_ms for f in files) / 60000
-    config = TrainConfig(seed=seed) if args.epochs is None else TrainConfig(seed=seed, epochs=args.epochs)
+    config = TrainConfig(seed=seed, start_from=args.start_from)
+    if args.epochs is not None:
+        config = dataclasses.replace(config, epochs=args.epochs)
     copy_seconds = 0.0
     if args.paste and args.variants:  # donors: the training split's files only (no validation events leak)
         train_idx, _ = split_files(train, len(KINDS), config.validation_split, config.seed)
@@ -158,7 +176,9 @@ def train_and_test(family, seed, minutes, args, tests) -> dict:
             train[i].variants = copies
             copy_seconds += seconds
     log(f"training on {family} seed {seed}: {len(files)} files, {audio_minutes:.1f} min, {config.epochs} epochs ...")
-    result = train_detector(train, list(KINDS), config, feature_config=corpora.FEATURES)
+    prior = args.prior_from.get(family)
+    init = Detector.from_bytes(Path(prior).read_bytes()) if prior else None
+    result = train_detector(train, list(KINDS), config, feature_config=corpora.FEATURES, init=init)
     # The copies' cost (decode, effects, features) counts toward the training budget; cached, so the
     # seconds recorded when they were made.
     if args.variants and not args.paste:
@@ -173,6 +193,7 @@ def train_and_test(family, seed, minutes, args, tests) -> dict:
         "variants": args.variants,
         "copy_seconds": copy_seconds,
         "seconds_per_hour": (result.seconds + copy_seconds) / (audio_minutes / 60),
+        "started_from": result.detector.info["started_from"],
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "validation_macro_f1": result.metrics["macro_f1"],
@@ -320,6 +341,11 @@ def precision_recall_table(runs, size) -> str:
     return "\n".join(lines)
 
 
+def _start(args) -> str:
+    given = ", ".join(f"{family}: {Path(path).name}" for family, path in args.prior_from.items())
+    return f"{args.start_from}{' (' + given + ')' if given else ''}"
+
+
 def report(runs, args, began) -> str:
     rows = summarize(runs)
     largest = max(r["size_minutes"] for r in runs)
@@ -328,6 +354,7 @@ def report(runs, args, began) -> str:
         f"seeds {args.seeds}; epochs {args.epochs or 'default (20)'}; {args.threads} torch threads; "
         f"{args.variants} augmented copies per training file{' with pasted events' if args.paste else ''}"
         f"{' without ' + ', '.join(args.without) if args.without else ''}; "
+        f"starting from {_start(args)}; "
         f"{(time.perf_counter() - began) / 60:.1f} min wall time)",
         "",
         f1_table(rows),

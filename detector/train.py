@@ -39,8 +39,10 @@ Augmentation (detector.augment), drawn per file and epoch: the file's features o
 those of the same audio at a lower sample rate (emulated once per file) or, for a file
 given augmented copies (`TrainFile.variants`, features of waveform-level copies from
 detector.augment.variant_features), one of those with probability VARIANT_SHARE; a gain of
-+-8 dB computed exactly through the log features, a spectral tilt of +-3 dB; and the
-window jitter above. Also: per-type positive weights in the BCE loss for rare types,
++-8 dB computed exactly through the log features, a spectral tilt of +-3 dB, a file
+contrast off by up to 1.3x either way (scaled configs: the dynamic range the features are
+divided by, so the model does not learn one family's typical contrast); and the window
+jitter above. Also: per-type positive weights in the BCE loss for rare types,
 gradient clipping, and an exponential moving average of the weights (what is validated
 and kept). With a file-relative feature config (detector.features) each file's features
 are made relative to its median (and, with a scaled config, divided by its dynamic range)
@@ -68,6 +70,7 @@ from detector.events import decode_events, events_to_frames
 from detector.features import FeatureConfig, as_float32, file_transform
 from detector.metrics import EVALUATION, event_metrics
 from detector.model import FrameDetector
+from detector.prior import can_start_from, load_prior
 
 THRESHOLD_GRID = np.round(np.arange(0.2, 0.81, 0.05), 2)  # bounded: see "calibrated" in the module docstring
 MERGE_GRID = (0.0, 50.0, 100.0, 200.0, 400.0, 700.0, 1000.0)
@@ -81,6 +84,8 @@ WINDOWS_PER_PACK = 8  # consecutive training windows run as one example (see tra
 MAX_POS_WEIGHT = 30.0  # positive frames of a type weigh sqrt(negatives / positives), at most this
 GAIN_DB = 8.0  # augmentation: gain drawn from +-GAIN_DB per file and epoch
 TILT_DB = 3.0  # ... and a spectral tilt from +-TILT_DB
+CONTRAST_JITTER = 1.3  # ... and the file's dynamic range (scaled configs) times 1/1.3 to 1.3, log-uniform
+START_FROM = ("prior", "scratch")
 VARIANT_SHARE = 0.5  # files with augmented copies (TrainFile.variants) train on one of them this often
 
 
@@ -111,6 +116,7 @@ class TrainConfig:
     stride_ms: int = 250  # step between target windows
     validation_split: float = 0.2  # 0.1-0.5, split by file, seeded
     seed: int = 0
+    start_from: str = "prior"  # "prior": the shipped pretrained detector (detector.prior); "scratch"
 
 
 @dataclass
@@ -141,6 +147,8 @@ def _check(config: TrainConfig):
         problems.append("stride_ms must be 10-60000")
     if not 0.1 <= config.validation_split <= 0.5:
         problems.append("validation_split must be 0.1-0.5")
+    if config.start_from not in START_FROM:
+        problems.append(f"start_from must be one of {', '.join(START_FROM)}")
     if problems:
         raise ValueError("; ".join(problems))
 
@@ -368,7 +376,8 @@ class TrainingSet:
 
     def augment(self, rng, mean, std):
         """This epoch's input: per file, the original or the lower-rate copy, a random gain
-        and tilt; then made relative to the file (if the config says so) and normalised."""
+        and tilt; then made relative to the file (if the config says so; with a scaled config,
+        by a dynamic range off by a random factor) and normalised."""
         mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
         n_mels = self.feature_config.n_mels
         files = zip(self.spans, self.originals, self.lowered, self.variants, self.own_targets, strict=True)
@@ -387,6 +396,8 @@ class TrainingSet:
                 self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
             x = self.x[start : start + n]
             offset, scale = file_transform(x.numpy(), self.feature_config)
+            if self.feature_config.file_scaled:
+                scale[: n_mels + 1] *= math.exp(rng.uniform(-math.log(CONTRAST_JITTER), math.log(CONTRAST_JITTER)))
             x -= torch.from_numpy(offset)
             x /= torch.from_numpy(scale)
             x -= mean
@@ -532,8 +543,12 @@ def train_detector(
     on_epoch: Callable[[int, int, dict], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     feature_config: FeatureConfig | None = None,
+    init: Detector | None = None,
 ) -> TrainResult:
-    """Train, early-stop and calibrate on a seeded split by file; see the module docstring."""
+    """Train, early-stop and calibrate on a seeded split by file; see the module docstring.
+
+    The network starts from `init` if given, else (with `start_from="prior"`) from the
+    shipped prior when it reads the same features, else from seeded random weights."""
     began = time.perf_counter()
     config, feature_config = config or TrainConfig(), feature_config or FeatureConfig()
     type_names = list(type_names)
@@ -544,13 +559,21 @@ def train_detector(
     train_idx, val_idx = split_files(files, n_types, config.validation_split, config.seed)
     train_files, val_files = [files[i] for i in train_idx], [files[i] for i in val_idx]
 
-    mean, std = normalisation(train_files, feature_config)
+    if init is None and config.start_from == "prior":
+        init = load_prior(feature_config)
+    elif init is not None and not can_start_from(init, feature_config):
+        raise ValueError("the initial detector reads other features than this training run")
+    if init is None:
+        mean, std = normalisation(train_files, feature_config)
+    else:  # the prior's weights expect its own normalisation
+        mean, std = init.model.mean.numpy().astype(np.float64), init.model.std.numpy().astype(np.float64)
     model = new_model(config.seed, feature_config.n_channels, n_types, mean, std)
     packing = Packing.of(config, feature_config.frame_ms, model)
     data = TrainingSet(train_files, n_types, feature_config, packing, rng)
     pos_weight = positive_weights(data.prior).to(device)
     with torch.no_grad():  # start from the base rates
         model.out.bias.copy_(torch.tensor(np.log(data.prior / (1 - data.prior)), dtype=torch.float32))
+    started_from = "scratch" if init is None else copy_weights(model, init, type_names)
     packs_per_step = max(1, config.batch_size // packing.pack)
     fit = Fit(model, config, math.ceil(len(data.examples) / packs_per_step), device)
     validation = Validation(val_files, type_names, feature_config, pos_weight, device)
@@ -589,6 +612,7 @@ def train_detector(
         "train_files": len(train_files),
         "validation_files": len(val_files),
         "seed": config.seed,
+        "started_from": started_from,
         "training_seconds": round(time.perf_counter() - began, 3),
     }
     return TrainResult(
@@ -603,6 +627,21 @@ def train_detector(
         time.perf_counter() - began,
         str(device),
     )
+
+
+def copy_weights(model, init, type_names) -> str:
+    """Copy `init`'s weights into `model`: every layer, and the output row of each type `init`
+    knows by name (case-insensitive); other types keep their fresh row. Returns what the
+    training started from, for the artifact's info."""
+    model.load_state_dict({k: v for k, v in init.model.state_dict().items() if not k.startswith("out.")}, strict=False)
+    known = {name.lower(): i for i, name in enumerate(init.type_names)}
+    matched = [name for name in type_names if name.lower() in known]
+    with torch.no_grad():
+        for t, name in enumerate(type_names):
+            if name.lower() in known:
+                model.out.weight[t] = init.model.out.weight[known[name.lower()]]
+                model.out.bias[t] = init.model.out.bias[known[name.lower()]]
+    return f"{init.info.get('name', 'detector')} ({len(matched)} of {len(type_names)} types known)"
 
 
 def _validation_loss(probs_by_file, targets, pos_weight):

@@ -61,7 +61,16 @@ def load_detector(model):
     return detector
 
 
-CONFIG_KEYS = ("epochs", "learning_rate", "batch_size", "chunk_size_ms", "stride_ms", "validation_split", "seed")
+CONFIG_KEYS = (
+    "epochs",
+    "learning_rate",
+    "batch_size",
+    "chunk_size_ms",
+    "stride_ms",
+    "validation_split",
+    "seed",
+    "start_from",
+)
 
 
 def report(run, stage, fraction=0.0, epoch=None, **fields):
@@ -166,7 +175,7 @@ HISTORY_KEYS = ("epoch", "train_loss", "validation_loss", "validation_macro_f1",
 
 def train(job, train_files, type_names, run):
     configure_torch()
-    config = TrainConfig(**{key: job.config[key] for key in CONFIG_KEYS})
+    config = TrainConfig(**{key: job.config[key] for key in CONFIG_KEYS if key in job.config})  # older jobs: defaults
     history = []
 
     def on_epoch(epoch, epochs, info):
@@ -201,9 +210,10 @@ def train(job, train_files, type_names, run):
 
 
 def describe(detector):
-    """What the model's `config` shows of its artifact: features and calibrated decoding."""
+    """What the model's `config` shows of its artifact: what training started from, features and calibrated decoding."""
     decoding = detector.decoding
     return {
+        "started_from": detector.info.get("started_from", "scratch"),
         "feature_config": detector.feature_config.to_dict(),
         "decoding": {
             name: {

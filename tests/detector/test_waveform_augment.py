@@ -1,5 +1,7 @@
 """Waveform-level augmentation (detector.augment.augmented_copies) and training on the copies' features."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -83,6 +85,7 @@ def old_augment(self, rng, mean, std):
             self.x[start + a : start + a + chunk.shape[-1]] = apply_gain_and_tilt(chunk, gain, tilt, n_mels)[0].T
         x = self.x[start : start + n]
         offset, scale = file_offset(x.numpy(), self.feature_config), file_scale(x.numpy(), self.feature_config)
+        scale[: n_mels + 1] *= math.exp(rng.uniform(-math.log(1.3), math.log(1.3)))  # the contrast jitter
         x -= torch.from_numpy(offset)
         x /= torch.from_numpy(scale)
         x -= mean

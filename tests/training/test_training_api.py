@@ -61,6 +61,7 @@ def test_create_queues_a_job_pinned_to_the_version(api, dataset, published, djan
         "chunk_size_ms": 500,
         "stride_ms": 250,
         "seed": 0,
+        "start_from": "prior",
         "waveform_copies": 0,
     }
     assert job["model_id"] is None and job["metrics"] is None and job["tenant_id"] == str(api.tenant.id)
@@ -75,6 +76,8 @@ def test_create_queues_a_job_pinned_to_the_version(api, dataset, published, djan
         ({"epochs": 101}, ["body", "config", "epochs"]),
         ({"validation_split": 0.6}, ["body", "config", "validation_split"]),
         ({"waveform_copies": 5}, ["body", "config", "waveform_copies"]),
+        ({"start_from": "imagenet"}, ["body", "config", "start_from"]),
+        ({"start_from": 1}, ["body", "config", "start_from"]),
         ({"waveform_copies": "2"}, ["body", "config", "waveform_copies"]),
         ({"learning_rate": 0.5}, ["body", "config", "learning_rate"]),
         ({"batch_size": 4}, ["body", "config", "batch_size"]),
