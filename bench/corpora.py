@@ -238,8 +238,13 @@ def variant_features(file: CorpusFile, k: int, cache_dir=None, without=()) -> tu
         extractor = extractor_for(FEATURES)
         stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _ in copies])
         seconds = time.perf_counter() - started
-        np.save(path, stacked)
-        meta_path.write_text(json.dumps({"seconds": seconds, "done": [d for _, d in copies]}))
+        # Written whole under another name, then renamed: two processes may make the same copies at once.
+        with open(partial := folder / f"{key}.npy.{os.getpid()}.tmp", "wb") as out:
+            np.save(out, stacked)
+        os.replace(partial, path)
+        partial = folder / f"{key}.json.{os.getpid()}.tmp"
+        partial.write_text(json.dumps({"seconds": seconds, "done": [d for _, d in copies]}))
+        os.replace(partial, meta_path)
     meta = json.loads(meta_path.read_text())
     return list(np.load(path)), meta["seconds"]
 

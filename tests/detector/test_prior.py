@@ -24,6 +24,7 @@ def test_the_prior_ships_and_reads_the_default_features(prior):
     assert PRIOR_PATH.exists() and PRIOR_PATH.stat().st_size < 500_000
     assert prior is not None and prior.type_names == KINDS
     assert prior.info["name"] == "relay-prior-1" and prior.info["families"] == ["synth", "field"]
+    assert prior.info["augmented_copies"] == 2 and prior.info["minutes_per_family"] == 180
     assert prior.feature_config == FeatureConfig() and prior.feature_config.file_scaled
     assert Detector.from_bytes(PRIOR_PATH.read_bytes()).to_bytes() == prior.to_bytes()
 
