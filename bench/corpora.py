@@ -130,7 +130,7 @@ def _generate(family, seed, n_files, missing, seconds, role, cache_dir):
 
 def _store(folder, index, made):
     suffix = Path(made.filename).suffix
-    (folder / f"{index:03d}{suffix}").write_bytes(made.data)
+    _write_whole(folder / f"{index:03d}{suffix}", made.data)
     labels = {
         "filename": made.filename,
         "audio": f"{index:03d}{suffix}",
@@ -141,9 +141,21 @@ def _store(folder, index, made):
         "details": list(getattr(made, "details", [])),
         "channel": getattr(made, "channel", {}),
     }
-    partial = folder / f"{index:03d}.json.{os.getpid()}.tmp"
-    partial.write_text(json.dumps(labels))
-    os.replace(partial, folder / f"{index:03d}.json")
+    _write_whole(folder / f"{index:03d}.json", json.dumps(labels).encode())
+
+
+def _write_whole(path: Path, data: bytes):
+    """Write `data` under another name, then rename it to `path`: a process that makes the same
+    cache entry at the same time never reads half of it."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
 
 
 def _load(folder, family, seed, index) -> CorpusFile:
@@ -166,9 +178,7 @@ def as_mp3(file: CorpusFile, kbps=64) -> CorpusFile:
     path = file.path.with_name(f"{file.path.stem}.{kbps}k.mp3")
     if not path.exists():
         samples, rate = sf.read(io.BytesIO(file.data()), dtype="float64", always_2d=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(field_corpus.encode_lossy(samples, rate, "mp3", kbps))
-        os.replace(partial, path)
+        _write_whole(path, field_corpus.encode_lossy(samples, rate, "mp3", kbps))
     return CorpusFile(
         key=f"{file.key}@mp3-{kbps}k",
         family=file.family,
@@ -196,8 +206,8 @@ def canonical_features(file: CorpusFile, cache_dir=None) -> tuple[np.ndarray, in
             canonical = Path(tmp) / "canonical.flac"
             info = decode_to_canonical(original, canonical, content_type=file.content_type)
             features = extractor_for(FEATURES).from_file(canonical, dtype=np.float16)
-        np.save(path, features)
-        meta_path.write_text(json.dumps({"sample_rate": info.sample_rate, "duration_ms": info.duration_ms}))
+        _write_whole(path, _npy(features))
+        _write_whole(meta_path, json.dumps({"sample_rate": info.sample_rate, "duration_ms": info.duration_ms}).encode())
     meta = json.loads(meta_path.read_text())
     return np.load(path), meta["sample_rate"], meta["duration_ms"]
 
@@ -238,13 +248,8 @@ def variant_features(file: CorpusFile, k: int, cache_dir=None, without=()) -> tu
         extractor = extractor_for(FEATURES)
         stacked = np.stack([extractor.from_array(c).astype(np.float16) for c, _ in copies])
         seconds = time.perf_counter() - started
-        # Written whole under another name, then renamed: two processes may make the same copies at once.
-        with open(partial := folder / f"{key}.npy.{os.getpid()}.tmp", "wb") as out:
-            np.save(out, stacked)
-        os.replace(partial, path)
-        partial = folder / f"{key}.json.{os.getpid()}.tmp"
-        partial.write_text(json.dumps({"seconds": seconds, "done": [d for _, d in copies]}))
-        os.replace(partial, meta_path)
+        _write_whole(path, _npy(stacked))
+        _write_whole(meta_path, json.dumps({"seconds": seconds, "done": [d for _, d in copies]}).encode())
     meta = json.loads(meta_path.read_text())
     return list(np.load(path)), meta["seconds"]
 
