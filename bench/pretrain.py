@@ -12,7 +12,7 @@ instead of 0.45, and fine-tuned on field audio it beat training from scratch
     .venv/bin/python bench/pretrain.py                        # both families, 180 min each: ~35 min
     .venv/bin/python bench/pretrain.py --families field --out /tmp/field-prior.pt
 
-A prior built from one family only is how bench/cross_corpus.py --init-family measures
+A prior built from one family only is how bench/cross_corpus.py --prior-from measures
 what starting from a prior gives a tenant whose recordings come from elsewhere.
 """
 

@@ -635,13 +635,12 @@ def copy_weights(model, init, type_names) -> str:
     training started from, for the artifact's info."""
     model.load_state_dict({k: v for k, v in init.model.state_dict().items() if not k.startswith("out.")}, strict=False)
     known = {name.lower(): i for i, name in enumerate(init.type_names)}
-    matched = [name for name in type_names if name.lower() in known]
+    rows = [(t, known[name.lower()]) for t, name in enumerate(type_names) if name.lower() in known]
     with torch.no_grad():
-        for t, name in enumerate(type_names):
-            if name.lower() in known:
-                model.out.weight[t] = init.model.out.weight[known[name.lower()]]
-                model.out.bias[t] = init.model.out.bias[known[name.lower()]]
-    return f"{init.info.get('name', 'detector')} ({len(matched)} of {len(type_names)} types known)"
+        for t, i in rows:
+            model.out.weight[t] = init.model.out.weight[i]
+            model.out.bias[t] = init.model.out.bias[i]
+    return f"{init.info.get('name', 'detector')} ({len(rows)} of {len(type_names)} types known)"
 
 
 def _validation_loss(probs_by_file, targets, pos_weight):

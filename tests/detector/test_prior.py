@@ -37,7 +37,8 @@ def test_features_the_prior_was_not_trained_on_get_no_prior(prior):
 
 def test_weights_are_copied_and_output_rows_matched_by_type_name(prior):
     names = ["Hum", "cough", "glitch"]
-    model = new_model(5, FeatureConfig().n_channels, len(names), np.zeros(71), np.ones(71))
+    n = FeatureConfig().n_channels
+    model = new_model(5, n, len(names), np.zeros(n), np.ones(n))
     fresh_cough = model.out.weight[1].detach().clone()
     started = copy_weights(model, prior, names)
     assert started == "relay-prior-1 (2 of 3 types known)"
