@@ -1,4 +1,4 @@
-"""Build the prior that tenant training starts from (detector/priors/relay-prior-1.pt).
+"""Build the prior that tenant training starts from (detector/priors/relay-prior-2.pt).
 
 Generates (or reads from the benchmark cache) `--minutes` of each family's corpus at a seed
 no benchmark trains or tests on, makes `--variants` waveform-level augmented copies of each
@@ -24,6 +24,8 @@ from pathlib import Path
 import corpora
 from corpora import KINDS
 
+from detector.prior import PRIOR_PATH
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PRIOR_SEED = 7000  # bench/cross_corpus.py trains on seeds 1-5 and tests on 1000
 
@@ -37,9 +39,9 @@ def main(argv=None):
     parser.add_argument(
         "--variants", type=int, default=2, help="waveform-level augmented copies per file (detector.augment)"
     )
-    parser.add_argument("--name", default="relay-prior-1")
+    parser.add_argument("--name", default=PRIOR_PATH.stem)
     parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--out", type=Path, default=BASE_DIR / "detector" / "priors" / "relay-prior-1.pt")
+    parser.add_argument("--out", type=Path, default=PRIOR_PATH)
     args = parser.parse_args(argv)
     import torch
 

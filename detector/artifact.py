@@ -9,7 +9,8 @@
 version. Format 2 artifacts may hold version 2 feature configs (file-relative features,
 see detector.features), format 3 ones version 5 (the lost-signal channels), format 4 ones
 a `scaled` config (the file-relative channels also divided by the file's dynamic range,
-the default since format 4); older code refuses a format it does not know rather than
+the default since format 4), format 5 ones version 6 (the mains hum channels, the default
+since format 5); older code refuses a format it does not know rather than
 running on the wrong inputs. Artifacts of formats 1-3 still load and run as they did
 (their configs are read as not scaled). Inference scores the file in chunks of `chunk_frames` frames with `margin`
 frames of real context read on each side, so the probabilities equal those of the whole
@@ -28,8 +29,8 @@ from detector.features import FeatureConfig, as_float32, file_transform
 from detector.model import FrameDetector
 
 FORMAT = "relay-detector"
-FORMAT_VERSION = 4  # written for scaled configs; unscaled ones keep format 3 (version 5) or 2
-READABLE_VERSIONS = (1, 2, 3, 4)
+FORMAT_VERSION = 5  # written for version 6 configs; older ones keep format 4 (scaled), 3 (version 5) or 2
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 CHUNK_FRAMES = 12000  # 2 minutes of 10 ms frames per forward pass
 
 
@@ -120,8 +121,10 @@ class Detector:
         return buffer.getvalue()
 
     def _format_version(self):
-        if self.feature_config.file_scaled:
+        if self.feature_config.version >= 6:
             return FORMAT_VERSION
+        if self.feature_config.file_scaled:
+            return 4
         return 3 if self.feature_config.version >= 5 else 2
 
     @classmethod

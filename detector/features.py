@@ -23,6 +23,13 @@ resolution (a lost signal falls within a millisecond or two, a voice closing dec
 tens). They are ratios, so they need no file offset. Versions 3 and 4 were experiments
 that never shipped. bench/results/detector_experiments.md has what each version measured.
 
+Version 6 (the default since artifact format 5) is version 2 plus two channels for mains hum:
+`mains_low` and `mains_wide`, how far the harmonics of 50 or 60 Hz stand above the spectrum a
+quarter of a harmonic spacing beside them over a 256 ms window, up to 300 Hz and up to 1 kHz.
+Hum is defined by its frequency, and no log-mel band resolves it (bins are 31 Hz wide); a
+model trained on one generator's hum learned that generator's level and colour instead. They
+are ratios: no file offset, no scale.
+
 `scaled` (a FeatureConfig flag, on by default since artifact format 4): the model also
 reads the file-relative channels *divided* by the file's dynamic range (`file_scale`: the
 spread between the 10th and 90th percentiles of its log energy over a typical spread,
@@ -47,6 +54,20 @@ from detector.audio import CANONICAL_RATE, read_canonical_blocks
 EXTRA_CHANNELS = ("log_energy", "log_flatness", "discontinuity")
 SAMPLE_CHANNELS = ("full_scale", "at_peak", "holds", "zeros")  # version 2
 EDGE_CHANNELS = ("edge_fall", "edge_rise")  # version 5 (opt-in)
+MAINS_CHANNELS = ("mains_low", "mains_wide")  # version 6
+VERSION_CHANNELS = {
+    1: EXTRA_CHANNELS,
+    2: EXTRA_CHANNELS + SAMPLE_CHANNELS,
+    5: EXTRA_CHANNELS + SAMPLE_CHANNELS + EDGE_CHANNELS,
+    6: EXTRA_CHANNELS + SAMPLE_CHANNELS + MAINS_CHANNELS,
+}
+MAINS_WINDOW = 4096  # 256 ms at 16 kHz: bins 3.9 Hz apart, so a quarter of 50 Hz from a harmonic is past its main lobe
+MAINS_STRIDE = 4  # frames between mains windows (a hum lasts far longer than the window)
+MAINS_FREQUENCIES = (50.0, 60.0)
+MAINS_GAPS = (-0.25, 0.25)  # where beside each harmonic the comparison power is read, in harmonic spacings
+MAINS_LOW_HZ = 300.0  # mains_low: harmonics up to here (a plain hum is mostly its fundamental)
+MAINS_WIDE_HZ = 1000.0  # mains_wide: up to here (a buzz's harmonics; a telephone band cuts below 300 Hz)
+MAINS_FLOOR = 1e-9  # power added to both sides of the ratio: digital silence reads 0
 EDGE_BLOCK = 32  # 2 ms sub-blocks at 16 kHz
 EDGE_SPAN = 4  # blocks averaged on each side of an edge: 8 ms
 EDGE_FLOOR = 1e-9  # power under which a block counts as silent (16-bit rounding noise is ~8e-11)
@@ -67,16 +88,12 @@ class FeatureConfig:
     n_mels: int = 64
     f_min: float = 30.0
     f_max: float = 7600.0
-    version: int = 2
+    version: int = 6
     scaled: bool = True  # file-relative channels also divided by the file's dynamic range (file_scale)
 
     @property
     def extra_channels(self) -> tuple[str, ...]:
-        return (
-            EXTRA_CHANNELS
-            + (SAMPLE_CHANNELS if self.version >= 2 else ())
-            + (EDGE_CHANNELS if self.version >= 5 else ())
-        )
+        return VERSION_CHANNELS[self.version]
 
     @property
     def file_relative(self) -> bool:
@@ -182,18 +199,24 @@ class FeatureExtractor:
         self.mel = torch.from_numpy(mel_filterbank(c.sample_rate, c.n_fft, c.n_mels, c.f_min, c.f_max))
         # Offset of a frame's hop interval inside its analysis window.
         self.interval_offset = c.n_fft // 2 - c.hop_length // 2
+        # Samples read around each frame: its analysis window, or the mains window if longer.
+        self.span = max(c.n_fft, MAINS_WINDOW) if MAINS_CHANNELS[0] in c.extra_channels else c.n_fft
+        if self.span > c.n_fft:
+            self.mains_basis, self.mains_groups = mains_basis(c.sample_rate)
 
     def _context(self, first_frame, n_frames):
         """Sample range [start, start + length) that frames [first, first + n) need."""
         c = self.config
-        start = first_frame * c.hop_length + c.hop_length // 2 - c.n_fft // 2
-        return start, (n_frames - 1) * c.hop_length + c.n_fft
+        start = first_frame * c.hop_length + c.hop_length // 2 - self.span // 2
+        return start, (n_frames - 1) * c.hop_length + self.span
 
     @torch.inference_mode()
     def _compute(self, x: np.ndarray, n_frames: int) -> np.ndarray:
         c = self.config
-        samples = np.ascontiguousarray(x, dtype=np.float32)
-        signal = torch.from_numpy(samples)
+        wide = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        pad = (self.span - c.n_fft) // 2  # `x` covers the widest window; the rest read the analysis windows
+        signal = wide[pad : pad + (n_frames - 1) * c.hop_length + c.n_fft]
+        samples = signal.numpy()
         spec = torch.stft(
             signal,
             c.n_fft,
@@ -222,12 +245,35 @@ class FeatureExtractor:
 
         extra = torch.stack([log_energy, flatness, discontinuity], dim=1)
         parts = [log_mel, extra]
-        if c.version >= 2:
+        channels = c.extra_channels
+        if SAMPLE_CHANNELS[0] in channels:
             start = self.interval_offset
             parts.append(torch.from_numpy(self._sample_shares(samples[start - 1 : start + n_frames * c.hop_length])))
-        if c.version >= 5:
+        if EDGE_CHANNELS[0] in channels:
             parts.append(self._edges(signal, n_frames))
+        if MAINS_CHANNELS[0] in channels:
+            parts.append(self._mains(wide, n_frames))
         return torch.cat(parts, dim=1).numpy()
+
+    def _mains(self, wide: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """(frames, 2): how far mains hum stands out over a 256 ms window centred on the frame: for each
+        harmonic of 50 or 60 Hz (whichever scores higher), the log ratio of the power on it to the
+        power a quarter of a harmonic spacing to either side, counted where positive and averaged
+        over the harmonics up to MAINS_LOW_HZ and up to MAINS_WIDE_HZ. Speech and music move their
+        harmonics within 256 ms and put them anywhere; mains hum sits still on this comb.
+        Computed every MAINS_STRIDE frames (the first frame of every chunk included) and held."""
+        hop = self.config.hop_length
+        windows = wide.unfold(0, MAINS_WINDOW, hop * MAINS_STRIDE)[: -(-n_frames // MAINS_STRIDE)]
+        spectrum = windows @ self.mains_basis
+        half = spectrum.shape[1] // 2
+        power = spectrum[:, :half].square() + spectrum[:, half:].square()
+        columns = []
+        for harmonics, gaps in self.mains_groups:
+            between = power[:, gaps].reshape(len(power), -1, len(harmonics)).mean(dim=1)
+            excess = torch.log(power[:, harmonics] + MAINS_FLOOR) - torch.log(between + MAINS_FLOOR)
+            columns.append(excess.clamp(min=0).mean(dim=1))
+        ratios = torch.stack(columns, dim=1).reshape(len(windows), len(MAINS_FREQUENCIES), 2).amax(dim=1)
+        return ratios.repeat_interleave(MAINS_STRIDE, dim=0)[:n_frames]
 
     def _edges(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
         """(frames, 2): the steepest fall and rise of the signal's power within each interval, as
@@ -282,6 +328,7 @@ class FeatureExtractor:
         Blocks are kept until a chunk is complete: the producer must not overwrite them.
         `expected_samples` (a hint) sizes the result up front, so it is not copied at the end."""
         hop = self.config.hop_length
+        chunk_frames = -(-chunk_frames // MAINS_STRIDE) * MAINS_STRIDE  # every chunk starts on the mains grid
         lead, _ = self._context(0, 1)
         _, length = self._context(0, chunk_frames)
         out = _Frames(self.config.n_frames(expected_samples or 0), self.config.n_channels, dtype)
@@ -333,6 +380,27 @@ class _Frames:
     def result(self) -> np.ndarray:
         written = self.array[: self.used]
         return np.concatenate([written, *self.extra]) if self.extra else written
+
+
+def mains_basis(sample_rate) -> tuple[torch.Tensor, list[tuple[list[int], list[int]]]]:
+    """The Hann-windowed cosines then sines (MAINS_WINDOW, 2 * n) at every harmonic of each mains
+    frequency up to MAINS_WIDE_HZ and at MAINS_GAPS beside each, and per mains frequency
+    and range (low, wide) the columns of its harmonics and of its gaps."""
+    frequencies, groups = [], []
+    for f0 in MAINS_FREQUENCIES:
+        count = int(MAINS_WIDE_HZ // f0)
+        first = len(frequencies)
+        frequencies += [k * f0 for k in range(1, count + 1)]
+        frequencies += [(k + gap) * f0 for gap in MAINS_GAPS for k in range(1, count + 1)]
+        for top in (MAINS_LOW_HZ, MAINS_WIDE_HZ):
+            n = int(top // f0)
+            gaps = [first + count * (1 + g) + k for g in range(len(MAINS_GAPS)) for k in range(n)]
+            groups.append((list(range(first, first + n)), gaps))
+    t = np.arange(MAINS_WINDOW) / sample_rate
+    phase = 2 * np.pi * np.outer(t, frequencies)
+    window = np.hanning(MAINS_WINDOW)[:, None]
+    basis = np.concatenate([window * np.cos(phase), window * np.sin(phase)], axis=1)
+    return torch.from_numpy(basis.astype(np.float32)), groups
 
 
 @functools.lru_cache(maxsize=8)

@@ -15,7 +15,7 @@ from detector.artifact import Detector
 from detector.features import FeatureConfig
 from detector.model import FrameDetector
 
-PRIOR_PATH = Path(__file__).resolve().parent / "priors" / "relay-prior-1.pt"
+PRIOR_PATH = Path(__file__).resolve().parent / "priors" / "relay-prior-2.pt"
 
 
 @functools.cache

@@ -122,20 +122,24 @@ def test_unscaled_version_5_artifacts_are_format_3_and_version_2_ones_stay_forma
     louder = x.copy()
     louder[:, : v5.n_mels + 1] += 3.0
     assert np.allclose(loaded.probabilities(louder), loaded.probabilities(x), atol=1e-5)
-    unscaled = FeatureConfig(scaled=False)
-    v2_data = Detector(FrameDetector(N_CHANNELS, len(NAMES)), NAMES, unscaled, DECODING).to_bytes()
+    unscaled = FeatureConfig(version=2, scaled=False)
+    v2_data = Detector(FrameDetector(unscaled.n_channels, len(NAMES)), NAMES, unscaled, DECODING).to_bytes()
     assert torch.load(io.BytesIO(v2_data), weights_only=True)["format_version"] == 2
     assert Detector.from_bytes(v2_data).feature_config == unscaled
 
 
-def test_scaled_artifacts_are_format_4_and_read_the_file_relative_to_its_level_and_contrast():
+@pytest.mark.parametrize("version, format_version", [(2, 4), (6, 5)])
+def test_scaled_artifacts_are_format_4_or_5_and_read_the_file_relative_to_its_level_and_contrast(
+    version, format_version
+):
     import io
 
     torch.manual_seed(0)
-    config = FeatureConfig()
+    config = FeatureConfig(version=version)
+    N_CHANNELS = config.n_channels
     assert config.scaled and config.file_scaled
     data = Detector(FrameDetector(N_CHANNELS, len(NAMES)), NAMES, config, DECODING).to_bytes()
-    assert torch.load(io.BytesIO(data), weights_only=True)["format_version"] == 4
+    assert torch.load(io.BytesIO(data), weights_only=True)["format_version"] == format_version
     loaded = Detector.from_bytes(data)
     assert loaded.feature_config == config
     rng = np.random.default_rng(0)
@@ -145,9 +149,9 @@ def test_scaled_artifacts_are_format_4_and_read_the_file_relative_to_its_level_a
     median = np.median(x[::4, : config.n_mels + 1], axis=0)
     relative[:, : config.n_mels + 1] -= median
     wider = x.copy()
-    wider[:, : config.n_mels + 1] = median + 1.5 * relative[:, : config.n_mels + 1] + 3.0  # louder, more contrast
+    wider[:, : config.n_mels + 1] = median + 1.4 * relative[:, : config.n_mels + 1] + 3.0  # louder, more contrast
     assert np.allclose(loaded.probabilities(wider), loaded.probabilities(x), atol=1e-4)
-    plain = Detector(loaded.model, NAMES, FeatureConfig(scaled=False), DECODING)
+    plain = Detector(loaded.model, NAMES, FeatureConfig(version=version, scaled=False), DECODING)
     assert not np.allclose(plain.probabilities(wider), plain.probabilities(x), atol=1e-3)
 
 

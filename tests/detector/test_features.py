@@ -78,7 +78,7 @@ def test_a_16_bit_wav_at_the_canonical_rate_decodes_as_read(tmp_path):
     np.testing.assert_array_equal(features, FeatureExtractor().from_array(x).astype(np.float16))
 
 
-V1, V2 = FeatureConfig(version=1), FeatureConfig()
+V1, V2 = FeatureConfig(version=1), FeatureConfig(version=2)
 HOP = V2.hop_length
 
 
@@ -136,7 +136,7 @@ def test_the_scale_is_the_spread_of_log_energy_on_mel_bands_and_energy_only_and_
     flat = features.copy()
     flat[:, V2.n_mels] = -3.0  # no contrast at all: clipped to the lower limit
     assert np.allclose(file_scale(flat, V2)[: V2.n_mels + 1], 0.6)
-    unscaled = FeatureConfig(scaled=False)
+    unscaled = FeatureConfig(version=2, scaled=False)
     assert (file_scale(features, unscaled) == 1).all() and (file_scale(features[:, :67], V1) == 1).all()
     assert unscaled.cache_key == V2.cache_key  # the extractor's output is the same: caches stay valid
     assert (
@@ -177,3 +177,43 @@ def test_a_muted_stretch_has_steep_edges_and_a_closing_voice_does_not():
     fall, rise = edge_channels(FeatureExtractor(V5).from_array(x))
     assert fall[100] > 10 and rise[110] > 10  # more than 43 dB within a 2 ms step
     assert fall[240:290].max() < 3 and fall[np.r_[20:95, 120:240]].max() < 1
+
+
+V6 = FeatureConfig(version=6)
+
+
+def mains_channels(features):
+    first = V6.n_mels + V6.extra_channels.index("mains_low")
+    return features[:, first], features[:, first + 1]
+
+
+def test_version_6_adds_the_mains_channels_after_version_2s():
+    x = speech_like(5.0)
+    f2, f6 = FeatureExtractor(V2).from_array(x), FeatureExtractor(V6).from_array(x)
+    assert V6.extra_channels[-2:] == ("mains_low", "mains_wide") and "edge_fall" not in V6.extra_channels
+    assert f6.shape[1] == V6.n_channels == 73 and np.array_equal(f6[:, :71], f2)
+    assert np.array_equal(file_offset(f6, V6)[:71], file_offset(f2, V2)) and not file_offset(f6, V6)[71:].any()
+    assert (file_scale(f6, V6)[71:] == 1).all()
+    for chunk_frames in (70, 77):  # an odd chunk is rounded up onto the mains windows' grid
+        blocks = (x[i : i + 999] for i in range(0, len(x), 999))
+        streamed = FeatureExtractor(V6).from_blocks(blocks, chunk_frames=chunk_frames)
+        np.testing.assert_allclose(streamed, f6, rtol=1e-4, atol=1e-4)
+
+
+def test_mains_hum_stands_out_and_a_gliding_voice_or_noise_does_not():
+    rate, seconds = 16000, 12
+    t = np.arange(rate * seconds) / rate
+    rng = np.random.default_rng(5)
+    pitch = 130 + 40 * np.sin(2 * np.pi * 0.8 * t)  # a voice gliding through 100, 120 and 150 Hz
+    voice = sum(np.sin(k * 2 * np.pi * np.cumsum(pitch) / rate) / k for k in range(1, 25))
+    hum = 0.05 * np.sin(2 * np.pi * 50.1 * t)
+    buzz = 0.04 * sum(np.sin(2 * np.pi * 60 * k * t + k) / k for k in range(1, 30))
+    x = 0.003 * rng.normal(size=len(t)) + 0.2 * voice
+    x[6 * rate :] += hum[6 * rate :]  # 0-6 s: the voice alone; 6-9 s: a 50 Hz hum under it
+    x[9 * rate :] += buzz[9 * rate :]  # 9-12 s: and a 60 Hz buzz
+    low, wide = mains_channels(FeatureExtractor(V6).from_array(quantize16(x.astype(np.float32))))
+    voice_alone, with_hum, with_buzz = np.r_[10:590], np.r_[610:890], np.r_[910:1190]
+    assert np.median(low[with_hum]) > 3 * np.median(low[voice_alone]) and np.median(low[with_hum]) > 1.0
+    assert np.median(wide[with_buzz]) > 3 * np.median(wide[voice_alone])
+    silence = FeatureExtractor(V6).from_array(np.zeros(rate, dtype=np.float32))
+    assert not mains_channels(silence)[0].any() and not mains_channels(silence)[1].any()

@@ -23,7 +23,7 @@ def prior():
 def test_the_prior_ships_and_reads_the_default_features(prior):
     assert PRIOR_PATH.exists() and PRIOR_PATH.stat().st_size < 500_000
     assert prior is not None and prior.type_names == KINDS
-    assert prior.info["name"] == "relay-prior-1" and prior.info["families"] == ["synth", "field"]
+    assert prior.info["name"] == "relay-prior-2" and prior.info["families"] == ["synth", "field"]
     assert prior.info["augmented_copies"] == 2 and prior.info["minutes_per_family"] == 180
     assert prior.feature_config == FeatureConfig() and prior.feature_config.file_scaled
     assert Detector.from_bytes(PRIOR_PATH.read_bytes()).to_bytes() == prior.to_bytes()
@@ -41,7 +41,7 @@ def test_weights_are_copied_and_output_rows_matched_by_type_name(prior):
     model = new_model(5, n, len(names), np.zeros(n), np.ones(n))
     fresh_cough = model.out.weight[1].detach().clone()
     started = copy_weights(model, prior, names)
-    assert started == "relay-prior-1 (2 of 3 types known)"
+    assert started == "relay-prior-2 (2 of 3 types known)"
     for name, value in prior.model.state_dict().items():
         if not name.startswith("out."):
             assert torch.equal(model.state_dict()[name], value), name
@@ -55,7 +55,7 @@ def test_training_starts_from_the_prior_unless_told_otherwise():
     config = TrainConfig(epochs=1, batch_size=16, seed=2)
     from_prior = train_detector(files, NAMES, config).detector
     scratch = train_detector(files, NAMES, dataclasses.replace(config, start_from="scratch")).detector
-    assert from_prior.info["started_from"] == "relay-prior-1 (0 of 2 types known)"
+    assert from_prior.info["started_from"] == "relay-prior-2 (0 of 2 types known)"
     assert scratch.info["started_from"] == "scratch"
     prior = load_prior(FeatureConfig())
     # The prior's normalisation is kept (its weights expect it); a scratch run takes the files'.

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from detector.artifact import frame_probabilities
-from detector.features import FeatureConfig, file_offset, file_scale
+from detector.features import FeatureConfig, file_offset, file_scale, file_transform
 from detector.train import (
     MAX_POS_WEIGHT,
     THRESHOLD_GRID,
@@ -155,8 +155,10 @@ def test_decoding_is_calibrated_on_validation_and_training_files_pooled_and_scor
     decoding, metrics = validation.calibrated_metrics(model, caps, training)
 
     every = held_out + training
+    transforms = {i: file_transform(f.features, FEATURES) for i, f in enumerate(every)}
     probs = {
-        i: frame_probabilities(model, f.features, offset=file_offset(f.features, FEATURES)) for i, f in enumerate(every)
+        i: frame_probabilities(model, f.features, offset=transforms[i][0], scale=transforms[i][1])
+        for i, f in enumerate(every)
     }
     pooled = calibrate(probs, {i: f.events for i, f in enumerate(every)}, NAMES, FEATURES.frame_ms, caps)
     assert decoding == pooled

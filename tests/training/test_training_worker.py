@@ -41,7 +41,7 @@ def test_training_job_produces_a_model_with_computed_metrics(trained):
     assert model["config"]["feature_config"]["version"] == FeatureConfig().version
     assert set(model["config"]["decoding"]) == set(corpus.KINDS)
     assert job["config"]["start_from"] == "prior"
-    assert model["config"]["started_from"] == "relay-prior-1 (5 of 5 types known)"
+    assert model["config"]["started_from"] == "relay-prior-2 (5 of 5 types known)"
 
 
 def test_every_change_of_the_pipeline_is_one_event_in_order(trained):
