@@ -47,6 +47,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.signal
 import torch
 
 from detector.audio import CANONICAL_RATE, read_canonical_blocks
@@ -62,6 +63,9 @@ VERSION_CHANNELS = {
     6: EXTRA_CHANNELS + SAMPLE_CHANNELS + MAINS_CHANNELS,
 }
 MAINS_WINDOW = 4096  # 256 ms at 16 kHz: bins 3.9 Hz apart, so a quarter of 50 Hz from a harmonic is past its main lobe
+MAINS_DECIMATION = 4  # the window is read at 4 kHz: everything measured is under 1.1 kHz
+MAINS_TAPS = 63  # the low-pass before decimating (windowed sinc, cut-off MAINS_CUTOFF_HZ)
+MAINS_CUTOFF_HZ = 1500.0
 MAINS_STRIDE = 4  # frames between mains windows (a hum lasts far longer than the window)
 MAINS_FREQUENCIES = (50.0, 60.0)
 MAINS_GAPS = (-0.25, 0.25)  # where beside each harmonic the comparison power is read, in harmonic spacings
@@ -200,9 +204,10 @@ class FeatureExtractor:
         # Offset of a frame's hop interval inside its analysis window.
         self.interval_offset = c.n_fft // 2 - c.hop_length // 2
         # Samples read around each frame: its analysis window, or the mains window if longer.
-        self.span = max(c.n_fft, MAINS_WINDOW) if MAINS_CHANNELS[0] in c.extra_channels else c.n_fft
+        self.span = max(c.n_fft, MAINS_WINDOW + MAINS_TAPS - 1) if MAINS_CHANNELS[0] in c.extra_channels else c.n_fft
         if self.span > c.n_fft:
-            self.mains_basis, self.mains_groups = mains_basis(c.sample_rate)
+            self.mains_lowpass = mains_lowpass(c.sample_rate)
+            self.mains_basis, self.mains_groups = mains_basis(c.sample_rate / MAINS_DECIMATION)
 
     def _context(self, first_frame, n_frames):
         """Sample range [start, start + length) that frames [first, first + n) need."""
@@ -261,9 +266,14 @@ class FeatureExtractor:
         power a quarter of a harmonic spacing to either side, counted where positive and averaged
         over the harmonics up to MAINS_LOW_HZ and up to MAINS_WIDE_HZ. Speech and music move their
         harmonics within 256 ms and put them anywhere; mains hum sits still on this comb.
-        Computed every MAINS_STRIDE frames (the first frame of every chunk included) and held."""
+        Read at 4 kHz (everything measured is under 1.1 kHz), every MAINS_STRIDE frames (the first
+        frame of every chunk included) and held."""
         hop = self.config.hop_length
-        windows = wide.unfold(0, MAINS_WINDOW, hop * MAINS_STRIDE)[: -(-n_frames // MAINS_STRIDE)]
+        # Low-passed and decimated first (a quarter of the products); `wide` starts MAINS_TAPS // 2
+        # before the first window, so decimated sample j is centred on wide[MAINS_TAPS // 2 + 4 j].
+        decimated = torch.nn.functional.conv1d(wide[None, None], self.mains_lowpass, stride=MAINS_DECIMATION)[0, 0]
+        size, step = MAINS_WINDOW // MAINS_DECIMATION, hop * MAINS_STRIDE // MAINS_DECIMATION
+        windows = decimated.unfold(0, size, step)[: -(-n_frames // MAINS_STRIDE)]
         spectrum = windows @ self.mains_basis
         half = spectrum.shape[1] // 2
         power = spectrum[:, :half].square() + spectrum[:, half:].square()
@@ -383,7 +393,8 @@ class _Frames:
 
 
 def mains_basis(sample_rate) -> tuple[torch.Tensor, list[tuple[list[int], list[int]]]]:
-    """The Hann-windowed cosines then sines (MAINS_WINDOW, 2 * n) at every harmonic of each mains
+    """The Hann-windowed cosines then sines (MAINS_WINDOW // MAINS_DECIMATION, 2 * n) at `sample_rate` (the
+    decimated one) at every harmonic of each mains
     frequency up to MAINS_WIDE_HZ and at MAINS_GAPS beside each, and per mains frequency
     and range (low, wide) the columns of its harmonics and of its gaps."""
     frequencies, groups = [], []
@@ -396,11 +407,18 @@ def mains_basis(sample_rate) -> tuple[torch.Tensor, list[tuple[list[int], list[i
             n = int(top // f0)
             gaps = [first + count * (1 + g) + k for g in range(len(MAINS_GAPS)) for k in range(n)]
             groups.append((list(range(first, first + n)), gaps))
-    t = np.arange(MAINS_WINDOW) / sample_rate
+    size = MAINS_WINDOW // MAINS_DECIMATION
+    t = np.arange(size) / sample_rate
     phase = 2 * np.pi * np.outer(t, frequencies)
-    window = np.hanning(MAINS_WINDOW)[:, None]
+    window = np.hanning(size)[:, None]
     basis = np.concatenate([window * np.cos(phase), window * np.sin(phase)], axis=1)
     return torch.from_numpy(basis.astype(np.float32)), groups
+
+
+def mains_lowpass(sample_rate) -> torch.Tensor:
+    """(1, 1, MAINS_TAPS) the windowed-sinc low-pass applied before decimating by MAINS_DECIMATION."""
+    taps = scipy.signal.firwin(MAINS_TAPS, MAINS_CUTOFF_HZ, fs=sample_rate)
+    return torch.from_numpy(taps.astype(np.float32)).reshape(1, 1, -1)
 
 
 @functools.lru_cache(maxsize=8)
