@@ -56,12 +56,18 @@ EXTRA_CHANNELS = ("log_energy", "log_flatness", "discontinuity")
 SAMPLE_CHANNELS = ("full_scale", "at_peak", "holds", "zeros")  # version 2
 EDGE_CHANNELS = ("edge_fall", "edge_rise")  # version 5 (opt-in)
 MAINS_CHANNELS = ("mains_low", "mains_wide")  # version 6
+PERIODICITY_CHANNELS = ("periodicity",)  # version 7 (opt-in)
 VERSION_CHANNELS = {
     1: EXTRA_CHANNELS,
     2: EXTRA_CHANNELS + SAMPLE_CHANNELS,
     5: EXTRA_CHANNELS + SAMPLE_CHANNELS + EDGE_CHANNELS,
     6: EXTRA_CHANNELS + SAMPLE_CHANNELS + MAINS_CHANNELS,
+    7: EXTRA_CHANNELS + SAMPLE_CHANNELS + MAINS_CHANNELS + PERIODICITY_CHANNELS,
 }
+PERIODIC_SPAN = 320  # periodicity: 20 ms around the frame's centre ...
+PERIODIC_LAGS = (80, 400)  # ... against the same length 5-25 ms earlier (the loop of a held packet)
+PERIODIC_FFT = 1024
+PERIODIC_FLOOR = 1e-3
 MAINS_WINDOW = 4096  # 256 ms at 16 kHz: bins 3.9 Hz apart, so a quarter of 50 Hz from a harmonic is past its main lobe
 MAINS_DECIMATION = 4  # the window is read at 4 kHz: everything measured is under 1.1 kHz
 MAINS_TAPS = 63  # the low-pass before decimating (windowed sinc, cut-off MAINS_CUTOFF_HZ)
@@ -205,6 +211,8 @@ class FeatureExtractor:
         self.interval_offset = c.n_fft // 2 - c.hop_length // 2
         # Samples read around each frame: its analysis window, or the mains window if longer.
         self.span = max(c.n_fft, MAINS_WINDOW + MAINS_TAPS - 1) if MAINS_CHANNELS[0] in c.extra_channels else c.n_fft
+        if PERIODICITY_CHANNELS[0] in c.extra_channels:  # as much before the centre as the periodicity reads
+            self.span = max(self.span, 2 * (PERIODIC_SPAN // 2 + PERIODIC_LAGS[1]))
         if self.span > c.n_fft:
             self.mains_lowpass = mains_lowpass(c.sample_rate)
             self.mains_basis, self.mains_groups = mains_basis(c.sample_rate / MAINS_DECIMATION)
@@ -214,6 +222,23 @@ class FeatureExtractor:
         c = self.config
         start = first_frame * c.hop_length + c.hop_length // 2 - self.span // 2
         return start, (n_frames - 1) * c.hop_length + self.span
+
+    def _periodicity(self, wide: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """(frames, 1): log(1 - r + PERIODIC_FLOOR), r the largest normalised correlation of the 20 ms
+        around the frame's centre with the 20 ms one lag earlier, over lags of 5-25 ms: near -7 where
+        the signal repeats itself exactly (a lost packet's last 10-20 ms looped), about -1.5 in speech."""
+        hop, (shortest, longest) = self.config.hop_length, PERIODIC_LAGS
+        first = self.span // 2 - PERIODIC_SPAN // 2 - longest
+        blocks = wide[first:].unfold(0, PERIODIC_SPAN + longest, hop)[:n_frames]
+        now = blocks[:, longest:]
+        products = torch.fft.irfft(
+            torch.conj(torch.fft.rfft(now, PERIODIC_FFT)) * torch.fft.rfft(blocks, PERIODIC_FFT), PERIODIC_FFT
+        )
+        starts = longest - torch.arange(shortest, longest + 1)  # block offset of the earlier 20 ms, per lag
+        energy = torch.nn.functional.pad(torch.cumsum(blocks.square(), dim=1), (1, 0))
+        earlier = energy[:, starts + PERIODIC_SPAN] - energy[:, starts]
+        r = products[:, starts] / torch.sqrt(now.square().sum(dim=1, keepdim=True) * earlier + 1e-12)
+        return torch.log(1 - r.amax(dim=1, keepdim=True).clamp(max=1) + PERIODIC_FLOOR)
 
     @torch.inference_mode()
     def _compute(self, x: np.ndarray, n_frames: int) -> np.ndarray:
@@ -258,6 +283,8 @@ class FeatureExtractor:
             parts.append(self._edges(signal, n_frames))
         if MAINS_CHANNELS[0] in channels:
             parts.append(self._mains(wide, n_frames))
+        if PERIODICITY_CHANNELS[0] in channels:
+            parts.append(self._periodicity(wide, n_frames))
         return torch.cat(parts, dim=1).numpy()
 
     def _mains(self, wide: torch.Tensor, n_frames: int) -> torch.Tensor:

@@ -217,3 +217,19 @@ def test_mains_hum_stands_out_and_a_gliding_voice_or_noise_does_not():
     assert np.median(wide[with_buzz]) > 3 * np.median(wide[voice_alone])
     silence = FeatureExtractor(V6).from_array(np.zeros(rate, dtype=np.float32))
     assert not mains_channels(silence)[0].any() and not mains_channels(silence)[1].any()
+
+
+def test_version_7_adds_periodicity_which_marks_a_looped_packet_and_not_noise_or_silence():
+    v7 = FeatureConfig(version=7)
+    rate = 16000
+    x = (np.random.default_rng(6).standard_normal(rate * 6) * 0.1).astype(np.float32)
+    x[2 * rate : 2 * rate + 3200] = np.tile(x[2 * rate - 240 : 2 * rate], 14)[:3200]  # frames 200-219: 15 ms looped
+    x[4 * rate : 4 * rate + 1600] = 0.0  # frames 400-409: digital silence
+    features = FeatureExtractor(v7).from_array(quantize16(x))
+    assert v7.extra_channels[-1] == "periodicity" and features.shape[1] == v7.n_channels == 74
+    assert np.array_equal(features[:, :73], FeatureExtractor(V6).from_array(quantize16(x)))
+    periodicity = features[:, -1]
+    assert periodicity[202:218].max() < -5 and periodicity[np.r_[20:190, 230:390]].min() > -2
+    assert np.allclose(periodicity[401:409], 0.0, atol=1e-3)
+    streamed = FeatureExtractor(v7).from_blocks((x[i : i + 999] for i in range(0, len(x), 999)), chunk_frames=70)
+    np.testing.assert_allclose(streamed, FeatureExtractor(v7).from_array(x), rtol=1e-4, atol=1e-4)
