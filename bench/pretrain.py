@@ -26,7 +26,6 @@ from corpora import KINDS
 
 from detector.prior import PRIOR_PATH
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 PRIOR_SEED = 7000  # bench/cross_corpus.py trains on seeds 1-5 and tests on 1000
 
 

@@ -209,13 +209,16 @@ class FeatureExtractor:
         self.mel = torch.from_numpy(mel_filterbank(c.sample_rate, c.n_fft, c.n_mels, c.f_min, c.f_max))
         # Offset of a frame's hop interval inside its analysis window.
         self.interval_offset = c.n_fft // 2 - c.hop_length // 2
-        # Samples read around each frame: its analysis window, or the mains window if longer.
-        self.span = max(c.n_fft, MAINS_WINDOW + MAINS_TAPS - 1) if MAINS_CHANNELS[0] in c.extra_channels else c.n_fft
-        if PERIODICITY_CHANNELS[0] in c.extra_channels:  # as much before the centre as the periodicity reads
-            self.span = max(self.span, 2 * (PERIODIC_SPAN // 2 + PERIODIC_LAGS[1]))
-        if self.span > c.n_fft:
+        # Samples read around each frame's centre: the widest of its analysis window, the mains
+        # window with its low-pass, and (both sides alike) what the periodicity reads before it.
+        reach = [c.n_fft]
+        if MAINS_CHANNELS[0] in c.extra_channels:
+            reach.append(MAINS_WINDOW + MAINS_TAPS - 1)
             self.mains_lowpass = mains_lowpass(c.sample_rate)
             self.mains_basis, self.mains_groups = mains_basis(c.sample_rate / MAINS_DECIMATION)
+        if PERIODICITY_CHANNELS[0] in c.extra_channels:
+            reach.append(2 * (PERIODIC_SPAN // 2 + PERIODIC_LAGS[1]))
+        self.span = max(reach)
 
     def _context(self, first_frame, n_frames):
         """Sample range [start, start + length) that frames [first, first + n) need."""
@@ -420,10 +423,10 @@ class _Frames:
 
 
 def mains_basis(sample_rate) -> tuple[torch.Tensor, list[tuple[list[int], list[int]]]]:
-    """The Hann-windowed cosines then sines (MAINS_WINDOW // MAINS_DECIMATION, 2 * n) at `sample_rate` (the
-    decimated one) at every harmonic of each mains
-    frequency up to MAINS_WIDE_HZ and at MAINS_GAPS beside each, and per mains frequency
-    and range (low, wide) the columns of its harmonics and of its gaps."""
+    """The Hann-windowed cosines then sines (MAINS_WINDOW // MAINS_DECIMATION, 2 * n), sampled at
+    `sample_rate` (the decimated rate), at every harmonic of each mains frequency up to
+    MAINS_WIDE_HZ and at MAINS_GAPS beside each; and per mains frequency and range (low, wide)
+    the columns of its harmonics and of its gaps."""
     frequencies, groups = [], []
     for f0 in MAINS_FREQUENCIES:
         count = int(MAINS_WIDE_HZ // f0)

@@ -136,14 +136,14 @@ def test_scaled_artifacts_are_format_4_or_5_and_read_the_file_relative_to_its_le
 
     torch.manual_seed(0)
     config = FeatureConfig(version=version)
-    N_CHANNELS = config.n_channels
+    n_channels = config.n_channels
     assert config.scaled and config.file_scaled
-    data = Detector(FrameDetector(N_CHANNELS, len(NAMES)), NAMES, config, DECODING).to_bytes()
+    data = Detector(FrameDetector(n_channels, len(NAMES)), NAMES, config, DECODING).to_bytes()
     assert torch.load(io.BytesIO(data), weights_only=True)["format_version"] == format_version
     loaded = Detector.from_bytes(data)
     assert loaded.feature_config == config
     rng = np.random.default_rng(0)
-    x = rng.normal(-5, 2, size=(900, N_CHANNELS)).astype(np.float32)
+    x = rng.normal(-5, 2, size=(900, n_channels)).astype(np.float32)
     x[:, config.n_mels] = rng.normal(-4, 2.0, size=900)  # log energy: a spread (p90 - p10) of about 5
     relative = x.copy()
     median = np.median(x[::4, : config.n_mels + 1], axis=0)
